@@ -1,0 +1,37 @@
+# ftpsgw — see README.md. `make run` runs the main job, `make test` runs all tests.
+GO       ?= go
+BIN      ?= bin/ftpsgw
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+FUZZTIME ?= 60s
+RUNDIR   ?= $(CURDIR)/.run
+
+.PHONY: build test run lint fuzz clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/ftpsgw
+
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+run: build
+	@rm -rf $(RUNDIR)/pki
+	$(BIN) pki init --out $(RUNDIR)/pki
+	$(BIN) pki show $(RUNDIR)/pki/clients/moces/cert.pem
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# Runs every fuzz target (func FuzzXxx) for FUZZTIME each.
+fuzz:
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' .); do \
+		dir=$$(dirname $$f); \
+		for t in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | sed 's/^func //'); do \
+			echo "== $$dir $$t ($(FUZZTIME))"; \
+			$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$dir; \
+		done; \
+	done
+
+clean:
+	rm -rf bin $(RUNDIR)
