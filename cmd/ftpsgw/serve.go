@@ -1,11 +1,114 @@
 package main
 
 import (
+	"context"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/ftpsgw/ftpsgw/certs"
+	"github.com/ftpsgw/ftpsgw/simulator"
 )
 
 func runServe(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "ftpsgw serve: not built yet")
-	return exitFailure
+	cfg := simulator.DefaultConfig()
+	fs := flag.NewFlagSet("ftpsgw serve", flag.ContinueOnError)
+	configFile := fs.String("config", "", "YAML file with any setting (see simulator/config.example.yaml); flags override it")
+	listen := fs.String("listen", cfg.Listen, "explicit FTPS control address (AUTH TLS); port 0 picks a free port")
+	implicit := fs.String("implicit-listen", "", "also serve implicit FTPS on this address (ASSUMED option)")
+	passive := fs.String("passive-ports", cfg.PassivePorts, "passive data port range LO-HI, or 0 for any free port")
+	data := fs.String("data", cfg.Data, "data folder: database, uploads, /out folders, ready.json")
+	pki := fs.String("pki", "", "PKI folder made by 'ftpsgw pki init' (default: DATA/pki, created on first start)")
+	logLevel := fs.String("log-level", cfg.LogLevel, "debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: ftpsgw serve [flags]\n\nRuns the reference gateway simulator. TEST use only: never point clients with real\ncertificates at it, and never point it at the real gateway.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if code, stop := parseFlags(fs, args, stderr); stop {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	if *configFile != "" {
+		if err := simulator.LoadConfigFile(*configFile, &cfg); err != nil {
+			return fail(stderr, "%v", err)
+		}
+	}
+	// Flags given on the command line override the file.
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "listen":
+			cfg.Listen = *listen
+		case "implicit-listen":
+			cfg.ImplicitListen = *implicit
+		case "passive-ports":
+			cfg.PassivePorts = *passive
+		case "data":
+			cfg.Data = *data
+		case "pki":
+			cfg.PKI = *pki
+		case "log-level":
+			cfg.LogLevel = *logLevel
+		}
+	})
+	if err := cfg.Validate(); err != nil {
+		return fail(stderr, "invalid settings:\n%v", err)
+	}
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := simulator.Start(ctx, cfg, simulator.Options{Logger: logger})
+	if err != nil {
+		return fail(stderr, "%v", err)
+	}
+	defer srv.Close()
+	printWelcome(stdout, srv)
+	<-ctx.Done()
+	logger.Info("shutting down")
+	if err := srv.Close(); err != nil {
+		return fail(stderr, "%v", err)
+	}
+	return exitOK
+}
+
+// printWelcome tells a new user where everything is and gives a curl line that uploads a file.
+func printWelcome(w io.Writer, srv *simulator.Server) {
+	r := srv.Ready()
+	m := srv.Manifest()
+	fmt.Fprintf(w, "ftpsgw gateway simulator (TEST) listening on %s (explicit FTPS)", r.Control)
+	if r.Implicit != "" {
+		fmt.Fprintf(w, " and %s (implicit FTPS)", r.Implicit)
+	}
+	fmt.Fprintf(w, "\n  passive ports %s, data in %s\n", r.PassivePorts, srv.DataDir())
+	if r.DevPKI {
+		fmt.Fprintf(w, "  created a development PKI in %s\n", m.Dir())
+	}
+	fmt.Fprintf(w, "  CA bundle: %s\n  identities and passwords: %s\n", r.CABundle, m.Path(certs.ManifestFile))
+	id, ok := m.Lookup("moces")
+	if !ok || !id.CanLogin {
+		for _, cand := range m.Identities {
+			if cand.CanLogin && len(cand.Roles) > 0 {
+				id, ok = cand, true
+				break
+			}
+		}
+	}
+	if ok && len(id.Roles) > 0 {
+		fmt.Fprintf(w, "\nTry it (uploads a heartbeat file as %s):\n", id.Name)
+		fmt.Fprintf(w, "  echo ping > /tmp/ping_$$.txt && curl --ssl-reqd --tlsv1.2 --tls-max 1.2 --cacert %s \\\n", r.CABundle)
+		fmt.Fprintf(w, "    --cert %s --key %s \\\n", m.Path(id.Cert), m.Path(id.Key))
+		fmt.Fprintf(w, "    --user '%s:%s' \\\n", id.Username, id.Password)
+		fmt.Fprintf(w, "    -T /tmp/ping_$$.txt ftp://%s/%s/\n", r.Control, id.Roles[0])
+	}
+	fmt.Fprintf(w, "\nReady file: %s. Stop with Ctrl-C.\n", filepath.Join(srv.DataDir(), simulator.ReadyFile))
 }

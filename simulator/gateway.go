@@ -1,0 +1,451 @@
+package simulator
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	ftpserver "github.com/fclairamb/ftpserverlib"
+
+	"github.com/ftpsgw/ftpsgw/certs"
+)
+
+// Gateway is the state shared by the simulator's FTPS listeners: the store, the journal,
+// the trust anchors, the login limiter and the live sessions.
+type Gateway struct {
+	cfg     Config
+	clock   Clock
+	store   *Store
+	journal *Journal
+	log     *slog.Logger
+	dataDir string
+	trust   *trust
+	baseTLS *tls.Config
+	limiter *loginLimiter
+	boot    string // distinguishes session ids across restarts
+
+	mu            sync.Mutex
+	sessions      map[string]*session // by session id
+	byRemote      map[string]*session // control connection remote address
+	byPassivePort map[int]*session
+	controlPorts  map[int]bool
+	roles         map[string][]string // username -> current roles
+}
+
+// session is one control connection and everything learned about it.
+type session struct {
+	id     string
+	front  *front
+	cc     ftpserver.ClientContext
+	remote string
+	token  [16]byte // binds TLS tickets to this control connection
+
+	mu            sync.Mutex
+	tlsOK         bool
+	tlsErr        error
+	cert          *x509.Certificate
+	identity      certs.Identity
+	identityErr   error
+	username      string // set once logged in
+	cvr           string
+	ascii         bool   // TYPE A in effect
+	pendingType   string // TYPE argument awaiting its 200
+	passivePorts  []int
+	foreignTicket bool
+}
+
+func (s *session) setForeignTicket() {
+	s.mu.Lock()
+	s.foreignTicket = true
+	s.mu.Unlock()
+}
+
+func (s *session) user() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.username
+}
+
+// front is the ftpserverlib driver of one listener (explicit or implicit). Sessions of the
+// two listeners share the Gateway but not the library's client counter, hence the prefix.
+type front struct {
+	gw       *Gateway
+	name     string // "e" explicit, "i" implicit
+	settings *ftpserver.Settings
+}
+
+func (g *Gateway) sessionID(f *front, libID uint32) string {
+	return fmt.Sprintf("%s-%s%d", g.boot, f.name, libID)
+}
+
+func (g *Gateway) session(f *front, libID uint32) *session {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.sessions[g.sessionID(f, libID)]
+}
+
+// sessionForConn finds the session a TLS connection belongs to and whether it is a data connection.
+func (g *Gateway) sessionForConn(local *net.TCPAddr, remote string) (*session, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if local != nil && !g.controlPorts[local.Port] {
+		if s := g.byPassivePort[local.Port]; s != nil {
+			return s, true
+		}
+		return nil, true
+	}
+	return g.byRemote[remote], false
+}
+
+// GetSettings implements ftpserver.MainDriver.
+func (f *front) GetSettings() (*ftpserver.Settings, error) { return f.settings, nil }
+
+// GetTLSConfig implements ftpserver.MainDriver: one shared configuration for every call.
+func (f *front) GetTLSConfig() (*tls.Config, error) { return f.gw.baseTLS, nil }
+
+// ClientConnected implements ftpserver.MainDriver: the session exists before any TLS handshake.
+func (f *front) ClientConnected(cc ftpserver.ClientContext) (string, error) {
+	g := f.gw
+	s := &session{id: g.sessionID(f, cc.ID()), front: f, cc: cc, remote: cc.RemoteAddr().String()}
+	if _, err := rand.Read(s.token[:]); err != nil {
+		return "", err
+	}
+	// Debug on: the library then logs each command and reply, which libTap turns into the journal.
+	cc.SetDebug(true)
+	g.mu.Lock()
+	g.sessions[s.id] = s
+	g.byRemote[s.remote] = s
+	g.mu.Unlock()
+	g.journal.Append(Event{Session: s.id, Remote: s.remote, Type: EventConnect, OK: true, Reason: "listener " + f.name})
+	return "ftpsgw TEST simulator of SKAT's FTPS gateway - not the real gateway", nil
+}
+
+// ClientDisconnected implements ftpserver.MainDriver.
+func (f *front) ClientDisconnected(cc ftpserver.ClientContext) {
+	g := f.gw
+	id := g.sessionID(f, cc.ID())
+	g.mu.Lock()
+	s := g.sessions[id]
+	delete(g.sessions, id)
+	if s != nil {
+		if g.byRemote[s.remote] == s {
+			delete(g.byRemote, s.remote)
+		}
+		for _, p := range s.passivePorts {
+			if g.byPassivePort[p] == s {
+				delete(g.byPassivePort, p)
+			}
+		}
+	}
+	g.mu.Unlock()
+	if s != nil {
+		g.journal.Append(Event{Session: s.id, Remote: s.remote, Username: s.user(), Type: EventDisconnect, OK: true})
+	}
+}
+
+// verifyControlTLS runs inside the control connection's handshake.
+func (g *Gateway) verifyControlTLS(s *session, cs tls.ConnectionState) error {
+	ev := Event{Session: s.id, Remote: s.remote, Type: EventTLS, TLSVersion: tlsVersionName(cs.Version),
+		Cipher: tls.CipherSuiteName(cs.CipherSuite), Resumed: cs.DidResume}
+	err := g.trust.verifyClient(cs.PeerCertificates, g.clock.Now())
+	s.mu.Lock()
+	if len(cs.PeerCertificates) > 0 {
+		s.cert = cs.PeerCertificates[0]
+		s.identity, s.identityErr = certs.FromCertificate(s.cert)
+		ev.Fingerprint = certs.Fingerprint(s.cert)
+		ev.Identity = s.identity.String()
+	}
+	s.tlsOK, s.tlsErr = err == nil, err
+	s.mu.Unlock()
+	ev.OK = err == nil
+	if err != nil {
+		ev.Reason = err.Error()
+		g.log.Info("TLS handshake refused", "session", s.id, "remote", s.remote, "reason", err)
+	}
+	g.journal.Append(ev)
+	return err
+}
+
+// verifyDataTLS runs inside a data connection's handshake.
+func (g *Gateway) verifyDataTLS(s *session, cs tls.ConnectionState) error {
+	s.mu.Lock()
+	ctrlCert, user, foreign := s.cert, s.username, s.foreignTicket
+	s.foreignTicket = false
+	s.mu.Unlock()
+	ev := Event{Session: s.id, Remote: s.remote, Username: user, Type: EventDataTLS, TLSVersion: tlsVersionName(cs.Version),
+		Cipher: tls.CipherSuiteName(cs.CipherSuite), Resumed: cs.DidResume}
+	var err error
+	switch {
+	case !cs.DidResume && g.cfg.SessionReuse == ReuseRequired:
+		err = errors.New("data connection did not resume the control connection's TLS session (session_reuse: required)")
+		if foreign {
+			err = errors.New("data connection presented a TLS session ticket of another control connection")
+		}
+	case len(cs.PeerCertificates) == 0:
+		err = errors.New("data connection presented no client certificate")
+	case ctrlCert == nil || !cs.PeerCertificates[0].Equal(ctrlCert):
+		err = errors.New("data connection presented another certificate than its control connection")
+	case !cs.DidResume:
+		err = g.trust.verifyClient(cs.PeerCertificates, g.clock.Now())
+	}
+	if len(cs.PeerCertificates) > 0 {
+		ev.Fingerprint = certs.Fingerprint(cs.PeerCertificates[0])
+	}
+	ev.OK = err == nil
+	if err != nil {
+		ev.Reason = err.Error()
+		g.log.Info("data connection refused", "session", s.id, "remote", s.remote, "reason", err)
+	}
+	g.journal.Append(ev)
+	return err
+}
+
+// Login errors: each has its own text so clients and suites can tell them apart (documented in README).
+var (
+	errNeedTLS        = errors.New("AUTH TLS is required before USER")
+	errLockedOut      = errors.New("too many failed logins")
+	errPersonal       = errors.New("a personal certificate (PID) cannot log in: it has no CVR number")
+	errNoIdentity     = errors.New("the client certificate carries no OCES identity")
+	errUserMismatch   = errors.New("the username does not belong to the client certificate")
+	errNotRegistered  = errors.New("the certificate is not registered for the gateway")
+	errOtherCert      = errors.New("this certificate is not the one registered for the username")
+	errWrongPassword  = errors.New("wrong password")
+	errBadUsername    = errors.New("not a gateway username")
+	errTLSNotVerified = errors.New("the TLS handshake did not verify a client certificate")
+)
+
+func (g *Gateway) refuseLogin(s *session, user string, reason error, countFailure bool) error {
+	if countFailure {
+		g.limiter.fail(s.remote, user)
+	}
+	g.journal.Append(Event{Session: s.id, Remote: s.remote, Username: user, Type: EventLogin, OK: false, Reason: reason.Error()})
+	return reason
+}
+
+// PreAuthUser implements ftpserver.MainDriverExtensionUserVerifier: USER must come after AUTH
+// TLS, from an address and for an identity that are not locked out, and parse as a username.
+func (f *front) PreAuthUser(cc ftpserver.ClientContext, user string) error {
+	g := f.gw
+	s := g.session(f, cc.ID())
+	if s == nil {
+		return errors.New("unknown session")
+	}
+	user = strings.ToValidUTF8(user, "\uFFFD")
+	if !cc.HasTLSForControl() {
+		return g.refuseLogin(s, user, errNeedTLS, false)
+	}
+	if until, locked := g.limiter.locked(s.remote, user); locked {
+		return g.refuseLogin(s, user, fmt.Errorf("%w: try again after %s", errLockedOut, until.Format(time.RFC3339)), false)
+	}
+	if _, err := certs.ParseUsername(user); err != nil {
+		return g.refuseLogin(s, user, fmt.Errorf("%w: %v", errBadUsername, err), true)
+	}
+	return nil
+}
+
+// VerifyConnection implements ftpserver.MainDriverExtensionTLSVerifier: the certificate's
+// identity must be the username and be registered. Returning (nil, nil) asks for the password,
+// so login takes the certificate AND the password.
+func (f *front) VerifyConnection(cc ftpserver.ClientContext, user string, _ *tls.Conn) (ftpserver.ClientDriver, error) {
+	g := f.gw
+	s := g.session(f, cc.ID())
+	if s == nil {
+		return nil, errors.New("unknown session")
+	}
+	s.mu.Lock()
+	ok, cert, id, idErr := s.tlsOK, s.cert, s.identity, s.identityErr
+	s.mu.Unlock()
+	switch {
+	case !ok || cert == nil:
+		return nil, g.refuseLogin(s, user, errTLSNotVerified, true)
+	case errors.Is(idErr, certs.ErrPersonalCertificate):
+		return nil, g.refuseLogin(s, user, errPersonal, true)
+	case idErr != nil:
+		return nil, g.refuseLogin(s, user, fmt.Errorf("%w: %v", errNoIdentity, idErr), true)
+	case id.Username() != user:
+		return nil, g.refuseLogin(s, user, fmt.Errorf("%w: the certificate is %s, whose username is %s", errUserMismatch, id, id.Username()), true)
+	}
+	reg, err := g.store.Registration(context.Background(), user)
+	if errors.Is(err, ErrNotRegistered) {
+		return nil, g.refuseLogin(s, user, errNotRegistered, true)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("internal error: %w", err)
+	}
+	if !strings.EqualFold(reg.Fingerprint, certs.Fingerprint(cert)) {
+		return nil, g.refuseLogin(s, user, errOtherCert, true)
+	}
+	return nil, nil
+}
+
+// AuthUser implements ftpserver.MainDriver: the PASS step.
+func (f *front) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserver.ClientDriver, error) {
+	g := f.gw
+	s := g.session(f, cc.ID())
+	if s == nil {
+		return nil, errors.New("unknown session")
+	}
+	s.mu.Lock()
+	ok, cert, id := s.tlsOK, s.cert, s.identity
+	s.mu.Unlock()
+	// VerifyConnection ran for this USER; these guard against a library change skipping it.
+	if !ok || cert == nil || id.Username() != user {
+		return nil, g.refuseLogin(s, user, errTLSNotVerified, true)
+	}
+	if until, locked := g.limiter.locked(s.remote, user); locked {
+		return nil, g.refuseLogin(s, user, fmt.Errorf("%w: try again after %s", errLockedOut, until.Format(time.RFC3339)), false)
+	}
+	good, err := g.store.CheckPassword(context.Background(), user, pass)
+	if err != nil && !errors.Is(err, ErrNotRegistered) {
+		return nil, fmt.Errorf("internal error: %w", err)
+	}
+	if !good {
+		return nil, g.refuseLogin(s, user, errWrongPassword, true)
+	}
+	g.limiter.succeed(user)
+	outDir := g.outDir(user)
+	if err := os.MkdirAll(outDir, 0o750); err != nil {
+		return nil, fmt.Errorf("internal error: %w", err)
+	}
+	s.mu.Lock()
+	s.username, s.cvr = user, id.CVR
+	s.mu.Unlock()
+	g.journal.Append(Event{Session: s.id, Remote: s.remote, Username: user, Type: EventLogin, OK: true,
+		Fingerprint: certs.Fingerprint(cert), Identity: id.String()})
+	return &folders{gw: g, s: s, username: user, cvr: id.CVR}, nil
+}
+
+// WrapPassiveListener implements ftpserver.MainDriverExtensionPassiveWrapper. Nothing to wrap:
+// data connections are matched to sessions by port (see onReply).
+func (f *front) WrapPassiveListener(l net.Listener) (net.Listener, error) { return l, nil }
+
+// onCommand is called by libTap for every command line received.
+func (g *Gateway) onCommand(f *front, libID uint32, line string) {
+	s := g.session(f, libID)
+	if s == nil {
+		return
+	}
+	verb, arg, _ := strings.Cut(line, " ")
+	if strings.EqualFold(verb, "TYPE") {
+		s.mu.Lock()
+		s.pendingType = strings.ToUpper(strings.TrimSpace(arg))
+		s.mu.Unlock()
+	}
+	g.journal.Append(Event{Session: s.id, Remote: s.remote, Username: s.user(), Type: EventCommand, Line: redactCommand(line)})
+}
+
+// onReply is called by libTap for every reply line, before it is sent.
+func (g *Gateway) onReply(f *front, libID uint32, line string) {
+	s := g.session(f, libID)
+	if s == nil {
+		return
+	}
+	code, text := parseReply(line)
+	if port := passivePort(code, line); port > 0 {
+		g.mu.Lock()
+		for _, p := range s.passivePorts {
+			if g.byPassivePort[p] == s {
+				delete(g.byPassivePort, p)
+			}
+		}
+		s.passivePorts = []int{port}
+		g.byPassivePort[port] = s
+		g.mu.Unlock()
+	}
+	s.mu.Lock()
+	if s.pendingType != "" && code != 0 {
+		if code == 200 {
+			s.ascii = strings.HasPrefix(s.pendingType, "A")
+		}
+		s.pendingType = ""
+	}
+	s.mu.Unlock()
+	g.journal.Append(Event{Session: s.id, Remote: s.remote, Username: s.user(), Type: EventReply, Code: code, Line: redactCommand(text)})
+}
+
+func (g *Gateway) outDir(username string) string {
+	return filepath.Join(g.dataDir, "out", username)
+}
+
+// currentRoles returns the roles a username holds now.
+func (g *Gateway) currentRoles(username string) []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.roles[username]
+}
+
+// loginLimiter locks out an address or an identity after too many failures in a window.
+type loginLimiter struct {
+	clock  Clock
+	limits LoginLimits
+	mu     sync.Mutex
+	fails  map[string][]time.Time
+	until  map[string]time.Time
+}
+
+func newLoginLimiter(clock Clock, l LoginLimits) *loginLimiter {
+	return &loginLimiter{clock: clock, limits: l, fails: map[string][]time.Time{}, until: map[string]time.Time{}}
+}
+
+func addrKey(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	return "addr:" + host
+}
+
+func (l *loginLimiter) locked(remote, user string) (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.clock.Now()
+	for _, k := range []string{addrKey(remote), "user:" + user} {
+		if u, ok := l.until[k]; ok {
+			if now.Before(u) {
+				return u, true
+			}
+			delete(l.until, k)
+		}
+	}
+	return time.Time{}, false
+}
+
+func (l *loginLimiter) fail(remote, user string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.clock.Now()
+	keys := []string{addrKey(remote)}
+	if user != "" {
+		keys = append(keys, "user:"+user)
+	}
+	for _, k := range keys {
+		recent := l.fails[k][:0]
+		for _, t := range l.fails[k] {
+			if now.Sub(t) < l.limits.Window.Std() {
+				recent = append(recent, t)
+			}
+		}
+		recent = append(recent, now)
+		l.fails[k] = recent
+		if len(recent) >= l.limits.MaxFailures {
+			l.until[k] = now.Add(l.limits.Lockout.Std())
+			delete(l.fails, k)
+		}
+	}
+}
+
+func (l *loginLimiter) succeed(user string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.fails, "user:"+user)
+}

@@ -1,0 +1,137 @@
+package simulator
+
+import (
+	"sync"
+	"time"
+)
+
+// EventType says what a journal event records.
+type EventType string
+
+// Journal event types.
+const (
+	EventConnect    EventType = "connect"    // control connection accepted
+	EventTLS        EventType = "tls"        // control TLS handshake verified (or refused: Error set)
+	EventDataTLS    EventType = "data-tls"   // data connection TLS handshake (Resumed says if it resumed)
+	EventCommand    EventType = "command"    // a command line received (PASS redacted)
+	EventReply      EventType = "reply"      // a reply line sent
+	EventLogin      EventType = "login"      // login accepted or refused (Reason)
+	EventUpload     EventType = "upload"     // upload completed, aborted or refused
+	EventDownload   EventType = "download"   // a file read from /out
+	EventDisconnect EventType = "disconnect" // control connection closed
+)
+
+// Event is one journal entry. Fields that do not apply are empty.
+type Event struct {
+	Seq         int64     `json:"seq"`
+	Time        time.Time `json:"time"`
+	Session     string    `json:"session"`
+	Remote      string    `json:"remote,omitempty"`
+	Username    string    `json:"username,omitempty"`
+	Type        EventType `json:"type"`
+	Line        string    `json:"line,omitempty"` // command or reply text
+	Code        int       `json:"code,omitempty"` // reply code
+	TLSVersion  string    `json:"tls_version,omitempty"`
+	Cipher      string    `json:"cipher,omitempty"`
+	Resumed     bool      `json:"resumed,omitempty"`
+	Fingerprint string    `json:"fingerprint,omitempty"` // client certificate SHA-256
+	Identity    string    `json:"identity,omitempty"`    // certificate identity, e.g. CVR:19552101-RID:60134540
+	Path        string    `json:"path,omitempty"`
+	Size        int64     `json:"size,omitempty"`
+	ASCII       bool      `json:"ascii,omitempty"`
+	OK          bool      `json:"ok"`
+	Reason      string    `json:"reason,omitempty"`
+}
+
+// Journal is an in-memory, bounded record of every session: what the conformance and
+// client-certification suites read as evidence. The oldest events are dropped past Capacity;
+// Dropped counts them.
+type Journal struct {
+	mu       sync.Mutex
+	events   []Event
+	start    int // index of the oldest event in the ring
+	n        int
+	seq      int64
+	dropped  int64
+	capacity int
+	clock    Clock
+}
+
+// NewJournal makes a journal keeping at most capacity events.
+func NewJournal(capacity int, clock Clock) *Journal {
+	if capacity < 1 {
+		capacity = 1
+	}
+	return &Journal{events: make([]Event, capacity), capacity: capacity, clock: clock}
+}
+
+// Append stamps the event with a sequence number and time and stores it.
+func (j *Journal) Append(e Event) Event {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.seq++
+	e.Seq = j.seq
+	if e.Time.IsZero() {
+		e.Time = j.clock.Now()
+	}
+	idx := (j.start + j.n) % j.capacity
+	if j.n == j.capacity {
+		j.start = (j.start + 1) % j.capacity
+		j.dropped++
+	} else {
+		j.n++
+	}
+	j.events[idx] = e
+	return e
+}
+
+// JournalQuery selects events; empty fields match everything.
+type JournalQuery struct {
+	Username string
+	Session  string
+	Since    int64 // only events with Seq > Since
+	Types    []EventType
+}
+
+func (q JournalQuery) match(e Event) bool {
+	if e.Seq <= q.Since || (q.Username != "" && e.Username != q.Username) || (q.Session != "" && e.Session != q.Session) {
+		return false
+	}
+	if len(q.Types) == 0 {
+		return true
+	}
+	for _, t := range q.Types {
+		if e.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+// Query returns matching events, oldest first.
+func (j *Journal) Query(q JournalQuery) []Event {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []Event
+	for i := 0; i < j.n; i++ {
+		e := j.events[(j.start+i)%j.capacity]
+		if q.match(e) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Reset empties the journal (sequence numbers keep growing).
+func (j *Journal) Reset() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.start, j.n = 0, 0
+}
+
+// Stats returns the last sequence number and how many events were dropped.
+func (j *Journal) Stats() (lastSeq, dropped int64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.seq, j.dropped
+}

@@ -1,0 +1,131 @@
+package simulator
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"strings"
+)
+
+// libTap is the slog.Handler given to ftpserverlib. The library logs every command line it
+// receives ("Received line") and every reply it sends ("Sending answer") for connections with
+// debug on; the tap turns those into journal events (PASS redacted), learns each session's
+// passive ports from its 227/229 replies (logged before they are sent, so the mapping exists
+// before the client can connect), and tracks TYPE. Nothing of this reaches the user's log: the
+// library's debug output would print passwords. Other records pass through to next.
+type libTap struct {
+	gw    *Gateway
+	front *front
+	next  slog.Handler
+	attrs []slog.Attr
+}
+
+func (t *libTap) Enabled(ctx context.Context, l slog.Level) bool {
+	return l == slog.LevelDebug || t.next.Enabled(ctx, l)
+}
+
+func (t *libTap) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "Received line" || r.Message == "Sending answer" {
+		var id uint32
+		var line string
+		found := false
+		for _, a := range t.attrs {
+			if a.Key == "clientId" {
+				id, found = uint32(a.Value.Uint64()), true
+			}
+		}
+		r.Attrs(func(a slog.Attr) bool {
+			switch a.Key {
+			case "line":
+				line = a.Value.String()
+			case "clientId":
+				id, found = uint32(a.Value.Uint64()), true
+			}
+			return true
+		})
+		if found {
+			if r.Message == "Received line" {
+				t.gw.onCommand(t.front, id, line)
+			} else {
+				t.gw.onReply(t.front, id, line)
+			}
+		}
+		return nil
+	}
+	if r.Level == slog.LevelDebug && !t.next.Enabled(ctx, slog.LevelDebug) {
+		return nil
+	}
+	// Library records go to the user's log with their attributes, never with a command line.
+	nr := slog.NewRecord(r.Time, r.Level, "ftp: "+r.Message, r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key != "line" && a.Key != "param" {
+			nr.AddAttrs(a)
+		}
+		return true
+	})
+	return t.next.WithAttrs(t.attrs).Handle(ctx, nr)
+}
+
+func (t *libTap) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &libTap{gw: t.gw, front: t.front, next: t.next, attrs: append(append([]slog.Attr{}, t.attrs...), attrs...)}
+}
+
+func (t *libTap) WithGroup(string) slog.Handler { return t }
+
+// redactCommand hides the argument of PASS (and of anything that is not plain text).
+func redactCommand(line string) string {
+	verb, _, _ := strings.Cut(line, " ")
+	if strings.EqualFold(verb, "PASS") {
+		return verb + " ****"
+	}
+	if len(line) > 512 {
+		line = line[:512] + "…"
+	}
+	return strings.ToValidUTF8(line, "\uFFFD")
+}
+
+// parseReply splits "229 Entering …" into its code and text.
+func parseReply(line string) (int, string) {
+	if len(line) < 3 {
+		return 0, line
+	}
+	code, err := strconv.Atoi(line[:3])
+	if err != nil {
+		return 0, line
+	}
+	return code, line
+}
+
+// passivePort reads the port from a 227 (h1,h2,h3,h4,p1,p2) or 229 (|||port|) reply.
+func passivePort(code int, line string) int {
+	switch code {
+	case 229:
+		i := strings.Index(line, "(|||")
+		if i < 0 {
+			return 0
+		}
+		rest := line[i+4:]
+		j := strings.Index(rest, "|")
+		if j < 0 {
+			return 0
+		}
+		p, _ := strconv.Atoi(rest[:j])
+		return p
+	case 227:
+		i, j := strings.Index(line, "("), strings.Index(line, ")")
+		if i < 0 || j < i {
+			return 0
+		}
+		parts := strings.Split(line[i+1:j], ",")
+		if len(parts) != 6 {
+			return 0
+		}
+		p1, err1 := strconv.Atoi(strings.TrimSpace(parts[4]))
+		p2, err2 := strconv.Atoi(strings.TrimSpace(parts[5]))
+		if err1 != nil || err2 != nil {
+			return 0
+		}
+		return p1*256 + p2
+	}
+	return 0
+}

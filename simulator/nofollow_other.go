@@ -1,0 +1,5 @@
+//go:build !unix
+
+package simulator
+
+const noFollow = 0

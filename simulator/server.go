@@ -1,0 +1,322 @@
+package simulator
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	ftpserver "github.com/fclairamb/ftpserverlib"
+
+	"github.com/ftpsgw/ftpsgw/certs"
+)
+
+// ReadyFile is written into the data folder once the server accepts connections.
+const ReadyFile = "ready.json"
+
+// Ready describes a running simulator: what scripts and tests wait for.
+type Ready struct {
+	Control      string    `json:"control"`            // explicit FTPS address
+	Implicit     string    `json:"implicit,omitempty"` // implicit FTPS address
+	PassivePorts string    `json:"passive_ports"`      // LO-HI, or 0
+	PKI          string    `json:"pki"`                // folder with manifest.json
+	CABundle     string    `json:"ca_bundle"`          // what clients trust
+	DevPKI       bool      `json:"dev_pki"`            // the PKI was created at this start
+	PID          int       `json:"pid"`
+	Started      time.Time `json:"started"`
+}
+
+// Server is a running simulator.
+type Server struct {
+	gw      *Gateway
+	ready   Ready
+	servers []*ftpserver.FtpServer
+	wg      sync.WaitGroup
+	once    sync.Once
+	m       *certs.Manifest
+}
+
+// Options are the parts of a simulator that are not settings.
+type Options struct {
+	Clock  Clock        // nil: RealClock
+	Logger *slog.Logger // nil: discard
+	// JournalCapacity bounds the in-memory journal (default 200000 events).
+	JournalCapacity int
+}
+
+// Start opens the data folder, prepares the PKI and registrations, and starts serving.
+func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Clock == nil {
+		opts.Clock = RealClock{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.JournalCapacity == 0 {
+		opts.JournalCapacity = 200_000
+	}
+	data, err := filepath.Abs(cfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []string{data, filepath.Join(data, "tmp"), filepath.Join(data, "spool"), filepath.Join(data, "out")} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return nil, fmt.Errorf("creating %s: %w", d, err)
+		}
+	}
+	_ = os.Remove(filepath.Join(data, ReadyFile))
+	m, devPKI, err := preparePKI(cfg, data)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := loadTrust(m)
+	if err != nil {
+		return nil, err
+	}
+	serverCert, err := m.ServerCertificate()
+	if err != nil {
+		return nil, fmt.Errorf("loading the gateway certificate: %w", err)
+	}
+	store, err := OpenStore(data)
+	if err != nil {
+		return nil, err
+	}
+	srv := &Server{m: m}
+	ok := false
+	defer func() {
+		if !ok {
+			if srv.gw == nil {
+				store.Close()
+			}
+			srv.Close()
+		}
+	}()
+	var boot [3]byte
+	_, _ = rand.Read(boot[:])
+	g := &Gateway{
+		cfg: cfg, clock: opts.Clock, store: store, journal: NewJournal(opts.JournalCapacity, opts.Clock),
+		log: opts.Logger, dataDir: data, trust: tr, limiter: newLoginLimiter(opts.Clock, cfg.Login),
+		boot: hex.EncodeToString(boot[:]), sessions: map[string]*session{}, byRemote: map[string]*session{},
+		byPassivePort: map[int]*session{}, controlPorts: map[int]bool{}, roles: map[string][]string{},
+	}
+	srv.gw = g
+	if g.baseTLS, err = g.newBaseTLS(serverCert); err != nil {
+		return nil, err
+	}
+	if err := g.recover(ctx, m); err != nil {
+		return nil, err
+	}
+
+	lo, hi, _ := ParsePortRange(cfg.PassivePorts)
+	listen := func(addr string, implicit bool) error {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listening on %s: %w", addr, err)
+		}
+		g.controlPorts[ln.Addr().(*net.TCPAddr).Port] = true
+		f := &front{gw: g, name: "e"}
+		settings := &ftpserver.Settings{
+			Listener:             ln,
+			PublicHost:           cfg.PublicHost,
+			IdleTimeout:          int(cfg.IdleTimeout.Std() / time.Second),
+			ConnectionTimeout:    int(cfg.DataConnectTimeout.Std() / time.Second),
+			TLSRequired:          ftpserver.MandatoryEncryption,
+			DisableActiveMode:    true,
+			DisableSite:          true,
+			DisableMFMT:          true,
+			DisableSTAT:          true,
+			PasvConnectionsCheck: ftpserver.IPMatchRequired,
+			Banner:               "ftpsgw",
+		}
+		if lo != 0 {
+			settings.PassiveTransferPortRange = ftpserver.PortRange{Start: lo, End: hi}
+		}
+		if implicit {
+			f.name = "i"
+			settings.Listener = tls.NewListener(ln, g.baseTLS)
+			settings.TLSRequired = ftpserver.ImplicitEncryption
+		}
+		f.settings = settings
+		fs := ftpserver.NewFtpServer(f)
+		fs.Logger = slog.New(&libTap{gw: g, front: f, next: opts.Logger.Handler()})
+		if err := fs.Listen(); err != nil {
+			ln.Close()
+			return err
+		}
+		srv.servers = append(srv.servers, fs)
+		srv.wg.Add(1)
+		go func() {
+			defer srv.wg.Done()
+			if err := fs.Serve(); err != nil && !errors.Is(err, net.ErrClosed) {
+				opts.Logger.Error("FTPS listener stopped", "listener", f.name, "err", err)
+			}
+		}()
+		if implicit {
+			srv.ready.Implicit = ln.Addr().String()
+		} else {
+			srv.ready.Control = ln.Addr().String()
+		}
+		return nil
+	}
+	if err := listen(cfg.Listen, false); err != nil {
+		return nil, err
+	}
+	if cfg.ImplicitListen != "" {
+		if err := listen(cfg.ImplicitListen, true); err != nil {
+			return nil, err
+		}
+	}
+	srv.ready.PassivePorts = cfg.PassivePorts
+	srv.ready.PKI = m.Dir()
+	srv.ready.CABundle = m.Path(m.CA.Bundle)
+	srv.ready.DevPKI = devPKI
+	srv.ready.PID = os.Getpid()
+	srv.ready.Started = time.Now().UTC()
+	if err := writeJSONAtomic(filepath.Join(data, ReadyFile), srv.ready); err != nil {
+		return nil, err
+	}
+	opts.Logger.Info("gateway simulator ready", "control", srv.ready.Control, "implicit", srv.ready.Implicit,
+		"passive_ports", cfg.PassivePorts, "data", data, "pki", m.Dir())
+	ok = true
+	return srv, nil
+}
+
+// preparePKI loads the configured PKI, or creates a development PKI under data/pki.
+func preparePKI(cfg Config, data string) (*certs.Manifest, bool, error) {
+	dir := cfg.PKI
+	if dir == "" {
+		dir = filepath.Join(data, "pki")
+		if _, err := os.Stat(filepath.Join(dir, certs.ManifestFile)); errors.Is(err, fs.ErrNotExist) {
+			p, err := certs.NewPKI(certs.Options{})
+			if err != nil {
+				return nil, false, err
+			}
+			m, err := certs.WriteDir(dir, p, false)
+			return m, true, err
+		}
+	}
+	m, err := certs.LoadManifest(dir)
+	return m, false, err
+}
+
+// recover runs at every start: frees names of uploads that never completed, deletes their
+// partial files and any spooled file that was never committed, and imports the manifest's
+// registrations into an empty database.
+func (g *Gateway) recover(ctx context.Context, m *certs.Manifest) error {
+	if n, err := g.store.Recover(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		g.log.Warn("freed names of uploads interrupted by the last stop", "count", n)
+	}
+	tmp := filepath.Join(g.dataDir, "tmp")
+	entries, _ := os.ReadDir(tmp)
+	for _, e := range entries {
+		_ = os.Remove(filepath.Join(tmp, e.Name()))
+	}
+	known, err := g.store.SpoolPaths(ctx)
+	if err != nil {
+		return err
+	}
+	spool := filepath.Join(g.dataDir, "spool")
+	_ = filepath.WalkDir(spool, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(g.dataDir, p)
+		if !known[rel] {
+			g.log.Warn("deleting an upload that was never confirmed to its client", "file", rel)
+			_ = os.Remove(p)
+		}
+		return nil
+	})
+	n, err := g.store.CountRegistrations(ctx)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		for _, id := range m.Identities {
+			if id.Username == "" || id.Password == "" {
+				continue
+			}
+			reg := Registration{Username: id.Username, CVR: id.CVR, Fingerprint: id.Fingerprint, Roles: id.Roles}
+			if err := g.store.PutRegistration(ctx, reg, id.Password, g.clock.Now()); err != nil {
+				return fmt.Errorf("registering %s: %w", id.Name, err)
+			}
+		}
+	}
+	return g.loadRoles(ctx)
+}
+
+func (g *Gateway) loadRoles(ctx context.Context) error {
+	regs, err := g.store.Registrations(ctx)
+	if err != nil {
+		return err
+	}
+	roles := map[string][]string{}
+	for _, r := range regs {
+		roles[r.Username] = r.Roles
+	}
+	g.mu.Lock()
+	g.roles = roles
+	g.mu.Unlock()
+	return nil
+}
+
+func writeJSONAtomic(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Ready returns the addresses the server listens on.
+func (s *Server) Ready() Ready { return s.ready }
+
+// Manifest returns the PKI the server trusts and registered.
+func (s *Server) Manifest() *certs.Manifest { return s.m }
+
+// Journal returns the session journal.
+func (s *Server) Journal() *Journal { return s.gw.journal }
+
+// Store returns the durable state.
+func (s *Server) Store() *Store { return s.gw.store }
+
+// DataDir returns the absolute data folder.
+func (s *Server) DataDir() string { return s.gw.dataDir }
+
+// Close stops the listeners, waits for them and closes the database.
+func (s *Server) Close() error {
+	var err error
+	s.once.Do(func() {
+		for _, fs := range s.servers {
+			if e := fs.Stop(); e != nil && !errors.Is(e, net.ErrClosed) && !strings.Contains(e.Error(), "closed") {
+				err = errors.Join(err, e)
+			}
+		}
+		s.wg.Wait()
+		if s.gw != nil {
+			_ = os.Remove(filepath.Join(s.gw.dataDir, ReadyFile))
+			err = errors.Join(err, s.gw.store.Close())
+		}
+	})
+	return err
+}

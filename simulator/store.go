@@ -1,0 +1,360 @@
+package simulator
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // pure-Go SQLite: the binary stays static
+)
+
+// Store is the gateway's durable state in an embedded SQLite database: registrations (who may
+// log in, with which certificate and password, holding which roles), the file-name registry,
+// and the accepted submissions. Every write is a transaction with synchronous=FULL, so what a
+// client was told survives kill -9.
+type Store struct {
+	db *sql.DB
+}
+
+// Registration is a certificate registered for the gateway with its password and roles.
+type Registration struct {
+	Username    string
+	CVR         string
+	Fingerprint string // SHA-256 of the registered certificate
+	Roles       []string
+	CreatedAt   time.Time
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS registrations (
+	username      TEXT PRIMARY KEY,
+	cvr           TEXT NOT NULL,
+	fingerprint   TEXT NOT NULL,
+	password_hash TEXT NOT NULL,
+	roles         TEXT NOT NULL,
+	created_at    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS names (
+	scope_key  TEXT NOT NULL,
+	name       TEXT NOT NULL,
+	state      TEXT NOT NULL CHECK (state IN ('reserved','committed')),
+	username   TEXT NOT NULL,
+	session    TEXT NOT NULL,
+	updated_at INTEGER NOT NULL,
+	PRIMARY KEY (scope_key, name)
+);
+CREATE TABLE IF NOT EXISTS submissions (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	username    TEXT NOT NULL,
+	cvr         TEXT NOT NULL,
+	service     TEXT NOT NULL,
+	name        TEXT NOT NULL,
+	size        INTEGER NOT NULL,
+	sha256      TEXT NOT NULL,
+	ascii       INTEGER NOT NULL,
+	validation  INTEGER NOT NULL,
+	reused      INTEGER NOT NULL,
+	session     TEXT NOT NULL,
+	spool_path  TEXT NOT NULL,
+	received_at INTEGER NOT NULL
+);
+`
+
+// OpenStore opens (creating if needed) dataDir/gateway.db.
+func OpenStore(dataDir string) (*Store, error) {
+	path := filepath.Join(dataDir, "gateway.db")
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	// One connection: SQLite serialises writers anyway, and this rules out SQLITE_BUSY.
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("creating the schema in %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Recover drops reservations of uploads that never completed (the server stopped mid-transfer):
+// their clients were never told 226, so their names are free again.
+func (s *Store) Recover(ctx context.Context) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM names WHERE state = 'reserved'`)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// CountRegistrations returns how many certificates are registered.
+func (s *Store) CountRegistrations(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM registrations`).Scan(&n)
+	return n, err
+}
+
+// PutRegistration registers (or re-registers) a certificate with a password and roles.
+func (s *Store) PutRegistration(ctx context.Context, r Registration, password string, now time.Time) error {
+	roles, _ := json.Marshal(nonNil(r.Roles))
+	hash, err := hashPassword(password)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO registrations (username, cvr, fingerprint, password_hash, roles, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (username) DO UPDATE SET cvr = excluded.cvr, fingerprint = excluded.fingerprint,
+			password_hash = excluded.password_hash, roles = excluded.roles`,
+		r.Username, r.CVR, strings.ToLower(r.Fingerprint), hash, string(roles), now.UnixNano())
+	return err
+}
+
+// ErrNotRegistered means no certificate is registered under the username.
+var ErrNotRegistered = errors.New("not registered")
+
+// Registration returns the registration of a username.
+func (s *Store) Registration(ctx context.Context, username string) (Registration, error) {
+	var r Registration
+	var roles string
+	var created int64
+	err := s.db.QueryRowContext(ctx, `SELECT username, cvr, fingerprint, roles, created_at FROM registrations WHERE username = ?`, username).
+		Scan(&r.Username, &r.CVR, &r.Fingerprint, &roles, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, ErrNotRegistered
+	}
+	if err != nil {
+		return r, err
+	}
+	r.CreatedAt = time.Unix(0, created).UTC()
+	err = json.Unmarshal([]byte(roles), &r.Roles)
+	return r, err
+}
+
+// CheckPassword reports whether password is the registered one for username.
+func (s *Store) CheckPassword(ctx context.Context, username, password string) (bool, error) {
+	var stored string
+	err := s.db.QueryRowContext(ctx, `SELECT password_hash FROM registrations WHERE username = ?`, username).Scan(&stored)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, ErrNotRegistered
+	}
+	if err != nil {
+		return false, err
+	}
+	return verifyPassword(stored, password), nil
+}
+
+// Passwords are stored as PBKDF2-SHA256 with a random salt. The iteration count is modest on
+// purpose: these are generated test secrets, and logins must stay cheap under load tests.
+const pbkdf2Iterations = 4096
+
+func hashPassword(password string) (string, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key, err := pbkdf2.Key(sha256.New, password, salt, pbkdf2Iterations, 32)
+	if err != nil {
+		return "", err
+	}
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("pbkdf2-sha256$%d$%s$%s", pbkdf2Iterations, enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+}
+
+func verifyPassword(stored, password string) bool {
+	parts := strings.Split(stored, "$")
+	if len(parts) != 4 || parts[0] != "pbkdf2-sha256" {
+		return false
+	}
+	var iter int
+	if _, err := fmt.Sscanf(parts[1], "%d", &iter); err != nil || iter < 1 || iter > 10_000_000 {
+		return false
+	}
+	enc := base64.RawStdEncoding
+	salt, err1 := enc.DecodeString(parts[2])
+	want, err2 := enc.DecodeString(parts[3])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	got, err := pbkdf2.Key(sha256.New, password, salt, iter, len(want))
+	return err == nil && hmac.Equal(got, want)
+}
+
+// Name-registry outcomes of Reserve.
+var (
+	// ErrNameReused: the name completed an upload before, within its scope. Forever.
+	ErrNameReused = errors.New("file name was submitted before")
+	// ErrNameBusy: another session is uploading the same name right now.
+	ErrNameBusy = errors.New("file name is being uploaded by another session")
+)
+
+// Reserve claims a name for an upload in progress. Exactly one of two racing sessions wins.
+func (s *Store) Reserve(ctx context.Context, scopeKey, name, username, session string, now time.Time) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var state string
+	err = tx.QueryRowContext(ctx, `SELECT state FROM names WHERE scope_key = ? AND name = ?`, scopeKey, name).Scan(&state)
+	switch {
+	case err == nil && state == "committed":
+		return ErrNameReused
+	case err == nil:
+		return ErrNameBusy
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO names (scope_key, name, state, username, session, updated_at) VALUES (?, ?, 'reserved', ?, ?, ?)`,
+		scopeKey, name, username, session, now.UnixNano()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Release frees a reservation whose upload did not complete: no name is burned.
+func (s *Store) Release(ctx context.Context, scopeKey, name, session string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM names WHERE scope_key = ? AND name = ? AND state = 'reserved' AND session = ?`,
+		scopeKey, name, session)
+	return err
+}
+
+// Submission is an upload that completed: the client was (or is about to be) told 226.
+type Submission struct {
+	ID         int64
+	Username   string
+	CVR        string
+	Service    string
+	Name       string
+	Size       int64
+	SHA256     string
+	ASCII      bool // uploaded in TYPE A
+	Validation bool // val_ prefix: validate only, never file
+	Reused     bool // name was submitted before: answered with status_0 FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION
+	Session    string
+	SpoolPath  string // relative to the data folder
+	ReceivedAt time.Time
+}
+
+// Commit records a completed upload and, unless it reused a name, burns the name — in one
+// transaction, so the registry and the submissions never disagree.
+func (s *Store) Commit(ctx context.Context, scopeKey string, sub Submission) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	if !sub.Reused {
+		res, err := tx.ExecContext(ctx, `UPDATE names SET state = 'committed', updated_at = ? WHERE scope_key = ? AND name = ? AND session = ? AND state = 'reserved'`,
+			sub.ReceivedAt.UnixNano(), scopeKey, sub.Name, sub.Session)
+		if err != nil {
+			return 0, err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return 0, fmt.Errorf("name %q lost its reservation before the upload completed", sub.Name)
+		}
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO submissions (username, cvr, service, name, size, sha256, ascii, validation, reused, session, spool_path, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sub.Username, sub.CVR, sub.Service, sub.Name, sub.Size, sub.SHA256, sub.ASCII, sub.Validation, sub.Reused,
+		sub.Session, sub.SpoolPath, sub.ReceivedAt.UnixNano())
+	if err != nil {
+		return 0, err
+	}
+	id, _ := res.LastInsertId()
+	return id, tx.Commit()
+}
+
+// Submissions lists completed uploads, oldest first; username "" lists all.
+func (s *Store) Submissions(ctx context.Context, username string) ([]Submission, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, username, cvr, service, name, size, sha256, ascii, validation, reused, session, spool_path, received_at
+		FROM submissions WHERE ? = '' OR username = ? ORDER BY id`, username, username)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Submission
+	for rows.Next() {
+		var sub Submission
+		var at int64
+		if err := rows.Scan(&sub.ID, &sub.Username, &sub.CVR, &sub.Service, &sub.Name, &sub.Size, &sub.SHA256,
+			&sub.ASCII, &sub.Validation, &sub.Reused, &sub.Session, &sub.SpoolPath, &at); err != nil {
+			return nil, err
+		}
+		sub.ReceivedAt = time.Unix(0, at).UTC()
+		out = append(out, sub)
+	}
+	return out, rows.Err()
+}
+
+// NameState returns "committed", "reserved" or "" for a name in a scope.
+func (s *Store) NameState(ctx context.Context, scopeKey, name string) (string, error) {
+	var state string
+	err := s.db.QueryRowContext(ctx, `SELECT state FROM names WHERE scope_key = ? AND name = ?`, scopeKey, name).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return state, err
+}
+
+// SpoolPaths returns the spool path of every submission (to find orphaned files at start-up).
+func (s *Store) SpoolPaths(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT spool_path FROM submissions`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		out[p] = true
+	}
+	return out, rows.Err()
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// Registrations lists every registration.
+func (s *Store) Registrations(ctx context.Context) ([]Registration, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT username, cvr, fingerprint, roles, created_at FROM registrations ORDER BY username`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Registration
+	for rows.Next() {
+		var r Registration
+		var roles string
+		var created int64
+		if err := rows.Scan(&r.Username, &r.CVR, &r.Fingerprint, &roles, &created); err != nil {
+			return nil, err
+		}
+		r.CreatedAt = time.Unix(0, created).UTC()
+		if err := json.Unmarshal([]byte(roles), &r.Roles); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

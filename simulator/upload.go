@@ -1,0 +1,176 @@
+package simulator
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	ftpserver "github.com/fclairamb/ftpserverlib"
+)
+
+// The error text of a reused name, as published for status_0 receipts.
+const ErrCodeNameReused = "FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION"
+
+// scopeKey is the name registry's key for the configured uniqueness scope.
+func (g *Gateway) scopeKey(username, cvr string) string {
+	switch g.cfg.UniqueScope {
+	case ScopeCertificate:
+		return "cert:" + username
+	case ScopeGlobal:
+		return "global"
+	}
+	return "cvr:" + cvr
+}
+
+// startUpload checks the name, reserves it, and returns the handle the library copies into.
+func (g *Gateway) startUpload(f *folders, service, name string) (ftpserver.FileTransfer, error) {
+	full := "/" + service + "/" + name
+	fn, err := ParseFileName(name)
+	if err != nil {
+		return nil, f.refuseUpload(full, fmt.Errorf("%w: %v", ftpserver.ErrFileNameNotAllowed, err))
+	}
+	ctx := context.Background()
+	key := g.scopeKey(f.username, f.cvr)
+	now := g.clock.Now()
+	reused := false
+	switch err := g.store.Reserve(ctx, key, name, f.username, f.s.id, now); {
+	case errors.Is(err, ErrNameReused) && g.cfg.ReuseReply == ReuseReplyReject:
+		return nil, f.refuseUpload(full, fmt.Errorf("%w: %s: %s was submitted before", ftpserver.ErrFileNameNotAllowed, ErrCodeNameReused, name))
+	case errors.Is(err, ErrNameReused):
+		reused = true // accepted, answered with a status_0 receipt (documented behaviour)
+	case errors.Is(err, ErrNameBusy):
+		return nil, f.refuseUpload(full, fmt.Errorf("%s: %w", name, ErrNameBusy))
+	case err != nil:
+		return nil, f.refuseUpload(full, fmt.Errorf("internal error: %w", err))
+	}
+	tmp, err := os.CreateTemp(filepath.Join(g.dataDir, "tmp"), "upload-*")
+	if err != nil {
+		if !reused {
+			_ = g.store.Release(ctx, key, name, f.s.id)
+		}
+		return nil, f.refuseUpload(full, fmt.Errorf("internal error: %w", err))
+	}
+	f.s.mu.Lock()
+	ascii := f.s.ascii
+	f.s.mu.Unlock()
+	return &upload{gw: g, f: f, tmp: tmp, hash: sha256.New(), service: service, name: fn, scope: key, reused: reused, ascii: ascii, path: full}, nil
+}
+
+// upload is one STOR in progress. Bytes go to a temporary file; only a transfer that ends
+// cleanly is fsynced, renamed into the spool and committed (name burned, submission recorded)
+// before the library sends 226. Anything else deletes the file and frees the name.
+type upload struct {
+	gw      *Gateway
+	f       *folders
+	tmp     *os.File
+	hash    hash.Hash
+	size    int64
+	service string
+	name    FileName
+	scope   string
+	reused  bool
+	ascii   bool
+	path    string
+
+	mu       sync.Mutex
+	aborted  error
+	finished bool
+}
+
+func (u *upload) Write(p []byte) (int, error) {
+	n, err := u.tmp.Write(p)
+	u.hash.Write(p[:n])
+	u.size += int64(n)
+	return n, err
+}
+
+func (u *upload) Read([]byte) (int, error) { return 0, errors.New("upload handle is write-only") }
+
+func (u *upload) Seek(offset int64, whence int) (int64, error) {
+	if offset == 0 && whence == io.SeekStart {
+		return 0, nil
+	}
+	return 0, errors.New("seeking is not allowed in a submission")
+}
+
+// TransferError implements ftpserver.FileTransferError: ABOR, a reset, a TLS failure.
+func (u *upload) TransferError(err error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.aborted == nil {
+		u.aborted = err
+	}
+}
+
+// Close decides the upload's fate. An error here replaces the library's 226.
+func (u *upload) Close() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.finished {
+		return nil
+	}
+	u.finished = true
+	g, f := u.gw, u.f
+	ctx := context.Background()
+	fail := func(reason error) error {
+		_ = u.tmp.Close()
+		_ = os.Remove(u.tmp.Name())
+		if !u.reused {
+			_ = g.store.Release(ctx, u.scope, u.name.Name, f.s.id)
+		}
+		f.refuseUpload(u.path, reason)
+		return reason
+	}
+	if u.aborted != nil {
+		return fail(fmt.Errorf("upload not completed, nothing delivered, name not used: %v", u.aborted))
+	}
+	if err := u.tmp.Sync(); err != nil {
+		return fail(fmt.Errorf("storing the upload: %w", err))
+	}
+	if err := u.tmp.Close(); err != nil {
+		return fail(fmt.Errorf("storing the upload: %w", err))
+	}
+	now := g.clock.Now()
+	rel := filepath.Join("spool", f.username, u.service, fmt.Sprintf("%d-%s", now.UnixNano(), u.name.Name))
+	dst := filepath.Join(g.dataDir, rel)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+		return fail(fmt.Errorf("storing the upload: %w", err))
+	}
+	if err := os.Rename(u.tmp.Name(), dst); err != nil {
+		return fail(fmt.Errorf("storing the upload: %w", err))
+	}
+	_ = syncDir(filepath.Dir(dst))
+	sub := Submission{Username: f.username, CVR: f.cvr, Service: u.service, Name: u.name.Name, Size: u.size,
+		SHA256: hex.EncodeToString(u.hash.Sum(nil)), ASCII: u.ascii, Validation: u.name.Validation, Reused: u.reused,
+		Session: f.s.id, SpoolPath: rel, ReceivedAt: now}
+	if _, err := g.store.Commit(ctx, u.scope, sub); err != nil {
+		_ = os.Remove(dst)
+		if !u.reused {
+			_ = g.store.Release(ctx, u.scope, u.name.Name, f.s.id)
+		}
+		return fmt.Errorf("recording the upload: %w", err)
+	}
+	reason := ""
+	if u.reused {
+		reason = ErrCodeNameReused
+	}
+	g.journal.Append(Event{Session: f.s.id, Remote: f.s.remote, Username: f.username, Type: EventUpload, Path: u.path,
+		Size: u.size, ASCII: u.ascii, OK: true, Reason: reason})
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
