@@ -358,3 +358,15 @@ func (s *Store) Registrations(ctx context.Context) ([]Registration, error) {
 	}
 	return out, rows.Err()
 }
+
+// DeleteRegistration removes a registration; the certificate can no longer log in.
+func (s *Store) DeleteRegistration(ctx context.Context, username string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM registrations WHERE username = ?`, username)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotRegistered
+	}
+	return nil
+}

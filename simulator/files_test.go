@@ -1,0 +1,481 @@
+package simulator_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ftpsgw/ftpsgw/simulator"
+	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
+)
+
+func names(t *testing.T, c *ftpsclient.Client, dir string) []string {
+	t.Helper()
+	entries, err := c.List(dir)
+	if err != nil {
+		t.Fatalf("LIST %s: %v", dir, err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestRootShowsOutAndCurrentRolesOnly(t *testing.T) {
+	h := start(t, nil)
+	for _, name := range []string{"moces", "voces", "other-company"} {
+		c := h.login(name)
+		want := append([]string{"out"}, h.identity(name).Roles...)
+		sort.Strings(want)
+		if got := names(t, c, "/"); !slices.Equal(got, want) {
+			t.Errorf("%s: LIST / = %v, want %v", name, got, want)
+		}
+		nl, err := c.NameList("/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range nl {
+			nl[i] = strings.TrimPrefix(nl[i], "/")
+		}
+		sort.Strings(nl)
+		if !slices.Equal(nl, want) {
+			t.Errorf("%s: NLST / = %v, want %v", name, nl, want)
+		}
+	}
+}
+
+// TestPathsOutsideTheViewDoNotExist tries every path-taking command with every spelling of
+// escape we know; each must fail, and nothing may change on disk.
+func TestPathsOutsideTheViewDoNotExist(t *testing.T) {
+	h := start(t, nil)
+	r := h.rawLogin("moces")
+	before := snapshot(t, h.srv.DataDir())
+	paths := []string{
+		"//etc", "/etc/passwd", "../../etc/passwd", "\\..\\..", "..\\..",
+		"%2e%2e", "%2e%2e%2f", "/%2e%2e/%2e%2e", "/FTPSGW.Heartbeat/../../../etc", "/eKapital.Rente.Indlaan",
+		"/eKapital.Rente.Indlaan/x.txt", "/out/../../pki", "/out/..%2f..%2f", "/OUT", "/Out/x", "/ftpsgw.heartbeat",
+		h.srv.DataDir(), h.srv.DataDir() + "/gateway.db", "/out/" + strings.Repeat("a", 600), "/out/\xff\xfe",
+		"/FTPSGW.Heartbeat/x/y", "/out/sub/dir", "~", "~root", "*", "../../etc", "/../../../etc/shadow",
+	}
+	cmds := []string{"CWD", "SIZE", "MDTM", "MLST", "DELE", "MKD", "RMD", "RNFR", "STAT"}
+	visible := map[string]bool{"/": true, "/out": true, "/FTPSGW.Heartbeat": true, "/eKapital.Rente.Udlaan": true}
+	for _, p := range paths {
+		if visible[path.Clean("/"+p)] {
+			t.Fatalf("test bug: %q is a spelling of a visible folder", p)
+		}
+		for _, cmd := range cmds {
+			code, msg, err := r.Cmd("%s %s", cmd, p)
+			if err != nil {
+				t.Fatalf("%s %q: %v", cmd, p, err)
+			}
+			// ftpserverlib answers STAT of a missing path with 450.
+			if code < 500 && !(cmd == "STAT" && code == 450) {
+				t.Errorf("%s %q answered %d %s", cmd, p, code, msg)
+			}
+		}
+		for _, cmd := range []string{"LIST", "NLST", "MLSD", "RETR", "STOR", "APPE"} {
+			code := dataCommand(t, r, cmd, p)
+			// ftpserverlib answers a listing of a missing path with 450; it lists "/" for ".." at the root.
+			listing := cmd == "LIST" || cmd == "NLST" || cmd == "MLSD"
+			if code < 500 && !(listing && code == 450) {
+				t.Errorf("%s %q answered %d", cmd, p, code)
+			}
+		}
+	}
+	// Spellings of visible folders resolve inside the view, never above it.
+	for _, p := range []string{"..", "../", "/..", "/../..", "./../..", "/out/.", "/out/../..", "/FTPSGW.Heartbeat/.."} {
+		if code, msg, _ := r.Cmd("CWD %s", p); code != 250 || !strings.Contains(msg, "/") {
+			t.Errorf("CWD %q: %d %s", p, code, msg)
+		}
+		if code, msg, _ := r.Cmd("PWD"); code != 257 || !(strings.Contains(msg, `"/"`) || strings.Contains(msg, `"/out"`)) {
+			t.Errorf("PWD after CWD %q: %d %s", p, code, msg)
+		}
+		r.Cmd("CWD /")
+	}
+	// The session is still usable and still in its root.
+	if code, msg, _ := r.Cmd("PWD"); code != 257 || !strings.Contains(msg, `"/"`) {
+		t.Errorf("PWD after the attempts: %d %s", code, msg)
+	}
+	if after := snapshot(t, h.srv.DataDir()); !slices.Equal(before, after) {
+		t.Errorf("the data folder changed:\nbefore %v\nafter  %v", before, after)
+	}
+}
+
+// dataCommand runs a command that needs a data connection and returns the final reply code
+// (the first one if it is an error). A protected data connection is used.
+func dataCommand(t *testing.T, r *ftpsclient.Raw, cmd, arg string) int {
+	t.Helper()
+	data, err := r.OpenData(ctx(t), true)
+	if err != nil {
+		t.Fatalf("data connection: %v", err)
+	}
+	defer data.Close()
+	code, _, err := r.Cmd("%s %s", cmd, arg)
+	if err != nil {
+		t.Fatalf("%s: %v", cmd, err)
+	}
+	if code != 150 && code != 125 {
+		return code
+	}
+	if cmd == "STOR" || cmd == "APPE" {
+		data.Write([]byte("x"))
+	} else {
+		io.Copy(io.Discard, data)
+	}
+	data.Close()
+	code, _, err = r.ReadReply()
+	if err != nil {
+		t.Fatalf("%s final reply: %v", cmd, err)
+	}
+	return code
+}
+
+// snapshot lists the files below dir (excluding the live database files).
+func snapshot(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || strings.HasPrefix(filepath.Base(p), "gateway.db") {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		out = append(out, fmt.Sprintf("%s:%d", rel, fi.Size()))
+		return nil
+	})
+	return out
+}
+
+func TestOutIsPrivatePerCertificate(t *testing.T) {
+	h := start(t, nil)
+	moces, voces := h.identity("moces"), h.identity("voces")
+	if moces.CVR != voces.CVR {
+		t.Fatal("the fixture needs two certificates with one CVR")
+	}
+	// A receipt in moces's /out (the receipt pipeline writes files exactly there).
+	dir := filepath.Join(h.srv.DataDir(), "out", moces.Username)
+	os.MkdirAll(dir, 0o750)
+	os.WriteFile(filepath.Join(dir, "status_FTPSGW.Heartbeat_x_1.xml"), []byte("<status/>"), 0o640)
+
+	cm := h.login("moces")
+	if got := names(t, cm, "/out"); !slices.Equal(got, []string{"status_FTPSGW.Heartbeat_x_1.xml"}) {
+		t.Fatalf("moces /out = %v", got)
+	}
+	if data, err := cm.Download("/out/status_FTPSGW.Heartbeat_x_1.xml"); err != nil || string(data) != "<status/>" {
+		t.Fatalf("moces RETR own receipt: %q %v", data, err)
+	}
+	for _, other := range []string{"voces", "other-company"} {
+		c := h.login(other)
+		if got := names(t, c, "/out"); len(got) != 0 {
+			t.Errorf("%s sees %v in /out", other, got)
+		}
+		if _, err := c.Download("/out/status_FTPSGW.Heartbeat_x_1.xml"); ftpsclient.Code(err) != 550 {
+			t.Errorf("%s RETR of another certificate's receipt: %v", other, err)
+		}
+	}
+	// Receipts cannot be deleted by default (out_delete: deny).
+	if err := cm.Delete("/out/status_FTPSGW.Heartbeat_x_1.xml"); ftpsclient.Code(err) != 550 {
+		t.Errorf("DELE of a receipt: %v", err)
+	}
+}
+
+func TestOutDeleteAllowed(t *testing.T) {
+	h := start(t, func(c *simulator.Config) { c.OutDelete = simulator.OutDeleteAllow })
+	moces := h.identity("moces")
+	dir := filepath.Join(h.srv.DataDir(), "out", moces.Username)
+	os.MkdirAll(dir, 0o750)
+	os.WriteFile(filepath.Join(dir, "r.xml"), []byte("x"), 0o640)
+	os.WriteFile(filepath.Join(h.srv.DataDir(), "out", "victim.xml"), []byte("x"), 0o640)
+	c := h.login("moces")
+	if err := c.Delete("/out/r.xml"); err != nil {
+		t.Fatalf("DELE own receipt: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "r.xml")); !os.IsNotExist(err) {
+		t.Error("the receipt is still there")
+	}
+	if err := c.Delete("/out/../victim.xml"); err == nil {
+		t.Error("DELE outside /out succeeded")
+	}
+}
+
+func TestUploadRules(t *testing.T) {
+	h := start(t, nil)
+	c := h.login("moces")
+	if err := c.Upload("/FTPSGW.Heartbeat/ping_1.txt", []byte("ping")); err != nil {
+		t.Fatalf("a good upload failed: %v", err)
+	}
+	// The service folder lists empty: files move on.
+	if got := names(t, c, "/FTPSGW.Heartbeat"); len(got) != 0 {
+		t.Errorf("service folder lists %v", got)
+	}
+	for _, tc := range []struct {
+		path string
+		code int
+	}{
+		{"/ping_2.txt", 550},
+		{"/out/ping_3.txt", 550},
+		{"/eKapital.Rente.Indlaan/ping_4.txt", 550}, // a role moces does not hold
+		{"/FTPSGW.Heartbeat/bad name.txt", 553},
+		{"/FTPSGW.Heartbeat/bad-name.txt", 553},
+		{"/FTPSGW.Heartbeat/two.dots.txt", 553},
+		{"/FTPSGW.Heartbeat/" + strings.Repeat("a", 79) + ".txt", 553},
+		{"/FTPSGW.Heartbeat/æøå.txt", 553},
+		{"/FTPSGW.Heartbeat/val_", 553},
+		{"/FTPSGW.Heartbeat/.txt", 553},
+	} {
+		if err := c.Upload(tc.path, []byte("x")); ftpsclient.Code(err) != tc.code {
+			t.Errorf("STOR %s: got %v, want %d", tc.path, err, tc.code)
+		}
+	}
+	if err := c.Upload("/FTPSGW.Heartbeat/"+strings.Repeat("a", 78)+".txt", []byte("x")); err != nil {
+		t.Errorf("a 78-character unique part was refused: %v", err)
+	}
+	if err := c.Upload("/FTPSGW.Heartbeat/val_check_1.txt", []byte("x")); err != nil {
+		t.Errorf("a val_ upload was refused: %v", err)
+	}
+	subs := h.submissions(h.identity("moces").Username)
+	if len(subs) != 3 || !subs[2].Validation || subs[0].Validation {
+		t.Errorf("submissions: %+v", subs)
+	}
+	// APPE and REST+STOR: a submission is one whole file.
+	if err := c.Append("/FTPSGW.Heartbeat/ping_5.txt", bytes.NewReader([]byte("x"))); ftpsclient.Code(err) != 550 {
+		t.Errorf("APPE: %v", err)
+	}
+	if err := c.StorFrom("/FTPSGW.Heartbeat/ping_6.txt", bytes.NewReader([]byte("x")), 10); ftpsclient.Code(err) != 550 {
+		t.Errorf("REST 10 + STOR: %v", err)
+	}
+	if len(h.submissions("")) != 3 {
+		t.Errorf("refused uploads were recorded: %+v", h.submissions(""))
+	}
+}
+
+func TestOddBytesInNames(t *testing.T) {
+	h := start(t, nil)
+	r := h.rawLogin("moces")
+	for _, name := range []string{"a\x00b.txt", "a\x01b.txt", "\xff\xfe.txt", strings.Repeat("n", 3000), "a\tb.txt"} {
+		code := dataCommand(t, r, "STOR", "/FTPSGW.Heartbeat/"+name)
+		if code < 500 {
+			t.Errorf("STOR %q answered %d", name, code)
+		}
+	}
+	// A line past the server's limit ends the session; the server lives on.
+	r.Cmd("STOR /FTPSGW.Heartbeat/%s", strings.Repeat("x", 5000))
+	c := h.login("moces")
+	if err := c.Upload("/FTPSGW.Heartbeat/after_odd.txt", []byte("ok")); err != nil {
+		t.Fatalf("the server is unwell after odd names: %v", err)
+	}
+	if n := len(h.submissions("")); n != 1 {
+		t.Errorf("%d submissions, want 1", n)
+	}
+}
+
+func TestPROTCNeverMovesDataInClear(t *testing.T) {
+	h := start(t, nil)
+	r := h.rawLogin("moces")
+	if code, _, _ := r.Cmd("PBSZ 0"); code != 200 {
+		t.Fatalf("PBSZ: %d", code)
+	}
+	r.Cmd("PROT C")
+	tmpBefore, _ := os.ReadDir(filepath.Join(h.srv.DataDir(), "tmp"))
+	data, err := r.OpenData(ctx(t), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer data.Close()
+	code, msg, _ := r.Cmd("STOR /FTPSGW.Heartbeat/clear_1.txt")
+	if code < 500 || !strings.Contains(msg, "PROT P") {
+		t.Fatalf("STOR after PROT C answered %d %s", code, msg)
+	}
+	tmpAfter, _ := os.ReadDir(filepath.Join(h.srv.DataDir(), "tmp"))
+	if len(tmpAfter) != len(tmpBefore) {
+		t.Error("a file was created for the refused upload")
+	}
+	data2, err := r.OpenData(ctx(t), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer data2.Close()
+	if code, _, _ := r.Cmd("LIST /"); code < 400 {
+		// The listing must not flow in clear either.
+		data2.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if b, _ := io.ReadAll(data2); len(b) > 0 {
+			t.Fatalf("LIST after PROT C sent %q in clear", b)
+		}
+	}
+	if len(h.submissions("")) != 0 {
+		t.Error("an upload was recorded")
+	}
+}
+
+func TestActiveModeRefused(t *testing.T) {
+	h := start(t, nil)
+	r := h.rawLogin("moces")
+	for _, cmd := range []string{"PORT 127,0,0,1,200,10", "EPRT |1|127.0.0.1|51210|", "EPRT |2|::1|51210|"} {
+		if code, msg, _ := r.Cmd("%s", cmd); code < 400 {
+			t.Errorf("%s answered %d %s", cmd, code, msg)
+		}
+	}
+}
+
+func TestNamesAreUniqueForever(t *testing.T) {
+	for _, tc := range []struct {
+		scope           string
+		voces, otherCVR bool // is the name reused for voces (same CVR) / other-company
+	}{
+		{simulator.ScopeCVR, true, false},
+		{simulator.ScopeCertificate, false, false},
+		{simulator.ScopeGlobal, true, true},
+	} {
+		t.Run(tc.scope, func(t *testing.T) {
+			h := start(t, func(c *simulator.Config) { c.UniqueScope = tc.scope })
+			upload := func(who string) simulator.Submission {
+				t.Helper()
+				c := h.login(who)
+				if err := c.Upload("/FTPSGW.Heartbeat/report_2026_001.txt", []byte("data")); err != nil {
+					t.Fatalf("%s upload: %v", who, err)
+				}
+				subs := h.submissions(h.identity(who).Username)
+				return subs[len(subs)-1]
+			}
+			if first := upload("moces"); first.Reused {
+				t.Fatal("first upload marked reused")
+			}
+			if again := upload("moces"); !again.Reused {
+				t.Error("second upload by the same certificate not marked reused")
+			}
+			if got := upload("voces").Reused; got != tc.voces {
+				t.Errorf("voces (same CVR): reused=%v, want %v", got, tc.voces)
+			}
+			if got := upload("other-company").Reused; got != tc.otherCVR {
+				t.Errorf("other CVR: reused=%v, want %v", got, tc.otherCVR)
+			}
+		})
+	}
+}
+
+func TestReusedNameRejectedAtOnce(t *testing.T) {
+	h := start(t, func(c *simulator.Config) { c.ReuseReply = simulator.ReuseReplyReject })
+	c := h.login("moces")
+	if err := c.Upload("/FTPSGW.Heartbeat/once.txt", []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Upload("/FTPSGW.Heartbeat/once.txt", []byte("b"))
+	if ftpsclient.Code(err) != 553 || !strings.Contains(err.Error(), simulator.ErrCodeNameReused) {
+		t.Fatalf("reuse: %v", err)
+	}
+	if n := len(h.submissions("")); n != 1 {
+		t.Errorf("%d submissions, want 1", n)
+	}
+}
+
+func TestRacingUploadsOfOneNameHaveOneWinner(t *testing.T) {
+	h := start(t, nil)
+	const n = 12
+	clients := make([]*ftpsclient.Client, n)
+	for i := range clients {
+		who := []string{"moces", "voces", "foces"}[i%3] // one CVR
+		clients[i] = h.login(who)
+	}
+	payload := bytes.Repeat([]byte("r"), 256<<10)
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = c.Upload("/FTPSGW.Heartbeat/race_1.txt", payload)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	var fresh, reused int
+	for _, s := range h.submissions("") {
+		if s.Reused {
+			reused++
+		} else {
+			fresh++
+		}
+	}
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else if code := ftpsclient.Code(err); code != 550 {
+			t.Errorf("a losing upload failed with %v, want 550 (busy)", err)
+		}
+	}
+	if fresh != 1 || ok != fresh+reused {
+		t.Fatalf("fresh submissions %d (want 1), reused %d, successful replies %d", fresh, reused, ok)
+	}
+}
+
+// TestBrokenTransfersBurnNoName: ABOR mid-upload and a reset data connection leave nothing
+// and keep the name free.
+func TestBrokenTransfersBurnNoName(t *testing.T) {
+	for _, mode := range []string{"abor", "reset", "tls-garbage"} {
+		t.Run(mode, func(t *testing.T) {
+			h := start(t, nil)
+			r := h.rawLogin("moces")
+			data, err := r.OpenData(ctx(t), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := "/FTPSGW.Heartbeat/broken_" + strings.ReplaceAll(mode, "-", "_") + ".txt"
+			if code, msg, _ := r.Cmd("STOR %s", name); code != 150 {
+				t.Fatalf("STOR: %d %s", code, msg)
+			}
+			if _, err := data.Write(bytes.Repeat([]byte("p"), 64<<10)); err != nil {
+				t.Fatal(err)
+			}
+			switch mode {
+			case "abor":
+				r.Cmd("ABOR")
+				data.Close()
+			case "reset":
+				raw := data.(interface{ NetConn() net.Conn }).NetConn()
+				raw.(*net.TCPConn).SetLinger(0)
+				raw.Close()
+			case "tls-garbage":
+				raw := data.(interface{ NetConn() net.Conn }).NetConn()
+				raw.Write([]byte("\x17\x03\x03\x00\x10garbage-garbage!"))
+				raw.Close()
+			}
+			eventually(t, "the aborted upload is journalled", func() bool {
+				for _, e := range h.events(simulator.JournalQuery{Types: []simulator.EventType{simulator.EventUpload}}) {
+					if e.Path == name && !e.OK {
+						return true
+					}
+				}
+				return false
+			})
+			if subs := h.submissions(""); len(subs) != 0 {
+				t.Fatalf("a broken upload was recorded: %+v", subs)
+			}
+			tmp, _ := os.ReadDir(filepath.Join(h.srv.DataDir(), "tmp"))
+			if len(tmp) != 0 {
+				t.Errorf("partial files left: %v", tmp)
+			}
+			c := h.login("moces")
+			if err := c.Upload(name, []byte("whole")); err != nil {
+				t.Fatalf("the name was burned: %v", err)
+			}
+			subs := h.submissions("")
+			if len(subs) != 1 || subs[0].Reused || subs[0].Size != 5 {
+				t.Fatalf("after the retry: %+v", subs)
+			}
+		})
+	}
+}
