@@ -306,3 +306,6 @@ func (r *Raw) AuthTLSWith(ctx context.Context, cfg *tls.Config) (tls.ConnectionS
 	r.tlsCfg = cfg
 	return r.AuthTLS(ctx)
 }
+
+// TLSConfig returns the TLS configuration (and so the session cache) of this control connection.
+func (r *Raw) TLSConfig() *tls.Config { return r.tlsCfg }

@@ -1,0 +1,316 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ftpsgw/ftpsgw/certs"
+	"github.com/ftpsgw/ftpsgw/simulator"
+	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds ftpsgw once for the tests that run it as a child process.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ftpsgw-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "ftpsgw")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+type child struct {
+	cmd    *exec.Cmd
+	ready  simulator.Ready
+	stdout *lockedBuffer
+	stderr *lockedBuffer
+}
+
+// lockedBuffer is written by os/exec's copier while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// serve starts `ftpsgw serve` and waits (bounded) for its ready file.
+func serve(t *testing.T, args ...string) *child {
+	t.Helper()
+	var data string
+	for i, a := range args {
+		if a == "--data" {
+			data = args[i+1]
+		}
+	}
+	c := &child{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
+	c.cmd = exec.Command(binary(t), append([]string{"serve"}, args...)...)
+	c.cmd.Stdout, c.cmd.Stderr = c.stdout, c.stderr
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if c.cmd.ProcessState == nil {
+			c.cmd.Process.Kill()
+			c.cmd.Wait()
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b, err := os.ReadFile(filepath.Join(data, simulator.ReadyFile))
+		if err == nil && json.Unmarshal(b, &c.ready) == nil && c.ready.PID == c.cmd.Process.Pid {
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ftpsgw serve did not become ready\nstdout:\n%s\nstderr:\n%s", c.stdout, c.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestServeDefaultsPrintAWorkingCurlLine(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl not installed (.ci/run installs it)")
+	}
+	data := t.TempDir()
+	c := serve(t, "--data", data, "--listen", "127.0.0.1:0", "--passive-ports", "0")
+	out := c.stdout.String()
+	if !strings.Contains(out, "created a development PKI") || !strings.Contains(out, "curl ") {
+		t.Fatalf("welcome text:\n%s", out)
+	}
+	// Run the printed lines exactly as a user pasting them would.
+	lines := strings.Split(out[strings.Index(out, "echo ping"):], "\n")
+	var cmd strings.Builder
+	for _, l := range lines {
+		cmd.WriteString(strings.TrimSuffix(strings.TrimSpace(l), "\\") + " ")
+		if !strings.HasSuffix(strings.TrimSpace(l), "\\") {
+			break
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if res, err := exec.CommandContext(ctx, "bash", "-c", cmd.String()+" -sS --max-time 20").CombinedOutput(); err != nil {
+		t.Fatalf("the printed curl line failed: %v\n%s\n%s", err, cmd.String(), res)
+	}
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	if err := c.cmd.Wait(); err != nil {
+		t.Fatalf("ftpsgw serve did not stop cleanly on SIGTERM: %v\n%s", err, c.stderr)
+	}
+	store, err := simulator.OpenStore(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	subs, _ := store.Submissions(context.Background(), "")
+	if len(subs) != 1 || subs[0].Service != certs.ServiceHeartbeat {
+		t.Fatalf("submissions after the curl line: %+v", subs)
+	}
+}
+
+func TestServeRejectsBadSettings(t *testing.T) {
+	for _, args := range [][]string{
+		{"--passive-ports", "10-5"},
+		{"--listen", "nonsense"},
+		{"--config", "/does/not/exist.yaml"},
+		{"extra-argument"},
+	} {
+		code, _, stderr := runCLI(append([]string{"serve"}, args...)...)
+		if code == exitOK || stderr == "" {
+			t.Errorf("serve %v: code %d, stderr %q", args, code, stderr)
+		}
+	}
+	cfgFile := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(cfgFile, []byte("listen: 127.0.0.1:0\nunknown_key: 1\n"), 0o644)
+	if code, _, stderr := runCLI("serve", "--config", cfgFile); code == exitOK || !strings.Contains(stderr, "unknown_key") {
+		t.Errorf("unknown key in the config: code %d, %s", code, stderr)
+	}
+	os.WriteFile(cfgFile, []byte("session_reuse: sometimes\n"), 0o644)
+	if code, _, stderr := runCLI("serve", "--config", cfgFile); code == exitOK || !strings.Contains(stderr, "session_reuse") {
+		t.Errorf("bad value in the config: code %d, %s", code, stderr)
+	}
+}
+
+// TestKill9DuringUploads kills the server with SIGKILL while 20 clients upload, restarts it
+// on the same data folder and checks that what clients were told holds: every 226 has its
+// complete file and a burned name; nothing partial is left; no name stays reserved.
+func TestKill9DuringUploads(t *testing.T) {
+	data := t.TempDir()
+	pkiDir := filepath.Join(t.TempDir(), "pki")
+	if code, _, stderr := runCLI("pki", "init", "--out", pkiDir); code != exitOK {
+		t.Fatal(stderr)
+	}
+	m, err := certs.LoadManifest(pkiDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--data", data, "--pki", pkiDir, "--listen", "127.0.0.1:0", "--passive-ports", "0", "--log-level", "warn"}
+	srv := serve(t, args...)
+	pool, _ := m.CAPool()
+	ids := []string{"moces", "voces", "foces", "other-company", "oces3-org"}
+
+	type result struct {
+		name string
+		sum  string
+		size int
+		err  error
+	}
+	var (
+		mu      sync.Mutex
+		results []result
+		ok226   atomic.Int32
+		wg      sync.WaitGroup
+	)
+	const clients, perClient = 20, 15
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id, _ := m.Lookup(ids[i%len(ids)])
+			cert, _ := m.ClientCertificate(id)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			c, err := ftpsclient.Dial(ctx, ftpsclient.Options{Addr: srv.ready.Control, ServerName: "localhost", RootCAs: pool,
+				Certificate: &cert, Timeout: 60 * time.Second})
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			if c.Login(id.Username, id.Password) != nil {
+				return
+			}
+			for j := 0; j < perClient; j++ {
+				name := fmt.Sprintf("crash_c%02d_f%02d.dat", i, j)
+				payload := bytes.Repeat([]byte{byte(i), byte(j)}, 100_000+i*1000+j)
+				sum := sha256.Sum256(payload)
+				err := c.Upload("/FTPSGW.Heartbeat/"+name, payload)
+				mu.Lock()
+				results = append(results, result{name, hex.EncodeToString(sum[:]), len(payload), err})
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+				ok226.Add(1)
+			}
+		}()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for ok226.Load() < clients*perClient/3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	srv.cmd.Wait()
+	wg.Wait()
+
+	// Restart on the same data folder, then stop it cleanly and inspect what it recovered.
+	again := serve(t, args...)
+	again.cmd.Process.Signal(syscall.SIGTERM)
+	if err := again.cmd.Wait(); err != nil {
+		t.Fatalf("restarted server: %v\n%s", err, again.stderr)
+	}
+	store, err := simulator.OpenStore(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	subs, err := store.Submissions(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]simulator.Submission{}
+	for _, s := range subs {
+		if _, dup := byName[s.Name]; dup {
+			t.Errorf("%s recorded twice", s.Name)
+		}
+		byName[s.Name] = s
+		b, err := os.ReadFile(filepath.Join(data, s.SpoolPath))
+		sum := sha256.Sum256(b)
+		if err != nil || int64(len(b)) != s.Size || hex.EncodeToString(sum[:]) != s.SHA256 {
+			t.Errorf("%s: spooled file missing or not what was recorded (%v)", s.Name, err)
+		}
+	}
+	told, failed, committedWithoutReply := 0, 0, 0
+	for _, r := range results {
+		s, recorded := byName[r.name]
+		switch {
+		case r.err == nil:
+			told++
+			if !recorded || s.SHA256 != r.sum || s.Size != int64(r.size) {
+				t.Errorf("%s: the client was told 226 but the upload is missing or different", r.name)
+			}
+			st, _ := store.NameState(context.Background(), "cvr:"+s.CVR, r.name)
+			if st != "committed" {
+				t.Errorf("%s: told 226 but its name is %q", r.name, st)
+			}
+		case recorded:
+			// Committed, then killed before the 226 left: the client saw a broken connection
+			// (never a refusal) and will be answered "reused" if it retries the name.
+			committedWithoutReply++
+			if ftpsclient.Code(r.err) != 0 {
+				t.Errorf("%s: recorded, yet the client got a refusal: %v", r.name, r.err)
+			}
+		default:
+			failed++
+		}
+	}
+	partial, _ := os.ReadDir(filepath.Join(data, "tmp"))
+	if len(partial) > 0 {
+		t.Errorf("partial files survive the restart: %v", partial)
+	}
+	spooled := 0
+	filepath.Walk(filepath.Join(data, "spool"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			spooled++
+		}
+		return nil
+	})
+	if spooled != len(subs) {
+		t.Errorf("%d files in the spool, %d submissions", spooled, len(subs))
+	}
+	if failed == 0 {
+		t.Error("the kill came after every upload finished: the test proved nothing")
+	}
+	t.Logf("uploads told 226: %d, broken by the kill: %d (of which committed before the reply: %d), submissions: %d",
+		told, failed+committedWithoutReply, committedWithoutReply, len(subs))
+}
