@@ -2,6 +2,7 @@ package simulator_test
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jlaffaye/ftp"
 
 	"github.com/ftpsgw/ftpsgw/simulator"
 	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
@@ -477,5 +480,77 @@ func TestBrokenTransfersBurnNoName(t *testing.T) {
 				t.Fatalf("after the retry: %+v", subs)
 			}
 		})
+	}
+}
+
+func TestDataConnectionMustComeFromTheControlAddress(t *testing.T) {
+	h := start(t, nil)
+	r := h.rawLogin("moces")
+	code, msg, _ := r.Cmd("EPSV")
+	if code != 229 {
+		t.Fatalf("EPSV: %d %s", code, msg)
+	}
+	var port int
+	fmt.Sscanf(msg[strings.Index(msg, "(|||")+4:], "%d", &port)
+	// 127.0.0.2 is loopback too, but not the control connection's address.
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: 5 * time.Second}
+	conn, err := d.DialContext(ctx(t), "tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Skipf("cannot bind 127.0.0.2 here: %v", err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	tc := tls.Client(conn, r.TLSConfig())
+	code, _, _ = r.Cmd("STOR /FTPSGW.Heartbeat/bounce_1.txt")
+	if code == 150 {
+		tc.Write([]byte("x"))
+		tc.Close()
+		code, _, _ = r.ReadReply()
+	}
+	if code < 400 {
+		t.Fatalf("a data connection from another address was accepted (%d)", code)
+	}
+	if len(h.submissions("")) != 0 {
+		t.Fatal("the upload was recorded")
+	}
+}
+
+func TestSymlinksInOutAreNotFollowed(t *testing.T) {
+	h := start(t, nil)
+	moces := h.identity("moces")
+	secret := filepath.Join(t.TempDir(), "secret.txt")
+	os.WriteFile(secret, []byte("secret"), 0o644)
+	dir := filepath.Join(h.srv.DataDir(), "out", moces.Username)
+	os.MkdirAll(dir, 0o750)
+	if err := os.Symlink(secret, filepath.Join(dir, "link.xml")); err != nil {
+		t.Fatal(err)
+	}
+	c := h.login("moces")
+	if got := names(t, c, "/out"); len(got) != 0 {
+		t.Errorf("/out lists %v", got)
+	}
+	if data, err := c.Download("/out/link.xml"); err == nil {
+		t.Fatalf("RETR followed a symlink: %q", data)
+	}
+}
+
+func TestASCIIModeIsRecorded(t *testing.T) {
+	h := start(t, nil)
+	c := h.login("moces")
+	if err := c.Type(ftp.TransferTypeASCII); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Upload("/FTPSGW.Heartbeat/ascii_1.txt", []byte("line1\r\nline2\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Type(ftp.TransferTypeBinary); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Upload("/FTPSGW.Heartbeat/binary_1.txt", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	subs := h.submissions("")
+	if len(subs) != 2 || !subs[0].ASCII || subs[1].ASCII {
+		t.Fatalf("ASCII flags: %+v", subs)
 	}
 }
