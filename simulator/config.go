@@ -54,6 +54,75 @@ type Config struct {
 	DataConnectTimeout Duration `yaml:"data_connect_timeout"`
 	// LogLevel: debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// Clock: "real" (wall clock) or "virtual" (moves only through the control API).
+	Clock string `yaml:"clock"`
+	// Control is the control API listener (HTTP+JSON, /control/v1, /metrics).
+	Control ControlSettings `yaml:"control"`
+	// Backend models the link to SKAT's backend systems and how each service answers.
+	Backend BackendSettings `yaml:"backend"`
+	// Security models the central security system registrations and roles come from.
+	Security SecuritySettings `yaml:"security"`
+	// Retention is how long receipts and reply files stay in /out (documented: 30 days).
+	Retention Duration `yaml:"retention"`
+}
+
+// ControlSettings configure the control API.
+type ControlSettings struct {
+	// Listen is the control API address; never the FTPS port. Port 0 picks a free port; "off" disables it.
+	Listen string `yaml:"listen"`
+	// Token, when set, is required as "Authorization: Bearer <token>" on every request.
+	Token string `yaml:"token"`
+	// AllowRemote lets non-loopback clients use the API (loopback only by default).
+	AllowRemote bool `yaml:"allow_remote"`
+}
+
+// BackendSettings configure delivery to the backend systems.
+type BackendSettings struct {
+	// Up is the link's state at start (the control API changes it at run time).
+	Up bool `yaml:"up"`
+	// Outages are scheduled windows in which the link is down, on the gateway's clock.
+	Outages []Outage `yaml:"outages"`
+	// DeliverDelay is the time from an accepted upload to its delivery (receipt _1).
+	DeliverDelay Duration `yaml:"deliver_delay"`
+	// RetryMin and RetryMax bound the exponential back-off while the link is down.
+	RetryMin Duration `yaml:"retry_min"`
+	RetryMax Duration `yaml:"retry_max"`
+	// Default applies to every service without its own rule.
+	Default ServiceRule `yaml:"default"`
+	// Services holds per-service rules, by folder name.
+	Services map[string]ServiceRule `yaml:"services"`
+}
+
+// Outage is a window [From, To) in which the backend link is down.
+type Outage struct {
+	From time.Time `yaml:"from"`
+	To   time.Time `yaml:"to"`
+}
+
+// ServiceRule says how the backend answers uploads to one service.
+type ServiceRule struct {
+	// Action: "accept" (receipt _2) or "reject" (receipt _0 with ErrorCode).
+	Action string `yaml:"action" json:"action"`
+	// ErrorCode and ErrorMessage of a rejection.
+	ErrorCode    string `yaml:"error_code" json:"error_code,omitempty"`
+	ErrorMessage string `yaml:"error_message" json:"error_message,omitempty"`
+	// Delay is the processing time from delivery (_1) to the answer (_2 or _0).
+	Delay Duration `yaml:"delay" json:"delay"`
+	// RequireASCII: a file not uploaded with TYPE A gets _0 FILE_NOT_UPLOADED_IN_ASCII_MODE.
+	RequireASCII bool `yaml:"require_ascii" json:"require_ascii,omitempty"`
+	// RecordLength > 0: every line must be this long, else _0 RECORD_LENGTH_INCORRECT.
+	RecordLength int `yaml:"record_length" json:"record_length,omitempty"`
+	// Reply: after _2, put a reply file in /out and send _3 ("File exposed") after ExposeDelay.
+	Reply       bool     `yaml:"reply" json:"reply,omitempty"`
+	ExposeDelay Duration `yaml:"expose_delay" json:"expose_delay,omitempty"`
+}
+
+// SecuritySettings configure the central security system and its replication.
+type SecuritySettings struct {
+	// Reachable is the link's state at start.
+	Reachable bool `yaml:"reachable"`
+	// ReplicationInterval is how often registrations and roles are copied (documented: hourly).
+	ReplicationInterval Duration `yaml:"replication_interval"`
 }
 
 // LoginLimits bound failed logins per client address and per identity.
@@ -94,7 +163,45 @@ func DefaultConfig() Config {
 		IdleTimeout:        Duration(5 * time.Minute),
 		DataConnectTimeout: Duration(30 * time.Second),
 		LogLevel:           "info",
+		Clock:              ClockReal,
+		Control:            ControlSettings{Listen: "127.0.0.1:6382"},
+		Backend: BackendSettings{
+			Up: true, Outages: []Outage{}, DeliverDelay: 0, RetryMin: Duration(time.Minute), RetryMax: Duration(15 * time.Minute),
+			Default:  ServiceRule{Action: ActionAccept, Delay: Duration(2 * time.Second)},
+			Services: map[string]ServiceRule{},
+		},
+		Security:  SecuritySettings{Reachable: true, ReplicationInterval: Duration(time.Hour)},
+		Retention: Duration(30 * 24 * time.Hour),
 	}
+}
+
+// Clock modes and backend actions.
+const (
+	ClockReal    = "real"
+	ClockVirtual = "virtual"
+
+	ActionAccept = "accept"
+	ActionReject = "reject"
+)
+
+// Rule returns the backend rule of a service.
+func (b BackendSettings) Rule(service string) ServiceRule {
+	if r, ok := b.Services[service]; ok {
+		return r
+	}
+	return b.Default
+}
+
+func validateRule(name string, r ServiceRule) error {
+	switch {
+	case r.Action != ActionAccept && r.Action != ActionReject:
+		return fmt.Errorf("%s.action %q: must be accept or reject", name, r.Action)
+	case r.Action == ActionReject && r.ErrorCode == "":
+		return fmt.Errorf("%s: a reject rule needs error_code", name)
+	case r.Delay < 0 || r.ExposeDelay < 0 || r.RecordLength < 0:
+		return fmt.Errorf("%s: delays and record_length cannot be negative", name)
+	}
+	return nil
 }
 
 // LoadConfigFile reads a YAML config over the defaults. Unknown keys are errors.
@@ -146,6 +253,36 @@ func (c *Config) Validate() error {
 	oneOf("reuse_reply", c.ReuseReply, ReuseReplyReceipt, ReuseReplyReject)
 	oneOf("out_delete", c.OutDelete, OutDeleteDeny, OutDeleteAllow)
 	oneOf("log_level", c.LogLevel, "debug", "info", "warn", "error")
+	oneOf("clock", c.Clock, ClockReal, ClockVirtual)
+	if c.Control.Listen != "off" {
+		if _, _, err := net.SplitHostPort(c.Control.Listen); err != nil {
+			errs = append(errs, fmt.Errorf("control.listen %q: %w (or \"off\")", c.Control.Listen, err))
+		} else if c.Control.Listen == c.Listen && !strings.HasSuffix(c.Listen, ":0") {
+			errs = append(errs, errors.New("control.listen must differ from listen: the control API never shares the FTPS port"))
+		}
+	}
+	if err := validateRule("backend.default", c.Backend.Default); err != nil {
+		errs = append(errs, err)
+	}
+	for name, r := range c.Backend.Services {
+		if err := validateRule("backend.services."+name, r); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for i, o := range c.Backend.Outages {
+		if !o.To.After(o.From) {
+			errs = append(errs, fmt.Errorf("backend.outages[%d]: to must be after from", i))
+		}
+	}
+	if c.Backend.RetryMin <= 0 || c.Backend.RetryMax < c.Backend.RetryMin || c.Backend.DeliverDelay < 0 {
+		errs = append(errs, errors.New("backend.retry_min must be positive, retry_max >= retry_min, deliver_delay >= 0"))
+	}
+	if c.Security.ReplicationInterval < Duration(time.Second) {
+		errs = append(errs, errors.New("security.replication_interval must be at least 1s"))
+	}
+	if c.Retention < Duration(time.Minute) {
+		errs = append(errs, errors.New("retention must be at least 1m"))
+	}
 	if c.Login.MaxFailures < 1 {
 		errs = append(errs, fmt.Errorf("login.max_failures %d: must be at least 1", c.Login.MaxFailures))
 	}

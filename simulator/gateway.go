@@ -33,6 +33,21 @@ type Gateway struct {
 	baseTLS *tls.Config
 	limiter *loginLimiter
 	boot    string // distinguishes session ids across restarts
+	metrics *metrics
+	addrs   Ready // listener addresses, for /health
+	m       *certs.Manifest
+
+	// tickMu serialises the pipeline, replication and clock advances.
+	tickMu   sync.Mutex
+	wake     chan struct{}
+	loopDone chan struct{}
+
+	// stateMu guards the run-time state the control API changes.
+	stateMu         sync.Mutex
+	backend         BackendSettings
+	secReachable    bool
+	lastRepl        time.Time // last successful replication
+	lastReplAttempt time.Time
 
 	mu            sync.Mutex
 	sessions      map[string]*session // by session id
@@ -126,6 +141,8 @@ func (f *front) ClientConnected(cc ftpserver.ClientContext) (string, error) {
 	g.sessions[s.id] = s
 	g.byRemote[s.remote] = s
 	g.mu.Unlock()
+	g.metrics.sessions.Inc()
+	g.metrics.active.Inc()
 	g.journal.Append(Event{Session: s.id, Remote: s.remote, Type: EventConnect, OK: true, Reason: "listener " + f.name})
 	return "ftpsgw TEST simulator of SKAT's FTPS gateway - not the real gateway", nil
 }
@@ -149,6 +166,7 @@ func (f *front) ClientDisconnected(cc ftpserver.ClientContext) {
 	}
 	g.mu.Unlock()
 	if s != nil {
+		g.metrics.active.Dec()
 		g.journal.Append(Event{Session: s.id, Remote: s.remote, Username: s.user(), Type: EventDisconnect, OK: true})
 	}
 }
@@ -228,6 +246,7 @@ func (g *Gateway) refuseLogin(s *session, user string, reason error, countFailur
 	if countFailure {
 		g.limiter.fail(s.remote, user)
 	}
+	g.metrics.logins.WithLabelValues("refused", loginReason(reason)).Inc()
 	g.journal.Append(Event{Session: s.id, Remote: s.remote, Username: user, Type: EventLogin, OK: false, Reason: reason.Error()})
 	return reason
 }
@@ -313,6 +332,7 @@ func (f *front) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserv
 		return nil, g.refuseLogin(s, user, errWrongPassword, true)
 	}
 	g.limiter.succeed(user)
+	g.metrics.logins.WithLabelValues("ok", "").Inc()
 	outDir := g.outDir(user)
 	if err := os.MkdirAll(outDir, 0o750); err != nil {
 		return nil, fmt.Errorf("internal error: %w", err)
@@ -442,6 +462,13 @@ func (l *loginLimiter) fail(remote, user string) {
 			delete(l.fails, k)
 		}
 	}
+}
+
+func (l *loginLimiter) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.fails = map[string][]time.Time{}
+	l.until = map[string]time.Time{}
 }
 
 func (l *loginLimiter) succeed(user string) {

@@ -87,6 +87,7 @@ func testConfig(t *testing.T) simulator.Config {
 	cfg := simulator.DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.PassivePorts = "0"
+	cfg.Control.Listen = "127.0.0.1:0"
 	cfg.Data = t.TempDir()
 	cfg.PKI = sharedPKI(t).Dir()
 	cfg.Login.MaxFailures = 1000 // tests that probe lock-outs lower it

@@ -2,46 +2,29 @@ package simulator
 
 import (
 	"sync"
-	"time"
+
+	"github.com/ftpsgw/ftpsgw/simulator/control"
 )
 
-// EventType says what a journal event records.
-type EventType string
+// Event and EventType are the control API's wire types: the journal is what the API serves.
+type (
+	Event     = control.Event
+	EventType = control.EventType
+)
 
-// Journal event types.
+// Journal event types (see the control package for their meaning).
 const (
-	EventConnect    EventType = "connect"    // control connection accepted
-	EventTLS        EventType = "tls"        // control TLS handshake verified (or refused: Error set)
-	EventDataTLS    EventType = "data-tls"   // data connection TLS handshake (Resumed says if it resumed)
-	EventCommand    EventType = "command"    // a command line received (PASS redacted)
-	EventReply      EventType = "reply"      // a reply line sent
-	EventLogin      EventType = "login"      // login accepted or refused (Reason)
-	EventUpload     EventType = "upload"     // upload completed, aborted or refused
-	EventDownload   EventType = "download"   // a file read from /out
-	EventDisconnect EventType = "disconnect" // control connection closed
+	EventConnect    = control.EventConnect
+	EventTLS        = control.EventTLS
+	EventDataTLS    = control.EventDataTLS
+	EventCommand    = control.EventCommand
+	EventReply      = control.EventReply
+	EventLogin      = control.EventLogin
+	EventUpload     = control.EventUpload
+	EventDownload   = control.EventDownload
+	EventDisconnect = control.EventDisconnect
+	EventReceipt    = control.EventReceipt
 )
-
-// Event is one journal entry. Fields that do not apply are empty.
-type Event struct {
-	Seq         int64     `json:"seq"`
-	Time        time.Time `json:"time"`
-	Session     string    `json:"session"`
-	Remote      string    `json:"remote,omitempty"`
-	Username    string    `json:"username,omitempty"`
-	Type        EventType `json:"type"`
-	Line        string    `json:"line,omitempty"` // command or reply text
-	Code        int       `json:"code,omitempty"` // reply code
-	TLSVersion  string    `json:"tls_version,omitempty"`
-	Cipher      string    `json:"cipher,omitempty"`
-	Resumed     bool      `json:"resumed,omitempty"`
-	Fingerprint string    `json:"fingerprint,omitempty"` // client certificate SHA-256
-	Identity    string    `json:"identity,omitempty"`    // certificate identity, e.g. CVR:19552101-RID:60134540
-	Path        string    `json:"path,omitempty"`
-	Size        int64     `json:"size,omitempty"`
-	ASCII       bool      `json:"ascii,omitempty"`
-	OK          bool      `json:"ok"`
-	Reason      string    `json:"reason,omitempty"`
-}
 
 // Journal is an in-memory, bounded record of every session: what the conformance and
 // client-certification suites read as evidence. The oldest events are dropped past Capacity;

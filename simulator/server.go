@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,24 +28,27 @@ const ReadyFile = "ready.json"
 
 // Ready describes a running simulator: what scripts and tests wait for.
 type Ready struct {
-	Control      string    `json:"control"`            // explicit FTPS address
-	Implicit     string    `json:"implicit,omitempty"` // implicit FTPS address
-	PassivePorts string    `json:"passive_ports"`      // LO-HI, or 0
-	PKI          string    `json:"pki"`                // folder with manifest.json
-	CABundle     string    `json:"ca_bundle"`          // what clients trust
-	DevPKI       bool      `json:"dev_pki"`            // the PKI was created at this start
+	Control      string    `json:"control"`               // explicit FTPS address
+	Implicit     string    `json:"implicit,omitempty"`    // implicit FTPS address
+	ControlAPI   string    `json:"control_api,omitempty"` // control API base URL, e.g. http://127.0.0.1:6382
+	PassivePorts string    `json:"passive_ports"`         // LO-HI, or 0
+	PKI          string    `json:"pki"`                   // folder with manifest.json
+	CABundle     string    `json:"ca_bundle"`             // what clients trust
+	DevPKI       bool      `json:"dev_pki"`               // the PKI was created at this start
 	PID          int       `json:"pid"`
 	Started      time.Time `json:"started"`
 }
 
 // Server is a running simulator.
 type Server struct {
-	gw      *Gateway
-	ready   Ready
-	servers []*ftpserver.FtpServer
-	wg      sync.WaitGroup
-	once    sync.Once
-	m       *certs.Manifest
+	gw       *Gateway
+	http     *http.Server
+	stopLoop context.CancelFunc
+	ready    Ready
+	servers  []*ftpserver.FtpServer
+	wg       sync.WaitGroup
+	once     sync.Once
+	m        *certs.Manifest
 }
 
 // Options are the parts of a simulator that are not settings.
@@ -53,6 +57,8 @@ type Options struct {
 	Logger *slog.Logger // nil: discard
 	// JournalCapacity bounds the in-memory journal (default 200000 events).
 	JournalCapacity int
+	// Version is reported by the control API's /health.
+	Version string
 }
 
 // Start opens the data folder, prepares the PKI and registrations, and starts serving.
@@ -62,6 +68,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	}
 	if opts.Clock == nil {
 		opts.Clock = RealClock{}
+		if cfg.Clock == ClockVirtual {
+			opts.Clock = NewVirtualClock(time.Now())
+		}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -96,6 +105,8 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	srv := &Server{m: m}
+	loopCtx, stopLoop := context.WithCancel(context.Background())
+	srv.stopLoop = stopLoop
 	ok := false
 	defer func() {
 		if !ok {
@@ -112,7 +123,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		log: opts.Logger, dataDir: data, trust: tr, limiter: newLoginLimiter(opts.Clock, cfg.Login),
 		boot: hex.EncodeToString(boot[:]), sessions: map[string]*session{}, byRemote: map[string]*session{},
 		byPassivePort: map[int]*session{}, controlPorts: map[int]bool{}, roles: map[string][]string{},
+		wake: make(chan struct{}, 1), loopDone: make(chan struct{}), backend: cfg.Backend, secReachable: cfg.Security.Reachable, m: m,
 	}
+	g.metrics = newMetrics(g)
 	srv.gw = g
 	if g.baseTLS, err = g.newBaseTLS(serverCert); err != nil {
 		return nil, err
@@ -180,6 +193,23 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
+	if cfg.Control.Listen != "off" {
+		ln, err := net.Listen("tcp", cfg.Control.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("control API: listening on %s: %w", cfg.Control.Listen, err)
+		}
+		srv.ready.ControlAPI = "http://" + ln.Addr().String()
+		srv.http = &http.Server{Handler: g.controlHandler(opts.Version), ReadHeaderTimeout: 10 * time.Second}
+		srv.wg.Add(1)
+		go func() {
+			defer srv.wg.Done()
+			if err := srv.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				opts.Logger.Error("control API stopped", "err", err)
+			}
+		}()
+	}
+	g.addrs = srv.ready
+	go g.loop(loopCtx)
 	srv.ready.PassivePorts = cfg.PassivePorts
 	srv.ready.PKI = m.Dir()
 	srv.ready.CABundle = m.Path(m.CA.Bundle)
@@ -189,7 +219,8 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	if err := writeJSONAtomic(filepath.Join(data, ReadyFile), srv.ready); err != nil {
 		return nil, err
 	}
-	opts.Logger.Info("gateway simulator ready", "control", srv.ready.Control, "implicit", srv.ready.Implicit,
+	opts.Logger.Info("gateway simulator ready", "control", srv.ready.Control, "implicit", srv.ready.Implicit, "control_api", srv.ready.ControlAPI,
+		"clock", cfg.Clock,
 		"passive_ports", cfg.PassivePorts, "data", data, "pki", m.Dir())
 	ok = true
 	return srv, nil
@@ -248,16 +279,50 @@ func (g *Gateway) recover(ctx context.Context, m *certs.Manifest) error {
 		return err
 	}
 	if n == 0 {
-		for _, id := range m.Identities {
-			if id.Username == "" || id.Password == "" {
-				continue
-			}
-			reg := Registration{Username: id.Username, CVR: id.CVR, Fingerprint: id.Fingerprint, Roles: id.Roles}
-			if err := g.store.PutRegistration(ctx, reg, id.Password, g.clock.Now()); err != nil {
-				return fmt.Errorf("registering %s: %w", id.Name, err)
-			}
+		return g.initialRegistrations(ctx)
+	}
+	// Run-time state the control API changed survives a restart.
+	var bs backendState
+	if ok, err := g.store.MetaJSON(ctx, metaBackend, &bs); err != nil {
+		return err
+	} else if ok {
+		g.backend.Up, g.backend.Default, g.backend.Services = bs.Up, bs.Default, bs.Services
+		if g.backend.Services == nil {
+			g.backend.Services = map[string]ServiceRule{}
 		}
 	}
+	if v, ok, err := g.store.Meta(ctx, metaSecurityReachable); err != nil {
+		return err
+	} else if ok {
+		g.secReachable = v == "true"
+	}
+	last, err := g.store.MetaTime(ctx, metaLastReplication)
+	if err != nil {
+		return err
+	}
+	g.lastRepl, g.lastReplAttempt = last, last
+	return g.loadRoles(ctx)
+}
+
+// initialRegistrations registers every login-capable identity of the manifest (with its
+// password and roles) in the security system and the replica: the state of a fresh gateway.
+func (g *Gateway) initialRegistrations(ctx context.Context) error {
+	now := g.clock.Now()
+	for _, id := range g.m.Identities {
+		if id.Username == "" || id.Password == "" {
+			continue
+		}
+		reg := Registration{Username: id.Username, CVR: id.CVR, Fingerprint: id.Fingerprint, Roles: id.Roles}
+		if err := g.store.PutRegistration(ctx, reg, id.Password, now); err != nil {
+			return fmt.Errorf("registering %s: %w", id.Name, err)
+		}
+	}
+	if err := g.store.SetMetaTime(ctx, metaLastReplication, now); err != nil {
+		return err
+	}
+	g.stateMu.Lock()
+	g.lastRepl, g.lastReplAttempt = now, now
+	g.stateMu.Unlock()
 	return g.loadRoles(ctx)
 }
 
@@ -297,6 +362,9 @@ func (s *Server) Manifest() *certs.Manifest { return s.m }
 // Journal returns the session journal.
 func (s *Server) Journal() *Journal { return s.gw.journal }
 
+// Gateway returns the gateway (clock, pipeline, control operations).
+func (s *Server) Gateway() *Gateway { return s.gw }
+
 // Store returns the durable state.
 func (s *Server) Store() *Store { return s.gw.store }
 
@@ -312,7 +380,21 @@ func (s *Server) Close() error {
 				err = errors.Join(err, e)
 			}
 		}
+		if s.http != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = s.http.Shutdown(ctx)
+			cancel()
+		}
 		s.wg.Wait()
+		if s.stopLoop != nil {
+			s.stopLoop()
+			if s.gw != nil && s.gw.loopDone != nil {
+				select {
+				case <-s.gw.loopDone:
+				case <-time.After(10 * time.Second):
+				}
+			}
+		}
 		if s.gw != nil {
 			_ = os.Remove(filepath.Join(s.gw.dataDir, ReadyFile))
 			err = errors.Join(err, s.gw.store.Close())

@@ -69,6 +69,38 @@ CREATE TABLE IF NOT EXISTS submissions (
 	spool_path  TEXT NOT NULL,
 	received_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS deliveries (
+	submission_id INTEGER PRIMARY KEY REFERENCES submissions(id),
+	state         TEXT NOT NULL CHECK (state IN ('queued','delivered','accepted','done')),
+	next_at       INTEGER NOT NULL,
+	attempts      INTEGER NOT NULL DEFAULT 0,
+	skat_id       TEXT NOT NULL,
+	updated_at    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_at);
+CREATE TABLE IF NOT EXISTS outbox (
+	id            INTEGER PRIMARY KEY AUTOINCREMENT,
+	submission_id INTEGER NOT NULL REFERENCES submissions(id),
+	username      TEXT NOT NULL,
+	kind          TEXT NOT NULL CHECK (kind IN ('receipt','reply')),
+	code          INTEGER NOT NULL,
+	name          TEXT NOT NULL,
+	error_code    TEXT NOT NULL DEFAULT '',
+	content       BLOB NOT NULL,
+	created_at    INTEGER NOT NULL,
+	written       INTEGER NOT NULL DEFAULT 0,
+	deleted_at    INTEGER,
+	UNIQUE (submission_id, kind, code)
+);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (written, deleted_at);
+CREATE TABLE IF NOT EXISTS security_source (
+	username      TEXT PRIMARY KEY,
+	cvr           TEXT NOT NULL,
+	fingerprint   TEXT NOT NULL,
+	password_hash TEXT NOT NULL,
+	roles         TEXT NOT NULL,
+	created_at    INTEGER NOT NULL
+);
 `
 
 // OpenStore opens (creating if needed) dataDir/gateway.db.
@@ -108,19 +140,76 @@ func (s *Store) CountRegistrations(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// PutRegistration registers (or re-registers) a certificate with a password and roles.
+// PutRegistration registers (or re-registers) a certificate with a password and roles, in the
+// security system and in the gateway's replica at once: a registration takes effect now.
 func (s *Store) PutRegistration(ctx context.Context, r Registration, password string, now time.Time) error {
 	roles, _ := json.Marshal(nonNil(r.Roles))
 	hash, err := hashPassword(password)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO registrations (username, cvr, fingerprint, password_hash, roles, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (username) DO UPDATE SET cvr = excluded.cvr, fingerprint = excluded.fingerprint,
-			password_hash = excluded.password_hash, roles = excluded.roles`,
-		r.Username, r.CVR, strings.ToLower(r.Fingerprint), hash, string(roles), now.UnixNano())
-	return err
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, table := range []string{"registrations", "security_source"} {
+		_, err = tx.ExecContext(ctx, `INSERT INTO `+table+` (username, cvr, fingerprint, password_hash, roles, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (username) DO UPDATE SET cvr = excluded.cvr, fingerprint = excluded.fingerprint,
+				password_hash = excluded.password_hash, roles = excluded.roles`,
+			r.Username, r.CVR, strings.ToLower(r.Fingerprint), hash, string(roles), now.UnixNano())
+		if err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// SetSourceRoles changes a certificate's roles in the security system only; the gateway
+// sees them after the next replication.
+func (s *Store) SetSourceRoles(ctx context.Context, username string, roles []string) error {
+	b, _ := json.Marshal(nonNil(roles))
+	res, err := s.db.ExecContext(ctx, `UPDATE security_source SET roles = ? WHERE username = ?`, string(b), username)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotRegistered
+	}
+	return nil
+}
+
+// Replicate copies every registration and its roles from the security system into the
+// gateway's replica, in one transaction.
+func (s *Store) Replicate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM registrations`); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO registrations SELECT username, cvr, fingerprint, password_hash, roles, created_at FROM security_source`); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// ResetAll empties every table but meta: back to a fresh database.
+func (s *Store) ResetAll(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, table := range []string{"outbox", "deliveries", "submissions", "names", "registrations", "security_source", "meta"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // ErrNotRegistered means no certificate is registered under the username.
@@ -249,9 +338,10 @@ type Submission struct {
 	ReceivedAt time.Time
 }
 
-// Commit records a completed upload and, unless it reused a name, burns the name — in one
-// transaction, so the registry and the submissions never disagree.
-func (s *Store) Commit(ctx context.Context, scopeKey string, sub Submission) (int64, error) {
+// Commit records a completed upload, queues its delivery (due at deliverAt, with the
+// SKAT transaction id skatID) and, unless it reused a name, burns the name — in one
+// transaction, so the registry, the submissions and the queue never disagree.
+func (s *Store) Commit(ctx context.Context, scopeKey string, sub Submission, deliverAt time.Time, skatID string) (int64, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
@@ -275,6 +365,10 @@ func (s *Store) Commit(ctx context.Context, scopeKey string, sub Submission) (in
 		return 0, err
 	}
 	id, _ := res.LastInsertId()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (submission_id, state, next_at, attempts, skat_id, updated_at) VALUES (?, 'queued', ?, 0, ?, ?)`,
+		id, deliverAt.UnixNano(), skatID, sub.ReceivedAt.UnixNano()); err != nil {
+		return 0, err
+	}
 	return id, tx.Commit()
 }
 
@@ -359,14 +453,24 @@ func (s *Store) Registrations(ctx context.Context) ([]Registration, error) {
 	return out, rows.Err()
 }
 
-// DeleteRegistration removes a registration; the certificate can no longer log in.
+// DeleteRegistration removes a registration from the security system and the replica at once.
 func (s *Store) DeleteRegistration(ctx context.Context, username string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM registrations WHERE username = ?`, username)
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	defer tx.Rollback()
+	var total int64
+	for _, table := range []string{"registrations", "security_source"} {
+		res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE username = ?`, username)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	if total == 0 {
 		return ErrNotRegistered
 	}
-	return nil
+	return tx.Commit()
 }

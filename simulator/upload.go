@@ -129,6 +129,7 @@ func (u *upload) Close() error {
 		return reason
 	}
 	if u.aborted != nil {
+		g.metrics.uploads.WithLabelValues("aborted").Inc()
 		return fail(fmt.Errorf("upload not completed, nothing delivered, name not used: %v", u.aborted))
 	}
 	if err := u.tmp.Sync(); err != nil {
@@ -150,17 +151,21 @@ func (u *upload) Close() error {
 	sub := Submission{Username: f.username, CVR: f.cvr, Service: u.service, Name: u.name.Name, Size: u.size,
 		SHA256: hex.EncodeToString(u.hash.Sum(nil)), ASCII: u.ascii, Validation: u.name.Validation, Reused: u.reused,
 		Session: f.s.id, SpoolPath: rel, ReceivedAt: now}
-	if _, err := g.store.Commit(ctx, u.scope, sub); err != nil {
+	deliverAt := now.Add(g.backendSettings().DeliverDelay.Std())
+	if _, err := g.store.Commit(ctx, u.scope, sub, deliverAt, newSkatID()); err != nil {
 		_ = os.Remove(dst)
 		if !u.reused {
 			_ = g.store.Release(ctx, u.scope, u.name.Name, f.s.id)
 		}
 		return fmt.Errorf("recording the upload: %w", err)
 	}
-	reason := ""
+	g.kick()
+	reason, result := "", "accepted"
 	if u.reused {
-		reason = ErrCodeNameReused
+		reason, result = ErrCodeNameReused, "reused"
 	}
+	g.metrics.uploads.WithLabelValues(result).Inc()
+	g.metrics.uploadBytes.Add(float64(u.size))
 	g.journal.Append(Event{Session: f.s.id, Remote: f.s.remote, Username: f.username, Type: EventUpload, Path: u.path,
 		Size: u.size, ASCII: u.ascii, OK: true, Reason: reason})
 	return nil

@@ -1,0 +1,340 @@
+package simulator
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// The receipt pipeline. Every accepted upload has a delivery row that moves
+//
+//	queued --(backend up)--> delivered [_1] --(processing delay)--> done [_2 or _0]
+//	                                                             \-> accepted [_2] --(expose delay)--> done [reply + _3]
+//
+// A reused name goes straight to done with _0 FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION.
+// While the backend link is down nothing moves: the step is retried with back-off, and no
+// outage, however long, ever produces a _0 (GATEWAY.md §7). Each step adds its receipt row and
+// moves the state in one transaction; files in /out are then written from the rows, so a
+// crash at any point neither loses nor doubles a receipt.
+//
+// All of it runs in runDue, driven by the clock: a loop wakes at the next due time (real
+// clock) or when work arrives; AdvanceClock walks a virtual clock through every due time.
+
+const dueBatch = 256
+
+// heartbeatService always answers (never rejected by rules).
+const heartbeatService = "FTPSGW.Heartbeat"
+
+// newSkatID makes the SKATTransactionId of a submission.
+func newSkatID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// kick wakes the pipeline loop.
+func (g *Gateway) kick() {
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
+}
+
+// backendUp reports whether the backend link is up at t (manual switch and scheduled outages).
+func (g *Gateway) backendUp(t time.Time) bool {
+	g.stateMu.Lock()
+	defer g.stateMu.Unlock()
+	if !g.backend.Up {
+		return false
+	}
+	for _, o := range g.backend.Outages {
+		if !t.Before(o.From) && t.Before(o.To) {
+			return false
+		}
+	}
+	return true
+}
+
+// backendSettings returns a copy of the backend settings.
+func (g *Gateway) backendSettings() BackendSettings {
+	g.stateMu.Lock()
+	defer g.stateMu.Unlock()
+	b := g.backend
+	b.Services = make(map[string]ServiceRule, len(g.backend.Services))
+	for k, v := range g.backend.Services {
+		b.Services[k] = v
+	}
+	return b
+}
+
+// runDue performs everything due at the clock's current time, in order.
+func (g *Gateway) runDue(ctx context.Context) error {
+	g.tickMu.Lock()
+	defer g.tickMu.Unlock()
+	return g.runDueLocked(ctx)
+}
+
+func (g *Gateway) runDueLocked(ctx context.Context) error {
+	now := g.clock.Now()
+	if err := g.replicateIfDue(ctx, now); err != nil {
+		return err
+	}
+	// Drain everything due now. Each step either moves a delivery to a later state or
+	// postpones it into the future, so this ends.
+	for {
+		due, err := g.store.DueDeliveries(ctx, now, dueBatch)
+		if err != nil {
+			return err
+		}
+		if len(due) == 0 {
+			break
+		}
+		for _, d := range due {
+			if err := g.step(ctx, d, now); err != nil {
+				return fmt.Errorf("delivery of %s/%s: %w", d.Username, d.Name, err)
+			}
+		}
+	}
+	if err := g.writeOutbox(ctx); err != nil {
+		return err
+	}
+	return g.expireOutbox(ctx, now)
+}
+
+// nextDue returns the earliest time anything is due.
+func (g *Gateway) nextDue(ctx context.Context) (time.Time, bool) {
+	var next time.Time
+	have := false
+	consider := func(t time.Time) {
+		if !have || t.Before(next) {
+			next, have = t, true
+		}
+	}
+	if t, ok, err := g.store.NextDue(ctx); err == nil && ok {
+		consider(t)
+	}
+	if t, ok, err := g.store.OldestLiveOutbox(ctx); err == nil && ok {
+		consider(t.Add(g.cfg.Retention.Std()))
+	}
+	consider(g.nextReplication())
+	// Scheduled outages end at known times: wake then so waiting deliveries move.
+	now := g.clock.Now()
+	for _, o := range g.backendSettings().Outages {
+		if o.To.After(now) {
+			consider(o.To)
+		}
+	}
+	return next, have
+}
+
+// step moves one delivery forward.
+func (g *Gateway) step(ctx context.Context, d Delivery, now time.Time) error {
+	if d.Reused {
+		rerr := errorTexts[ErrCodeNameReused]
+		return g.store.Advance(ctx, d.ID, d.State, "done", now, d.Attempts, []OutboxFile{
+			g.receipt(d, CodeError, now, "", &rerr, ""),
+		})
+	}
+	if !g.backendUp(now) {
+		// Postponed, never failed: back off and try again.
+		attempts := d.Attempts + 1
+		return g.store.Postpone(ctx, d.ID, now.Add(g.backoff(attempts)), attempts)
+	}
+	rule := g.backendSettings().Rule(d.Service)
+	switch d.State {
+	case "queued":
+		return g.store.Advance(ctx, d.ID, "queued", "delivered", now.Add(rule.Delay.Std()), 0,
+			[]OutboxFile{g.receipt(d, CodeDelivered, now, "", nil, "")})
+	case "delivered":
+		if rerr := g.evaluate(d, rule); rerr != nil {
+			return g.store.Advance(ctx, d.ID, "delivered", "done", now, 0, []OutboxFile{g.receipt(d, CodeError, now, "", rerr, "")})
+		}
+		if d.Validation {
+			return g.store.Advance(ctx, d.ID, "delivered", "done", now, 0,
+				[]OutboxFile{g.receipt(d, CodeAccepted, now, validatedText, nil, "")})
+		}
+		accepted := g.receipt(d, CodeAccepted, now, "", nil, "")
+		if rule.Reply {
+			return g.store.Advance(ctx, d.ID, "delivered", "accepted", now.Add(rule.ExposeDelay.Std()), 0, []OutboxFile{accepted})
+		}
+		return g.store.Advance(ctx, d.ID, "delivered", "done", now, 0, []OutboxFile{accepted})
+	case "accepted":
+		reply := ReplyName(d.Service, d.Name)
+		return g.store.Advance(ctx, d.ID, "accepted", "done", now, 0, []OutboxFile{
+			{SubmissionID: d.ID, Username: d.Username, Kind: "reply", Code: codeReply, Name: reply, Content: RenderReply(d), CreatedAt: now},
+			g.receipt(d, CodeExposed, now, "", nil, reply),
+		})
+	}
+	return fmt.Errorf("unknown delivery state %q", d.State)
+}
+
+func (g *Gateway) receipt(d Delivery, code int, at time.Time, text string, rerr *ReceiptError, reply string) OutboxFile {
+	f := OutboxFile{SubmissionID: d.ID, Username: d.Username, Kind: "receipt", Code: code,
+		Name: ReceiptName(d.Service, d.Name, code), Content: RenderReceipt(d, code, at, text, rerr, reply), CreatedAt: at}
+	if rerr != nil {
+		f.ErrorCode = rerr.Code
+	}
+	return f
+}
+
+// backoff is the wait before retry n while the backend is down: RetryMin doubling up to RetryMax.
+func (g *Gateway) backoff(n int) time.Duration {
+	b := g.backendSettings()
+	d := b.RetryMin.Std()
+	for i := 1; i < n && d < b.RetryMax.Std(); i++ {
+		d *= 2
+	}
+	return min(d, b.RetryMax.Std())
+}
+
+// evaluate applies a service's backend rule; nil means accepted.
+func (g *Gateway) evaluate(d Delivery, rule ServiceRule) *ReceiptError {
+	if d.Service == heartbeatService {
+		return nil
+	}
+	if rule.Action == ActionReject {
+		return &ReceiptError{Code: rule.ErrorCode, Message: rule.ErrorMessage, Resolution: "Correct the file and upload it under a new name."}
+	}
+	if rule.RequireASCII && !d.ASCII {
+		e := errorTexts[ErrCodeNotASCII]
+		return &e
+	}
+	if rule.RecordLength > 0 {
+		data, err := os.ReadFile(filepath.Join(g.dataDir, d.SpoolPath))
+		if err != nil {
+			return &ReceiptError{Code: "Internal server error", Message: "The file could not be read.", Resolution: "Upload the file again under a new name."}
+		}
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		sc.Buffer(make([]byte, 64<<10), 16<<20)
+		for n := 1; sc.Scan(); n++ {
+			line := strings.TrimSuffix(sc.Text(), "\r")
+			if len(line) != rule.RecordLength {
+				e := errorTexts[ErrCodeRecordLength]
+				e.Message = fmt.Sprintf("Record %d is %d characters long; the format requires %d.", n, len(line), rule.RecordLength)
+				return &e
+			}
+		}
+	}
+	return nil
+}
+
+// writeOutbox writes every outbox row not yet in /out. Writing is idempotent: a crash
+// before MarkWritten rewrites the same file with the same content.
+func (g *Gateway) writeOutbox(ctx context.Context) error {
+	files, err := g.store.UnwrittenOutbox(ctx)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		dir := g.outDir(f.Username)
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return err
+		}
+		path := filepath.Join(dir, f.Name)
+		tmp := filepath.Join(g.dataDir, "tmp", fmt.Sprintf("outbox-%d", f.ID))
+		if err := os.WriteFile(tmp, f.Content, 0o640); err != nil {
+			return err
+		}
+		if fh, err := os.Open(tmp); err == nil {
+			_ = fh.Sync()
+			fh.Close()
+		}
+		// File times come from the gateway's clock (virtual time included).
+		_ = os.Chtimes(tmp, f.CreatedAt, f.CreatedAt)
+		if err := os.Rename(tmp, path); err != nil {
+			return err
+		}
+		_ = syncDir(dir)
+		if err := g.store.MarkWritten(ctx, f.ID); err != nil {
+			return err
+		}
+		g.metrics.receipts.WithLabelValues(receiptLabel(f)).Inc()
+		g.journal.Append(Event{Username: f.Username, Type: EventReceipt, Path: "/out/" + f.Name, Code: f.Code, OK: f.Code != CodeError,
+			Reason: f.ErrorCode, Time: f.CreatedAt})
+	}
+	return nil
+}
+
+func receiptLabel(f OutboxFile) string {
+	if f.Kind == "reply" {
+		return "reply"
+	}
+	return fmt.Sprint(f.Code)
+}
+
+// expireOutbox removes receipts and reply files older than the retention period.
+func (g *Gateway) expireOutbox(ctx context.Context, now time.Time) error {
+	files, err := g.store.ExpiredOutbox(ctx, now.Add(-g.cfg.Retention.Std()))
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := os.Remove(filepath.Join(g.outDir(f.Username), f.Name)); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		if err := g.store.MarkDeleted(ctx, f.ID, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loop runs the pipeline: at the next due time on a real clock, and whenever work arrives.
+func (g *Gateway) loop(ctx context.Context) {
+	defer close(g.loopDone)
+	for {
+		if err := g.runDue(ctx); err != nil && ctx.Err() == nil {
+			g.log.Error("receipt pipeline", "err", err)
+		}
+		wait := time.Hour
+		if _, virtual := g.clock.(*VirtualClock); !virtual {
+			if next, ok := g.nextDue(ctx); ok {
+				wait = max(time.Until(next), 5*time.Millisecond)
+			}
+			wait = min(wait, time.Minute)
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-g.wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// AdvanceClock moves a virtual clock forward by d, running everything that falls due, in
+// order, before it returns.
+func (g *Gateway) AdvanceClock(ctx context.Context, d time.Duration) (time.Time, error) {
+	vc, ok := g.clock.(*VirtualClock)
+	if !ok {
+		return time.Time{}, errRealClock
+	}
+	if d < 0 {
+		return time.Time{}, fmt.Errorf("cannot move the clock backwards (%s)", d)
+	}
+	g.tickMu.Lock()
+	defer g.tickMu.Unlock()
+	target := vc.Now().Add(d)
+	for {
+		if err := g.runDueLocked(ctx); err != nil {
+			return vc.Now(), err
+		}
+		next, ok := g.nextDue(ctx)
+		if !ok || next.After(target) || !next.After(vc.Now()) {
+			break
+		}
+		vc.set(next)
+	}
+	vc.set(target)
+	return target, g.runDueLocked(ctx)
+}

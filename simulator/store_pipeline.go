@@ -1,0 +1,263 @@
+package simulator
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+)
+
+// Delivery is a submission's place in the receipt pipeline.
+type Delivery struct {
+	Submission
+	State    string // queued, delivered, accepted, done
+	NextAt   time.Time
+	Attempts int
+	SkatID   string
+}
+
+// OutboxFile is a receipt or reply file for a certificate's /out. The database row is the
+// truth; the file in /out is written from it (again, if a crash interrupted the write).
+type OutboxFile struct {
+	ID           int64
+	SubmissionID int64
+	Username     string
+	Kind         string // "receipt" or "reply"
+	Code         int    // receipt code 0..3; -1 for a reply file
+	Name         string
+	ErrorCode    string
+	Content      []byte
+	CreatedAt    time.Time
+	Written      bool
+	DeletedAt    time.Time // zero while present
+}
+
+const deliveryColumns = `s.id, s.username, s.cvr, s.service, s.name, s.size, s.sha256, s.ascii, s.validation, s.reused, s.session, s.spool_path, s.received_at,
+	d.state, d.next_at, d.attempts, d.skat_id`
+
+func scanDelivery(rows interface{ Scan(...any) error }) (Delivery, error) {
+	var d Delivery
+	var at, next int64
+	err := rows.Scan(&d.ID, &d.Username, &d.CVR, &d.Service, &d.Name, &d.Size, &d.SHA256, &d.ASCII, &d.Validation, &d.Reused,
+		&d.Session, &d.SpoolPath, &at, &d.State, &next, &d.Attempts, &d.SkatID)
+	d.ReceivedAt = time.Unix(0, at).UTC()
+	d.NextAt = time.Unix(0, next).UTC()
+	return d, err
+}
+
+// DueDeliveries returns up to limit unfinished deliveries due at or before now, in order.
+func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d JOIN submissions s ON s.id = d.submission_id
+		WHERE d.state != 'done' AND d.next_at <= ? ORDER BY d.next_at, d.submission_id LIMIT ?`, now.UnixNano(), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Deliveries returns every delivery of a username ("" for all), oldest first.
+func (s *Store) Deliveries(ctx context.Context, username string) ([]Delivery, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d JOIN submissions s ON s.id = d.submission_id
+		WHERE ? = '' OR s.username = ? ORDER BY s.id`, username, username)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// QueueStats returns the number of unfinished deliveries and the oldest one's receipt time.
+func (s *Store) QueueStats(ctx context.Context) (int, time.Time, error) {
+	var n int
+	var oldest sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT count(*), min(s.received_at) FROM deliveries d JOIN submissions s ON s.id = d.submission_id WHERE d.state != 'done'`).Scan(&n, &oldest)
+	if !oldest.Valid {
+		return n, time.Time{}, err
+	}
+	return n, time.Unix(0, oldest.Int64).UTC(), err
+}
+
+// NextDue returns the earliest due time of an unfinished delivery.
+func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var next sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT min(next_at) FROM deliveries WHERE state != 'done'`).Scan(&next)
+	if err != nil || !next.Valid {
+		return time.Time{}, false, err
+	}
+	return time.Unix(0, next.Int64).UTC(), true, nil
+}
+
+// Advance moves a delivery to its next state and adds its outbox files, in one transaction.
+// A file that already exists (same submission, kind and code) is not added twice.
+func (s *Store) Advance(ctx context.Context, subID int64, from, to string, nextAt time.Time, attempts int, files []OutboxFile) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = ?, next_at = ?, attempts = ?, updated_at = ? WHERE submission_id = ? AND state = ?`,
+		to, nextAt.UnixNano(), attempts, nextAt.UnixNano(), subID, from)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return errors.New("delivery changed state under us")
+	}
+	for _, f := range files {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (submission_id, username, kind, code, name, error_code, content, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (submission_id, kind, code) DO NOTHING`,
+			f.SubmissionID, f.Username, f.Kind, f.Code, f.Name, f.ErrorCode, f.Content, f.CreatedAt.UnixNano()); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// Postpone moves a delivery's due time (the backend link is down) without changing its state.
+func (s *Store) Postpone(ctx context.Context, subID int64, nextAt time.Time, attempts int) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE deliveries SET next_at = ?, attempts = ? WHERE submission_id = ? AND state != 'done'`,
+		nextAt.UnixNano(), attempts, subID)
+	return err
+}
+
+// Kick makes every waiting delivery due at now (the backend link came back).
+func (s *Store) Kick(ctx context.Context, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE deliveries SET next_at = ? WHERE state != 'done' AND next_at > ?`, now.UnixNano(), now.UnixNano())
+	return err
+}
+
+const outboxColumns = `id, submission_id, username, kind, code, name, error_code, content, created_at, written, deleted_at`
+
+func scanOutbox(rows interface{ Scan(...any) error }) (OutboxFile, error) {
+	var f OutboxFile
+	var created int64
+	var deleted sql.NullInt64
+	err := rows.Scan(&f.ID, &f.SubmissionID, &f.Username, &f.Kind, &f.Code, &f.Name, &f.ErrorCode, &f.Content, &created, &f.Written, &deleted)
+	f.CreatedAt = time.Unix(0, created).UTC()
+	if deleted.Valid {
+		f.DeletedAt = time.Unix(0, deleted.Int64).UTC()
+	}
+	return f, err
+}
+
+func (s *Store) queryOutbox(ctx context.Context, where string, args ...any) ([]OutboxFile, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE `+where+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []OutboxFile
+	for rows.Next() {
+		f, err := scanOutbox(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// UnwrittenOutbox returns outbox files not yet written to /out.
+func (s *Store) UnwrittenOutbox(ctx context.Context) ([]OutboxFile, error) {
+	return s.queryOutbox(ctx, `written = 0 AND deleted_at IS NULL`)
+}
+
+// ExpiredOutbox returns files written before cutoff and not yet removed.
+func (s *Store) ExpiredOutbox(ctx context.Context, cutoff time.Time) ([]OutboxFile, error) {
+	return s.queryOutbox(ctx, `written = 1 AND deleted_at IS NULL AND created_at < ?`, cutoff.UnixNano())
+}
+
+// OldestLiveOutbox returns the creation time of the oldest file still in /out.
+func (s *Store) OldestLiveOutbox(ctx context.Context) (time.Time, bool, error) {
+	var oldest sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT min(created_at) FROM outbox WHERE deleted_at IS NULL`).Scan(&oldest)
+	if err != nil || !oldest.Valid {
+		return time.Time{}, false, err
+	}
+	return time.Unix(0, oldest.Int64).UTC(), true, nil
+}
+
+// Outbox returns every outbox file of a username ("" for all), oldest first.
+func (s *Store) Outbox(ctx context.Context, username string) ([]OutboxFile, error) {
+	return s.queryOutbox(ctx, `? = '' OR username = ?`, username, username)
+}
+
+// MarkWritten records that an outbox file is in /out.
+func (s *Store) MarkWritten(ctx context.Context, id int64) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET written = 1 WHERE id = ?`, id)
+	return err
+}
+
+// MarkDeleted records that retention removed an outbox file.
+func (s *Store) MarkDeleted(ctx context.Context, id int64, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET deleted_at = ? WHERE id = ?`, at.UnixNano(), id)
+	return err
+}
+
+// Meta reads a persisted setting.
+func (s *Store) Meta(ctx context.Context, key string) (string, bool, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return v, err == nil, err
+}
+
+// SetMeta persists a setting.
+func (s *Store) SetMeta(ctx context.Context, key, value string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}
+
+// MetaTime reads a persisted time.
+func (s *Store) MetaTime(ctx context.Context, key string) (time.Time, error) {
+	v, ok, err := s.Meta(ctx, key)
+	if err != nil || !ok {
+		return time.Time{}, err
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return time.Unix(0, n).UTC(), err
+}
+
+// SetMetaTime persists a time.
+func (s *Store) SetMetaTime(ctx context.Context, key string, t time.Time) error {
+	return s.SetMeta(ctx, key, strconv.FormatInt(t.UnixNano(), 10))
+}
+
+// MetaJSON reads a persisted JSON value into v; it reports whether the key existed.
+func (s *Store) MetaJSON(ctx context.Context, key string, v any) (bool, error) {
+	raw, ok, err := s.Meta(ctx, key)
+	if err != nil || !ok {
+		return false, err
+	}
+	return true, json.Unmarshal([]byte(raw), v)
+}
+
+// SetMetaJSON persists v as JSON.
+func (s *Store) SetMetaJSON(ctx context.Context, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return s.SetMeta(ctx, key, string(b))
+}
