@@ -130,6 +130,10 @@ func (g *Gateway) controlHandler(version string) http.Handler {
 	handle("GET "+p+"/submissions", func(r *http.Request) (any, error) {
 		return g.apiSubmissions(r.Context(), r.URL.Query().Get("username"))
 	})
+	mux.HandleFunc("GET "+p+"/schema/status.xsd", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/xml")
+		_, _ = w.Write(StatusXSD)
+	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.registry, promhttp.HandlerOpts{}))
 	return g.guard(mux)
 }

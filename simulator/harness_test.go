@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/simulator"
+	"github.com/ftpsgw/ftpsgw/simulator/control"
 	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
 )
 
@@ -237,4 +240,41 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// api returns a control API client for the harness's simulator.
+func (h *harness) api() *control.Client {
+	c := control.NewClient(h.srv.Ready().ControlAPI, h.cfg.Control.Token)
+	c.Timeout = 20 * time.Second
+	return c
+}
+
+// virtual configures a virtual clock.
+func virtual(c *simulator.Config) { c.Clock = simulator.ClockVirtual }
+
+// metrics fetches /metrics from the control listener.
+func (h *harness) metrics() string {
+	h.t.Helper()
+	req, _ := http.NewRequestWithContext(ctx(h.t), http.MethodGet, h.srv.Ready().ControlAPI+"/metrics", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// grepLines returns the lines of s that contain any of words.
+func grepLines(s string, words ...string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		for _, w := range words {
+			if strings.Contains(l, w) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return strings.Join(out, "\n")
 }

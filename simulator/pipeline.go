@@ -336,5 +336,11 @@ func (g *Gateway) AdvanceClock(ctx context.Context, d time.Duration) (time.Time,
 		vc.set(next)
 	}
 	vc.set(target)
+	if err := g.store.SetMetaTime(ctx, metaVirtualNow, target); err != nil {
+		return target, err
+	}
 	return target, g.runDueLocked(ctx)
 }
+
+// metaVirtualNow persists a virtual clock, so a restart never turns time back.
+const metaVirtualNow = "virtual_now"

@@ -127,6 +127,13 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	}
 	g.metrics = newMetrics(g)
 	srv.gw = g
+	if vc, ok := opts.Clock.(*VirtualClock); ok {
+		if t, err := store.MetaTime(ctx, metaVirtualNow); err != nil {
+			return nil, err
+		} else {
+			vc.set(t)
+		}
+	}
 	if g.baseTLS, err = g.newBaseTLS(serverCert); err != nil {
 		return nil, err
 	}
