@@ -92,7 +92,11 @@ func (g *Gateway) controlHandler(version string) http.Handler {
 		if err := validateRoles(body.Roles); err != nil {
 			return nil, err
 		}
-		return nil, g.store.SetSourceRoles(r.Context(), r.PathValue("username"), body.Roles)
+		if err := g.store.SetSourceRoles(r.Context(), r.PathValue("username"), body.Roles); err != nil {
+			return nil, err
+		}
+		g.markSourceChanged()
+		return nil, nil
 	})
 	handle("POST "+p+"/security/replicate", func(r *http.Request) (any, error) { return nil, g.ReplicateNow(r.Context()) })
 	handle("GET "+p+"/security", func(r *http.Request) (any, error) { return g.apiSecurity(), nil })
@@ -187,6 +191,9 @@ func decode(r *http.Request, v any) error {
 	}
 	return nil
 }
+
+// ClockMode is "real" or "virtual".
+func (g *Gateway) ClockMode() string { return g.apiClock().Mode }
 
 func (g *Gateway) apiClock() control.Clock {
 	mode := ClockReal

@@ -48,6 +48,7 @@ type Gateway struct {
 	secReachable    bool
 	lastRepl        time.Time // last successful replication
 	lastReplAttempt time.Time
+	sourceDirty     bool // the security source may differ from the replica
 
 	mu            sync.Mutex
 	sessions      map[string]*session // by session id

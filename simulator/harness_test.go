@@ -278,3 +278,14 @@ func grepLines(s string, words ...string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// dialAs logs in with the certificate of one identity and any username and password.
+func (h *harness) dialAs(certOf, user, pass string) (*ftpsclient.Client, error) {
+	h.t.Helper()
+	c, err := ftpsclient.Dial(ctx(h.t), h.options(certOf))
+	if err != nil {
+		return nil, err
+	}
+	h.t.Cleanup(func() { c.Close() })
+	return c, c.Login(user, pass)
+}

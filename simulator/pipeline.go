@@ -100,9 +100,13 @@ func (g *Gateway) runDueLocked(ctx context.Context) error {
 			if err := g.step(ctx, d, now); err != nil {
 				return fmt.Errorf("delivery of %s/%s: %w", d.Username, d.Name, err)
 			}
+			// Each receipt reaches /out right after its step, not after the whole batch.
+			if err := g.writeOutbox(ctx); err != nil {
+				return err
+			}
 		}
 	}
-	if err := g.writeOutbox(ctx); err != nil {
+	if err := g.writeOutbox(ctx); err != nil { // rows left unwritten by a crash
 		return err
 	}
 	return g.expireOutbox(ctx, now)

@@ -56,18 +56,36 @@ func (g *Gateway) replicate(ctx context.Context, now time.Time) error {
 			"last_replication", g.lastReplication())
 		return errUnreachable
 	}
-	if err := g.store.Replicate(ctx); err != nil {
-		g.metrics.replications.WithLabelValues("error").Inc()
-		return err
-	}
-	if err := g.store.SetMetaTime(ctx, metaLastReplication, now); err != nil {
-		return err
+	g.stateMu.Lock()
+	dirty := g.sourceDirty
+	g.stateMu.Unlock()
+	if dirty {
+		// Only a change in the source (roles set through the control API) can make the
+		// replica differ; an unchanged source is replicated without touching the database.
+		if err := g.store.Replicate(ctx); err != nil {
+			g.metrics.replications.WithLabelValues("error").Inc()
+			return err
+		}
+		if err := g.store.SetMetaTime(ctx, metaLastReplication, now); err != nil {
+			return err
+		}
+		if err := g.loadRoles(ctx); err != nil {
+			return err
+		}
 	}
 	g.stateMu.Lock()
 	g.lastRepl = now
+	g.sourceDirty = g.sourceDirty && !dirty
 	g.stateMu.Unlock()
 	g.metrics.replications.WithLabelValues("ok").Inc()
-	return g.loadRoles(ctx)
+	return nil
+}
+
+// markSourceChanged records that the security system's data changed since the last replication.
+func (g *Gateway) markSourceChanged() {
+	g.stateMu.Lock()
+	g.sourceDirty = true
+	g.stateMu.Unlock()
 }
 
 // ReplicateNow replicates at once (control API).

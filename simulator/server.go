@@ -124,6 +124,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		boot: hex.EncodeToString(boot[:]), sessions: map[string]*session{}, byRemote: map[string]*session{},
 		byPassivePort: map[int]*session{}, controlPorts: map[int]bool{}, roles: map[string][]string{},
 		wake: make(chan struct{}, 1), loopDone: make(chan struct{}), backend: cfg.Backend, secReachable: cfg.Security.Reachable, m: m,
+		sourceDirty: true, // unknown until the first replication
 	}
 	g.metrics = newMetrics(g)
 	srv.gw = g

@@ -85,11 +85,16 @@ func (s *Store) Deliveries(ctx context.Context, username string) ([]Delivery, er
 	return out, rows.Err()
 }
 
-// QueueStats returns the number of unfinished deliveries and the oldest one's receipt time.
+// QueueStats returns the number of unfinished deliveries plus receipts not yet written to
+// /out, and the oldest unfinished delivery's receipt time.
 func (s *Store) QueueStats(ctx context.Context) (int, time.Time, error) {
-	var n int
+	var n, unwritten int
 	var oldest sql.NullInt64
 	err := s.db.QueryRowContext(ctx, `SELECT count(*), min(s.received_at) FROM deliveries d JOIN submissions s ON s.id = d.submission_id WHERE d.state != 'done'`).Scan(&n, &oldest)
+	if err == nil {
+		err = s.db.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE written = 0 AND deleted_at IS NULL`).Scan(&unwritten)
+		n += unwritten
+	}
 	if !oldest.Valid {
 		return n, time.Time{}, err
 	}

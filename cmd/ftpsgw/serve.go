@@ -25,6 +25,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	data := fs.String("data", cfg.Data, "data folder: database, uploads, /out folders, ready.json")
 	pki := fs.String("pki", "", "PKI folder made by 'ftpsgw pki init' (default: DATA/pki, created on first start)")
 	logLevel := fs.String("log-level", cfg.LogLevel, "debug, info, warn or error")
+	clock := fs.String("clock", cfg.Clock, "real, or virtual (time moves only through the control API)")
+	controlAddr := fs.String("control", cfg.Control.Listen, "control API address (HTTP+JSON, /control/v1, /metrics); port 0 = free port; off = none")
+	controlToken := fs.String("control-token", "", "require this bearer token on the control API (or FTPSGW_CONTROL_TOKEN)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: ftpsgw serve [flags]\n\nRuns the reference gateway simulator. TEST use only: never point clients with real\ncertificates at it, and never point it at the real gateway.\n\nFlags:")
 		fs.PrintDefaults()
@@ -56,8 +59,17 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			cfg.PKI = *pki
 		case "log-level":
 			cfg.LogLevel = *logLevel
+		case "clock":
+			cfg.Clock = *clock
+		case "control":
+			cfg.Control.Listen = *controlAddr
+		case "control-token":
+			cfg.Control.Token = *controlToken
 		}
 	})
+	if tok := os.Getenv("FTPSGW_CONTROL_TOKEN"); tok != "" && cfg.Control.Token == "" {
+		cfg.Control.Token = tok
+	}
 	if err := cfg.Validate(); err != nil {
 		return fail(stderr, "invalid settings:\n%v", err)
 	}
@@ -67,7 +79,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := simulator.Start(ctx, cfg, simulator.Options{Logger: logger})
+	srv, err := simulator.Start(ctx, cfg, simulator.Options{Logger: logger, Version: version})
 	if err != nil {
 		return fail(stderr, "%v", err)
 	}
@@ -90,6 +102,9 @@ func printWelcome(w io.Writer, srv *simulator.Server) {
 		fmt.Fprintf(w, " and %s (implicit FTPS)", r.Implicit)
 	}
 	fmt.Fprintf(w, "\n  passive ports %s, data in %s\n", r.PassivePorts, srv.DataDir())
+	if r.ControlAPI != "" {
+		fmt.Fprintf(w, "  control API %s/control/v1 (metrics at %s/metrics), clock %s\n", r.ControlAPI, r.ControlAPI, srv.Gateway().ClockMode())
+	}
 	if r.DevPKI {
 		fmt.Fprintf(w, "  created a development PKI in %s\n", m.Dir())
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/simulator"
+	"github.com/ftpsgw/ftpsgw/simulator/control"
 	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
 )
 
@@ -113,7 +114,7 @@ func TestServeDefaultsPrintAWorkingCurlLine(t *testing.T) {
 		t.Skip("curl not installed (.ci/run installs it)")
 	}
 	data := t.TempDir()
-	c := serve(t, "--data", data, "--listen", "127.0.0.1:0", "--passive-ports", "0")
+	c := serve(t, "--data", data, "--listen", "127.0.0.1:0", "--passive-ports", "0", "--control", "127.0.0.1:0")
 	out := c.stdout.String()
 	if !strings.Contains(out, "created a development PKI") || !strings.Contains(out, "curl ") {
 		t.Fatalf("welcome text:\n%s", out)
@@ -183,7 +184,7 @@ func TestKill9DuringUploads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"--data", data, "--pki", pkiDir, "--listen", "127.0.0.1:0", "--passive-ports", "0", "--log-level", "warn"}
+	args := []string{"--data", data, "--pki", pkiDir, "--listen", "127.0.0.1:0", "--passive-ports", "0", "--control", "127.0.0.1:0", "--log-level", "warn"}
 	srv := serve(t, args...)
 	pool, _ := m.CAPool()
 	ids := []string{"moces", "voces", "foces", "other-company", "oces3-org"}
@@ -313,4 +314,114 @@ func TestKill9DuringUploads(t *testing.T) {
 	}
 	t.Logf("uploads told 226: %d, broken by the kill: %d (of which committed before the reply: %d), submissions: %d",
 		told, failed+committedWithoutReply, committedWithoutReply, len(subs))
+}
+
+// TestKill9WithAFullReceiptQueue fills the queue during a backend outage, lets receipts flow,
+// kills the server mid-flow, restarts it and checks every upload got each receipt exactly once.
+func TestKill9WithAFullReceiptQueue(t *testing.T) {
+	data := t.TempDir()
+	cfgFile := filepath.Join(t.TempDir(), "sim.yaml")
+	os.WriteFile(cfgFile, []byte("backend:\n  up: false\n  default: {action: accept, delay: 0s}\n"), 0o644)
+	args := []string{"--config", cfgFile, "--data", data, "--listen", "127.0.0.1:0", "--passive-ports", "0", "--control", "127.0.0.1:0", "--log-level", "warn"}
+	srv := serve(t, args...)
+	m, err := certs.LoadManifest(srv.ready.PKI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, _ := m.CAPool()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	const clients, perClient = 20, 5
+	var wg sync.WaitGroup
+	var failures atomic.Int32
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id, _ := m.Lookup([]string{"moces", "voces", "foces", "other-company"}[i%4])
+			cert, _ := m.ClientCertificate(id)
+			c, err := ftpsclient.Dial(ctx, ftpsclient.Options{Addr: srv.ready.Control, ServerName: "localhost", RootCAs: pool, Certificate: &cert})
+			if err != nil {
+				failures.Add(1)
+				return
+			}
+			defer c.Close()
+			if c.Login(id.Username, id.Password) != nil {
+				failures.Add(1)
+				return
+			}
+			for j := 0; j < perClient; j++ {
+				if c.Upload(fmt.Sprintf("/FTPSGW.Heartbeat/q_c%02d_f%02d.txt", i, j), []byte("queued")) != nil {
+					failures.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if failures.Load() > 0 {
+		t.Fatalf("%d uploads failed before the kill", failures.Load())
+	}
+	api := control.NewClient(srv.ready.ControlAPI, "")
+	if h, err := api.Health(ctx); err != nil || h.QueueDepth != clients*perClient {
+		t.Fatalf("queue before the kill: %+v %v", h, err)
+	}
+	if err := api.SetBackendUp(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(30 * time.Millisecond) // receipts are being made now
+	srv.cmd.Process.Signal(syscall.SIGKILL)
+	srv.cmd.Wait()
+	atKill := countFiles(filepath.Join(data, "out"))
+
+	again := serve(t, args...)
+	api = control.NewClient(again.ready.ControlAPI, "")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		h, err := api.Health(ctx)
+		if err == nil && h.QueueDepth == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the queue did not drain after the restart: %+v %v", h, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rs, err := api.Receipts(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	perFile := map[string][]int{}
+	for _, r := range rs {
+		perFile[r.Filename] = append(perFile[r.Filename], r.Code)
+	}
+	if len(perFile) != clients*perClient {
+		t.Errorf("%d uploads have receipts, want %d", len(perFile), clients*perClient)
+	}
+	for name, codes := range perFile {
+		if fmt.Sprint(codes) != "[1 2]" {
+			t.Errorf("%s: receipts %v, want exactly [1 2]", name, codes)
+		}
+	}
+	// /out holds exactly those files, with the recorded content.
+	for _, r := range rs {
+		b, err := os.ReadFile(filepath.Join(data, "out", r.Username, r.Name))
+		if err != nil || string(b) != r.Content {
+			t.Errorf("%s/%s: on disk %v", r.Username, r.Name, err)
+		}
+	}
+	if onDisk := countFiles(filepath.Join(data, "out")); onDisk != len(rs) {
+		t.Errorf("%d files in /out folders, %d receipts recorded", onDisk, len(rs))
+	}
+	t.Logf("%d uploads; %d receipt files in /out when killed; %d receipts after the restart", len(perFile), atKill, len(rs))
+}
+
+func countFiles(dir string) int {
+	n := 0
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			n++
+		}
+		return nil
+	})
+	return n
 }

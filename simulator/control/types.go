@@ -17,7 +17,7 @@ type Health struct {
 	BackendUp         bool      `json:"backend_up"`
 	SecurityReachable bool      `json:"security_reachable"`
 	LastReplication   time.Time `json:"last_replication"`
-	QueueDepth        int       `json:"queue_depth"`
+	QueueDepth        int       `json:"queue_depth"` // uploads with receipts to come, plus receipts not yet in /out
 	FTPS              string    `json:"ftps"`
 	FTPSImplicit      string    `json:"ftps_implicit,omitempty"`
 }

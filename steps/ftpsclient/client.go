@@ -105,7 +105,9 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		c.data = append(c.data, tc)
 		return tc, nil
 	}
-	dialOpts := []ftp.DialOption{ftp.DialWithDialFunc(dial), ftp.DialWithContext(ctx), ftp.DialWithShutTimeout(5 * time.Second)}
+	// No DialWithShutTimeout: jlaffaye/ftp then moves the control connection's deadline to
+	// now+timeout after every transfer and never restores it, replacing the one set above.
+	dialOpts := []ftp.DialOption{ftp.DialWithDialFunc(dial), ftp.DialWithContext(ctx)}
 	if opts.Implicit {
 		dialOpts = append(dialOpts, ftp.DialWithTLS(c.tlsCfg))
 	} else {
