@@ -376,7 +376,8 @@ func (i issuer) client(parent *IssuedCert, spec ClientSpec) (IssuedCert, error) 
 	case DefectExpired:
 		tmpl.NotBefore, tmpl.NotAfter = i.now.Add(-2*365*24*time.Hour), i.now.Add(-24*time.Hour)
 	case DefectNotYetValid:
-		tmpl.NotBefore, tmpl.NotAfter = i.now.Add(30*24*time.Hour), i.now.Add(leafValidity)
+		// Years ahead, so that virtual-clock tests moving weeks forward never make it valid.
+		tmpl.NotBefore, tmpl.NotAfter = i.now.Add(5*365*24*time.Hour), i.now.Add(8*365*24*time.Hour)
 	case DefectWrongKeyUsage:
 		// A server-only certificate: no clientAuth extended key usage, no digitalSignature.
 		tmpl.KeyUsage = x509.KeyUsageKeyAgreement

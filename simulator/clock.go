@@ -45,3 +45,11 @@ func (c *VirtualClock) set(t time.Time) {
 		c.now = t
 	}
 }
+
+// rewind sets the clock to t, backwards included. Only a reset may do this: it wipes every
+// state that carries a time.
+func (c *VirtualClock) rewind(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t.UTC().Truncate(time.Millisecond)
+}

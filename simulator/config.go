@@ -64,6 +64,8 @@ type Config struct {
 	Security SecuritySettings `yaml:"security"`
 	// Retention is how long receipts and reply files stay in /out (documented: 30 days).
 	Retention Duration `yaml:"retention"`
+	// Defects break rules on purpose (see Defects()); for testing suites and clients only.
+	Defects []string `yaml:"defects"`
 }
 
 // ControlSettings configure the control API.
@@ -172,6 +174,7 @@ func DefaultConfig() Config {
 		},
 		Security:  SecuritySettings{Reachable: true, ReplicationInterval: Duration(time.Hour)},
 		Retention: Duration(30 * 24 * time.Hour),
+		Defects:   []string{},
 	}
 }
 
@@ -279,6 +282,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Security.ReplicationInterval < Duration(time.Second) {
 		errs = append(errs, errors.New("security.replication_interval must be at least 1s"))
+	}
+	if err := validateDefects(c.Defects); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Retention < Duration(time.Minute) {
 		errs = append(errs, errors.New("retention must be at least 1m"))

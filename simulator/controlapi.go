@@ -453,7 +453,7 @@ func (g *Gateway) apiSubmissions(ctx context.Context, username string) ([]contro
 
 // Reset returns the simulator to its initial registrations, with empty journal, name
 // registry, queues and /out folders, the backend and security system as configured. Open
-// sessions are closed. The clock is not turned back.
+// sessions are closed. A virtual clock goes back to the wall clock's time.
 func (g *Gateway) Reset(ctx context.Context) error {
 	g.tickMu.Lock()
 	defer g.tickMu.Unlock()
@@ -475,6 +475,12 @@ func (g *Gateway) Reset(ctx context.Context) error {
 			return err
 		}
 		if err := os.MkdirAll(p, 0o750); err != nil {
+			return err
+		}
+	}
+	if vc, ok := g.clock.(*VirtualClock); ok {
+		vc.rewind(time.Now())
+		if err := g.store.SetMetaTime(ctx, metaVirtualNow, vc.Now()); err != nil {
 			return err
 		}
 	}

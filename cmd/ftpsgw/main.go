@@ -27,6 +27,7 @@ func commands() []command {
 	return []command{
 		{"pki", "create a test PKI (OCES-shaped certificates) or show a certificate's gateway username", runPKI},
 		{"serve", "run the reference gateway simulator", runServe},
+		{"certify", "certify a gateway (default: the embedded simulator) and write reports", runCertify},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) int { fmt.Println(version); return exitOK }},
 	}
 }

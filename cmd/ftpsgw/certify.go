@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/ftpsgw/ftpsgw/certs"
+	"github.com/ftpsgw/ftpsgw/features"
+	"github.com/ftpsgw/ftpsgw/reports"
+	"github.com/ftpsgw/ftpsgw/simulator"
+	"github.com/ftpsgw/ftpsgw/steps"
+)
+
+func runCertify(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ftpsgw certify", flag.ContinueOnError)
+	target := fs.String("target", "", "target profile (YAML); without it the embedded simulator is certified")
+	tags := fs.String("tags", "", `godog tag expression, e.g. "@GW-TLS-01" or "~@needs-control"`)
+	reportDir := fs.String("report", "ftpsgw-report", "folder for junit.xml, cucumber.json and report.html")
+	strict := fs.Bool("strict", false, "treat assumed requirements as MUST")
+	var defects stringList
+	fs.Var(&defects, "defect", "embedded simulator only: break one rule on purpose (repeatable; see --list-defects)")
+	listDefects := fs.Bool("list-defects", false, "print the simulator's defect switches and exit")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: ftpsgw certify [--target FILE] [--tags EXPR] [--report DIR] [--strict]\n\nCertifies an FTPS gateway against SKAT's requirements (features/*.feature) and writes\nJUnit, cucumber JSON and HTML reports. Exit 0 only when every MUST requirement passes.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if code, stop := parseFlags(fs, args, stderr); stop {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	if *listDefects {
+		for _, d := range simulator.Defects() {
+			fmt.Fprintf(stdout, "%-26s %s\n", d.Name, d.Breaks)
+		}
+		return exitOK
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var profile *steps.Profile
+	description := ""
+	if *target != "" {
+		if len(defects) > 0 {
+			fmt.Fprintln(stderr, "ftpsgw certify: --defect applies to the embedded simulator only")
+			return exitUsage
+		}
+		p, err := steps.LoadProfile(*target)
+		if err != nil {
+			return fail(stderr, "%v", err)
+		}
+		profile = p
+	} else {
+		emb, err := startEmbedded(ctx, defects)
+		if err != nil {
+			return fail(stderr, "starting the embedded simulator: %v", err)
+		}
+		defer emb.close()
+		profile = emb.profile
+		description = "embedded simulator, virtual clock, fresh PKI, session_reuse required"
+		if len(defects) > 0 {
+			description += fmt.Sprintf(", defects %v", defects)
+		}
+		fmt.Fprintf(stderr, "certifying the embedded simulator at %s (control API %s)\n", emb.srv.Ready().Control, emb.srv.Ready().ControlAPI)
+	}
+	if err := os.MkdirAll(*reportDir, 0o755); err != nil {
+		return fail(stderr, "%v", err)
+	}
+	run, err := steps.Run(ctx, steps.RunOptions{
+		Profile: profile, Features: features.FS, Tags: *tags, Strict: *strict, Progress: stderr,
+		CucumberJSON: filepath.Join(*reportDir, "cucumber.json"), Version: version, Description: description,
+	})
+	if err != nil {
+		return fail(stderr, "%v", err)
+	}
+	if err := writeReports(*reportDir, run); err != nil {
+		return fail(stderr, "writing reports: %v", err)
+	}
+	reports.WriteSummary(stdout, run)
+	fmt.Fprintf(stdout, "Reports: %s\n", *reportDir)
+	if run.Verdict() != reports.Pass {
+		return exitFailure
+	}
+	return exitOK
+}
+
+func writeReports(dir string, run *reports.Run) error {
+	write := func(name string, fn func(io.Writer) error) error {
+		tmp := filepath.Join(dir, "."+name+".tmp")
+		f, err := os.Create(tmp)
+		if err != nil {
+			return err
+		}
+		if err := fn(f); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		return os.Rename(tmp, filepath.Join(dir, name))
+	}
+	return errors.Join(
+		write("junit.xml", func(w io.Writer) error { return reports.WriteJUnit(w, run) }),
+		write("report.html", func(w io.Writer) error { return reports.WriteHTML(w, run) }),
+	)
+}
+
+// embedded is an in-process simulator with a fresh PKI in a temporary folder.
+type embedded struct {
+	srv     *simulator.Server
+	profile *steps.Profile
+	dir     string
+}
+
+func (e *embedded) close() {
+	if e.srv != nil {
+		e.srv.Close()
+	}
+	os.RemoveAll(e.dir)
+}
+
+// startEmbedded starts the simulator as certification wants it: its strictest settings,
+// a virtual clock, free loopback ports, the documented passive range, and login lock-outs
+// out of the way (the suite makes many failed logins on purpose).
+func startEmbedded(ctx context.Context, defects []string) (*embedded, error) {
+	dir, err := os.MkdirTemp("", "ftpsgw-certify-")
+	if err != nil {
+		return nil, err
+	}
+	e := &embedded{dir: dir}
+	p, err := certs.NewPKI(certs.Options{})
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	m, err := certs.WriteDir(filepath.Join(dir, "pki"), p, false)
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	cfg := simulator.DefaultConfig()
+	cfg.Listen, cfg.Control.Listen = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Data, cfg.PKI = filepath.Join(dir, "data"), m.Dir()
+	cfg.Clock = simulator.ClockVirtual
+	cfg.SessionReuse = simulator.ReuseRequired
+	cfg.Login.MaxFailures = 100000
+	cfg.Defects = defects
+	e.srv, err = simulator.Start(ctx, cfg, simulator.Options{Logger: slog.New(slog.DiscardHandler), Version: version})
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	r := e.srv.Ready()
+	e.profile, err = steps.ProfileFromManifest(m, "ftpsgw embedded simulator", r.Control, r.ControlAPI, cfg.PassivePorts)
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	return e, nil
+}

@@ -1,0 +1,18 @@
+Feature: The private /out folder
+  "Det er ikke muligt at dele udbakke (/out) imellem flere certifikater (med samme
+  CVR-nummer)."
+
+  @GW-OUT-01 @must
+  Scenario: Another certificate of the same CVR neither sees nor reads my receipts
+    Given "moces" has uploaded a new file to "FTPSGW.Heartbeat"
+    And "moces" has received receipt 1 for it
+    Then "voces" has the same CVR as "moces"
+    And "voces" does not see that receipt in its /out
+    And "voces" cannot download that receipt
+
+  @GW-OUT-01 @must
+  Scenario: A certificate of another CVR neither sees nor reads my receipts
+    Given "moces" has uploaded a new file to "FTPSGW.Heartbeat"
+    And "moces" has received receipt 1 for it
+    Then "other-company" does not see that receipt in its /out
+    And "other-company" cannot download that receipt

@@ -1,0 +1,239 @@
+// Package steps holds the Go step definitions of the conformance suite in ../features and the
+// runner that certifies a gateway with them. Steps reach the gateway only over the network:
+// FTPS (package ftpsclient) and, for scenarios tagged @needs-control, the control API's typed
+// client (package simulator/control). They never import the simulator.
+package steps
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/ftpsgw/ftpsgw/certs"
+)
+
+// Profile describes a gateway to certify: where it is, how to trust it, and who to be.
+// Identity names are the suite's: moces (primary), voces (a second certificate of the same
+// CVR), other-company, oces3-org, personal, and the negative fixtures expired, not-yet-valid,
+// foreign-ca, revoked, wrong-key-usage. A scenario needing an identity the profile lacks is
+// reported UNSUPPORTED.
+type Profile struct {
+	Name         string            `yaml:"name"`
+	Address      string            `yaml:"address"`
+	Mode         string            `yaml:"mode"` // explicit | implicit
+	CA           string            `yaml:"ca"`
+	ServerName   string            `yaml:"server_name"`
+	PassivePorts string            `yaml:"passive_ports"` // the range data ports must lie in
+	Identities   []ProfileIdentity `yaml:"identities"`
+	Control      *ProfileControl   `yaml:"control"`
+	Timeouts     ProfileTimeouts   `yaml:"timeouts"`
+	Strict       bool              `yaml:"strict"`
+
+	dir   string
+	pool  *x509.CertPool
+	certs map[string]*tls.Certificate
+}
+
+// ProfileIdentity is one certificate with its login.
+type ProfileIdentity struct {
+	Name        string   `yaml:"name"`
+	Cert        string   `yaml:"cert"`
+	Key         string   `yaml:"key"`
+	P12         string   `yaml:"p12"`
+	P12Password string   `yaml:"p12_password"`
+	Username    string   `yaml:"username"`
+	Password    string   `yaml:"password"`
+	Folders     []string `yaml:"folders"`
+}
+
+// ProfileControl is the target's control API (optional).
+type ProfileControl struct {
+	URL   string `yaml:"url"`
+	Token string `yaml:"token"`
+}
+
+// ProfileTimeouts bound the waits of the suite.
+type ProfileTimeouts struct {
+	Operation Duration `yaml:"operation"` // one FTPS connection, from dial to close
+	Receipt   Duration `yaml:"receipt"`   // waiting for a receipt in /out
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// LoadProfile reads a YAML profile; ${NAME} is replaced by the environment variable NAME,
+// and relative paths are relative to the profile's folder.
+func LoadProfile(path string) (*Profile, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	raw = envRef.ReplaceAllFunc(raw, func(m []byte) []byte {
+		name := string(envRef.FindSubmatch(m)[1])
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			missing = append(missing, name)
+		}
+		return []byte(v)
+	})
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%s: environment variables not set: %s", path, strings.Join(missing, ", "))
+	}
+	var p Profile
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	abs, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, err
+	}
+	p.dir = abs
+	if err := p.prepare(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &p, nil
+}
+
+func (p *Profile) path(rel string) string {
+	if rel == "" || filepath.IsAbs(rel) {
+		return rel
+	}
+	return filepath.Join(p.dir, rel)
+}
+
+// prepare checks the profile, applies defaults and loads the certificates.
+func (p *Profile) prepare() error {
+	if p.Mode == "" {
+		p.Mode = "explicit"
+	}
+	if p.PassivePorts == "" {
+		p.PassivePorts = "36000-39999"
+	}
+	if p.Timeouts.Operation == 0 {
+		p.Timeouts.Operation = Duration(20 * time.Second)
+	}
+	if p.Timeouts.Receipt == 0 {
+		p.Timeouts.Receipt = Duration(60 * time.Second)
+	}
+	var errs []error
+	if p.Address == "" {
+		errs = append(errs, errors.New("address is required (host:port of the FTPS control connection)"))
+	}
+	if p.Mode != "explicit" && p.Mode != "implicit" {
+		errs = append(errs, fmt.Errorf("mode %q: must be explicit or implicit", p.Mode))
+	}
+	if _, _, err := parseRange(p.PassivePorts); err != nil {
+		errs = append(errs, fmt.Errorf("passive_ports %q: must be LO-HI", p.PassivePorts))
+	}
+	if p.CA == "" {
+		errs = append(errs, errors.New("ca is required (PEM bundle that verifies the gateway's certificate)"))
+	} else if pool, err := certs.LoadCAPool(p.path(p.CA)); err != nil {
+		errs = append(errs, fmt.Errorf("ca: %w", err))
+	} else {
+		p.pool = pool
+	}
+	if p.Control != nil && p.Control.URL == "" {
+		errs = append(errs, errors.New("control.url is required when control is given"))
+	}
+	p.certs = map[string]*tls.Certificate{}
+	for i, id := range p.Identities {
+		if id.Name == "" {
+			errs = append(errs, fmt.Errorf("identities[%d]: name is required", i))
+			continue
+		}
+		if _, dup := p.certs[id.Name]; dup {
+			errs = append(errs, fmt.Errorf("identities: %q given twice", id.Name))
+			continue
+		}
+		cert, err := p.loadCert(id)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("identity %s: %w", id.Name, err))
+			continue
+		}
+		p.certs[id.Name] = cert
+	}
+	return errors.Join(errs...)
+}
+
+func (p *Profile) loadCert(id ProfileIdentity) (*tls.Certificate, error) {
+	switch {
+	case id.P12 != "":
+		data, err := os.ReadFile(p.path(id.P12))
+		if err != nil {
+			return nil, err
+		}
+		key, leaf, chain, err := pkcs12.DecodeChain(data, id.P12Password)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", id.P12, err)
+		}
+		c := &tls.Certificate{PrivateKey: key, Leaf: leaf, Certificate: [][]byte{leaf.Raw}}
+		for _, ca := range chain {
+			c.Certificate = append(c.Certificate, ca.Raw)
+		}
+		return c, nil
+	case id.Cert != "" && id.Key != "":
+		c, err := tls.LoadX509KeyPair(p.path(id.Cert), p.path(id.Key))
+		return &c, err
+	}
+	return nil, errors.New("give cert and key (PEM) or p12 and p12_password")
+}
+
+// Identity returns a profile identity and its certificate.
+func (p *Profile) Identity(name string) (ProfileIdentity, *tls.Certificate, bool) {
+	for _, id := range p.Identities {
+		if id.Name == name {
+			return id, p.certs[name], true
+		}
+	}
+	return ProfileIdentity{}, nil, false
+}
+
+// ProfileFromManifest builds the profile of an ftpsgw simulator from its PKI manifest.
+func ProfileFromManifest(m *certs.Manifest, name, address, controlURL, passivePorts string) (*Profile, error) {
+	p := &Profile{Name: name, Address: address, CA: m.Path(m.CA.Bundle), ServerName: "localhost", PassivePorts: passivePorts}
+	if controlURL != "" {
+		p.Control = &ProfileControl{URL: controlURL}
+	}
+	for _, id := range m.Identities {
+		p.Identities = append(p.Identities, ProfileIdentity{Name: id.Name, Cert: m.Path(id.Chain), Key: m.Path(id.Key),
+			Username: id.Username, Password: id.Password, Folders: id.Roles})
+	}
+	p.dir = m.Dir()
+	return p, p.prepare()
+}
+
+// Duration is a time.Duration written as "20s" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML reads "20s", "1m30s".
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil || v <= 0 {
+		return fmt.Errorf("line %d: %q is not a positive duration (e.g. 20s, 1m)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+func parseRange(s string) (int, int, error) {
+	lo, hi, ok := strings.Cut(s, "-")
+	a, errA := strconv.Atoi(lo)
+	b, errB := strconv.Atoi(hi)
+	if !ok || errA != nil || errB != nil || a < 1 || b > 65535 || a > b {
+		return 0, 0, fmt.Errorf("%q is not a port range LO-HI", s)
+	}
+	return a, b, nil
+}

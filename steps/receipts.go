@@ -1,0 +1,187 @@
+package steps
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+func receiptName(service, file string, code int) string {
+	return fmt.Sprintf("status_%s_%s_%d.xml", service, file, code)
+}
+
+// listOut lists an identity's /out over FTPS.
+func (w *world) listOut(who string) ([]string, error) {
+	c, err := w.login(who)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := c.List("/out")
+	if err != nil {
+		return nil, fmt.Errorf("LIST /out as %s: %w", who, err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, strings.TrimPrefix(e.Name, "/out/"))
+	}
+	return out, nil
+}
+
+// receiptsFor returns the names in list that are receipts of a file.
+func receiptsFor(list []string, f upFile) []string {
+	var out []string
+	for _, n := range list {
+		if strings.HasPrefix(n, "status_") && strings.Contains(n, "_"+f.name+"_") {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// waitReceipts waits until the owner's /out holds receipts with every code for the file,
+// downloads them into w.receipts, and fails with what it saw at the deadline. On a target
+// with a virtual clock the clock is moved forward while waiting (1 s per poll, at most 10
+// minutes of gateway time): receipts come from the gateway's timers.
+func (w *world) waitReceipts(f upFile, codes ...int) error {
+	deadline := time.Now().Add(time.Duration(w.suite.profile.Timeouts.Receipt))
+	var virtualSpent time.Duration
+	for {
+		list, err := w.listOut(f.who)
+		if err != nil {
+			return err
+		}
+		have := true
+		for _, code := range codes {
+			if !slices.Contains(list, receiptName(f.service, f.name, code)) {
+				have = false
+			}
+		}
+		if have {
+			c, _ := w.login(f.who)
+			for _, code := range codes {
+				name := receiptName(f.service, f.name, code)
+				data, err := c.Download("/out/" + name)
+				if err != nil {
+					return fmt.Errorf("RETR /out/%s as %s: %w", name, f.who, err)
+				}
+				w.receipts[code] = string(data)
+				w.note("receipt %s:\n%s", name, strings.TrimSpace(string(data)))
+			}
+			return nil
+		}
+		if time.Now().After(deadline) || virtualSpent >= 10*time.Minute {
+			return expected(fmt.Sprintf("receipts %v for %s in the /out of %s", codes, f.name, f.who),
+				"%v after waiting %s (and %s of gateway time)", receiptsFor(list, f), time.Duration(w.suite.profile.Timeouts.Receipt), virtualSpent)
+		}
+		if w.suite.virtual {
+			if _, err := w.suite.api.Advance(w.ctx, time.Second); err != nil {
+				return err
+			}
+			virtualSpent += time.Second
+		} else {
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+}
+
+// publishedOrder is the element order of a status file's <file>, as published; Response and
+// Error are optional.
+var publishedOrder = []string{"filename", "FTPTransaktionsId", "SKATTransactionId", "timestamp", "status.code", "service", "Response", "Error"}
+
+var timestampRe = regexp.MustCompile(`^\d{14}$`)
+
+type statusFile struct {
+	elements  []string
+	text      map[string]string
+	errorCode string
+	response  string
+}
+
+// parseReceipt reads a status file's <status><file> children in order.
+func parseReceipt(content string) (statusFile, error) {
+	sf := statusFile{text: map[string]string{}}
+	dec := xml.NewDecoder(bytes.NewReader([]byte(content)))
+	var path []string
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return sf, fmt.Errorf("not well-formed XML: %w", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			path = append(path, t.Name.Local)
+			if len(path) == 3 && path[0] == "status" && path[1] == "file" {
+				sf.elements = append(sf.elements, t.Name.Local)
+			}
+		case xml.EndElement:
+			path = path[:len(path)-1]
+		case xml.CharData:
+			if len(path) == 0 {
+				continue
+			}
+			v := strings.TrimSpace(string(t))
+			if v == "" {
+				continue
+			}
+			key := strings.Join(path, "/")
+			sf.text[key] += v
+			switch key {
+			case "status/file/Error/Error.code":
+				sf.errorCode = v
+			case "status/file/Response/Filename":
+				sf.response = v
+			}
+		}
+	}
+	if len(sf.elements) == 0 {
+		return sf, fmt.Errorf("no <status><file> element")
+	}
+	return sf, nil
+}
+
+// checkPublished checks a receipt against the published form.
+func checkPublished(content string, f upFile) error {
+	sf, err := parseReceipt(content)
+	if err != nil {
+		return err
+	}
+	// Required elements, in the published order, with optional Response and Error after them.
+	want := publishedOrder[:6]
+	if len(sf.elements) < 6 || !slices.Equal(sf.elements[:6], want) {
+		return expected(fmt.Sprintf("<file> children in the order %v", want), "%v", sf.elements)
+	}
+	for _, extra := range sf.elements[6:] {
+		if extra != "Response" && extra != "Error" {
+			return expected("only Response or Error after service", "%q", extra)
+		}
+	}
+	get := func(k string) string { return sf.text["status/file/"+k] }
+	switch {
+	case get("filename") != f.name:
+		return expected("filename "+f.name, "%q", get("filename"))
+	case get("FTPTransaktionsId") != f.name:
+		return expected("FTPTransaktionsId "+f.name+" (the uploaded name)", "%q", get("FTPTransaktionsId"))
+	case get("SKATTransactionId") == "":
+		return expected("a SKATTransactionId", "none")
+	case get("status.code") == "":
+		return expected("a status.code text", "none")
+	case get("service") != f.service:
+		return expected("service "+f.service, "%q", get("service"))
+	}
+	ts := get("timestamp")
+	if !timestampRe.MatchString(ts) {
+		return expected("timestamp yyyyMMddHHmmss", "%q", ts)
+	}
+	if _, err := time.Parse("20060102150405", ts); err != nil {
+		return expected("a valid timestamp yyyyMMddHHmmss", "%q", ts)
+	}
+	return nil
+}

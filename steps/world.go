@@ -1,0 +1,251 @@
+package steps
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cucumber/godog"
+
+	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
+)
+
+// errUnsupported marks a scenario the target cannot run; the runner reports it UNSUPPORTED.
+var errUnsupported = godog.ErrSkip
+
+// world is one scenario's state. It lives in the scenario's context.
+type world struct {
+	suite *Suite
+	ctx   context.Context
+
+	clients map[string]*ftpsclient.Client // logged-in sessions by identity name
+	raw     *ftpsclient.Raw
+	rawWho  string
+
+	// last connection attempt
+	tlsErr    error
+	tlsState  string
+	loginCode int
+	loginMsg  string
+	loginErr  error
+
+	// last upload(s)
+	upload    uploadResult
+	files     []upFile
+	clearData int // bytes seen on a clear data connection
+
+	// last raw command / passive ports
+	cmdCode int
+	cmdMsg  string
+	ports   []int
+
+	receipts map[int]string // code -> content, for files[last]
+	roles    map[string][]string
+
+	unsupported string
+	evidence    []string
+	mu          sync.Mutex
+}
+
+type upFile struct {
+	who, service, name string
+	err                error
+}
+
+type uploadResult struct {
+	err  error
+	code int // reply code of a refusal (0 if none)
+}
+
+// note records evidence for the report.
+func (w *world) note(format string, a ...any) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	line := fmt.Sprintf(format, a...)
+	if len(line) > 600 {
+		line = line[:600] + "…"
+	}
+	w.evidence = append(w.evidence, line)
+}
+
+// unsupportedf ends the scenario as UNSUPPORTED.
+func (w *world) unsupportedf(format string, a ...any) error {
+	w.unsupported = fmt.Sprintf(format, a...)
+	return errUnsupported
+}
+
+// expected builds the failure message of a step: what was expected and what was seen.
+func expected(what string, seenFormat string, a ...any) error {
+	return fmt.Errorf("expected %s; saw %s", what, fmt.Sprintf(seenFormat, a...))
+}
+
+func (w *world) options(name string) (ftpsclient.Options, ProfileIdentity, error) {
+	p := w.suite.profile
+	opts := ftpsclient.Options{Addr: p.Address, ServerName: p.ServerName, RootCAs: p.pool, Implicit: p.Mode == "implicit",
+		Timeout: time.Duration(p.Timeouts.Operation)}
+	if name == "" {
+		return opts, ProfileIdentity{}, nil
+	}
+	id, cert, ok := p.Identity(name)
+	if !ok {
+		return opts, id, w.unsupportedf("the target profile has no identity %q", name)
+	}
+	opts.Certificate = cert
+	return opts, id, nil
+}
+
+// login returns a logged-in session for an identity, reusing one from this scenario.
+func (w *world) login(name string) (*ftpsclient.Client, error) {
+	if c, ok := w.clients[name]; ok {
+		return c, nil
+	}
+	opts, id, err := w.options(name)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ftpsclient.Dial(w.ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("connecting as %s: %w", name, err)
+	}
+	if err := c.Login(id.Username, id.Password); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("logging in as %s (%s): %w", name, id.Username, err)
+	}
+	w.clients[name] = c
+	return c, nil
+}
+
+// fresh drops a cached session (roles may have changed; a new login sees the current view).
+func (w *world) fresh(name string) (*ftpsclient.Client, error) {
+	if c, ok := w.clients[name]; ok {
+		c.Close()
+		delete(w.clients, name)
+	}
+	return w.login(name)
+}
+
+// rawLogin opens a raw session: AUTH TLS (explicit), USER, PASS, PBSZ 0, PROT P.
+func (w *world) rawLogin(name string) (*ftpsclient.Raw, error) {
+	opts, id, err := w.options(name)
+	if err != nil {
+		return nil, err
+	}
+	r, err := ftpsclient.DialRaw(w.ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("connecting as %s: %w", name, err)
+	}
+	if !opts.Implicit {
+		if _, err := r.AuthTLS(w.ctx); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("AUTH TLS as %s: %w", name, err)
+		}
+	}
+	if code, msg, err := r.Login(id.Username, id.Password); err != nil || code != 230 {
+		r.Close()
+		return nil, fmt.Errorf("logging in as %s: %d %s %v", name, code, msg, err)
+	}
+	for _, cmd := range []string{"PBSZ 0", "PROT P"} {
+		if code, msg, err := r.Cmd("%s", cmd); err != nil || code != 200 {
+			r.Close()
+			return nil, fmt.Errorf("%s: %d %s %v", cmd, code, msg, err)
+		}
+	}
+	if w.raw != nil {
+		w.raw.Close()
+	}
+	w.raw, w.rawWho = r, name
+	return r, nil
+}
+
+func (w *world) close() {
+	for _, c := range w.clients {
+		c.Close()
+	}
+	if w.raw != nil {
+		w.raw.Close()
+	}
+}
+
+// api returns the control client, or marks the scenario unsupported.
+func (w *world) api() (*control.Client, error) {
+	if w.suite.api == nil {
+		return nil, w.unsupportedf("the target has no control API")
+	}
+	return w.suite.api, nil
+}
+
+// advance moves the target's clock; a real clock makes the scenario unsupported.
+func (w *world) advance(d time.Duration) error {
+	api, err := w.api()
+	if err != nil {
+		return err
+	}
+	c, err := api.Advance(w.ctx, d)
+	if control.StatusOf(err) == 409 {
+		return w.unsupportedf("the target's clock is real; this scenario needs a virtual clock (ftpsgw serve --clock virtual)")
+	}
+	if err != nil {
+		return err
+	}
+	w.note("clock advanced by %s to %s", d, c.Now.Format(time.RFC3339))
+	return nil
+}
+
+// newName makes a file name no earlier run has used: letters, digits, underscore.
+func (w *world) newName(prefix string) string {
+	n := w.suite.next()
+	return fmt.Sprintf("%sftpsgw_%s_%03d.txt", prefix, w.suite.runID, n)
+}
+
+// randomLetters returns n random letters (for long unique names).
+func randomLetters(n int) string {
+	const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	var b strings.Builder
+	for range n {
+		i, _ := rand.Int(rand.Reader, big.NewInt(int64(len(letters))))
+		b.WriteByte(letters[i.Int64()])
+	}
+	return b.String()
+}
+
+// uploadAs uploads data under name into a service folder as an identity.
+func (w *world) uploadAs(who, service, name string, data []byte) error {
+	c, err := w.login(who)
+	if err != nil {
+		return err
+	}
+	err = c.Upload("/"+service+"/"+name, data)
+	w.upload = uploadResult{err: err, code: ftpsclient.Code(err)}
+	w.files = append(w.files, upFile{who: who, service: service, name: name, err: err})
+	w.receipts = map[int]string{}
+	if err != nil {
+		w.note("STOR /%s/%s as %s: refused: %v", service, name, who, err)
+	} else {
+		w.note("STOR /%s/%s as %s: 226", service, name, who)
+	}
+	return nil
+}
+
+func (w *world) lastFile() (upFile, error) {
+	if len(w.files) == 0 {
+		return upFile{}, errors.New("no file was uploaded in this scenario")
+	}
+	return w.files[len(w.files)-1], nil
+}
+
+func isRefused(code int) bool { return code >= 400 }
+
+func hostOf(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return h
+}
