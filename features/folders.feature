@@ -25,21 +25,21 @@ Feature: Folders
 
   @GW-DIR-02 @must @needs-control
   Scenario: A role granted in the security system shows after the hourly replication
-    Given the security system grants "moces" the role "eKapital.Rente.Pantebreve"
+    Given the security system grants "moces" the role "eKapital.Rente.Prioritetslaan"
     And "moces" is logged in
-    Then "moces" does not see the folder "eKapital.Rente.Pantebreve"
+    Then "moces" does not see the folder "eKapital.Rente.Prioritetslaan"
     When 59 minutes pass
-    Then "moces" does not see the folder "eKapital.Rente.Pantebreve"
+    Then "moces" does not see the folder "eKapital.Rente.Prioritetslaan"
     When 2 minutes pass
-    Then "moces" sees the folder "eKapital.Rente.Pantebreve"
+    Then "moces" sees the folder "eKapital.Rente.Prioritetslaan"
 
   @GW-DIR-02 @must @needs-control
   Scenario: While the security system is unreachable the gateway serves the last roles
     Given the security system is unreachable
-    And the security system takes the role "eKapital.Rente.Udlaan" from "moces"
+    And the security system grants "moces" the role "eKapital.Rente.Prioritetslaan"
     When 3 hours pass
-    And "moces" is logged in
-    Then "moces" sees the folder "eKapital.Rente.Udlaan"
+    Then "moces" can log in and sees the folders of its last replicated roles
+    And "moces" does not see the folder "eKapital.Rente.Prioritetslaan"
     When the security system becomes reachable
     And 1 hour passes
-    Then "moces" does not see the folder "eKapital.Rente.Udlaan"
+    Then "moces" sees the folder "eKapital.Rente.Prioritetslaan"

@@ -96,6 +96,9 @@ func (g *Gateway) controlHandler(version string) http.Handler {
 			return nil, err
 		}
 		g.markSourceChanged()
+		if g.defect(DefectInstantRoles) {
+			return nil, g.ReplicateNow(r.Context())
+		}
 		return nil, nil
 	})
 	handle("POST "+p+"/security/replicate", func(r *http.Request) (any, error) { return nil, g.ReplicateNow(r.Context()) })
@@ -376,6 +379,11 @@ func (g *Gateway) setBackend(ctx context.Context, next BackendSettings) error {
 		if err := g.store.Kick(ctx, g.clock.Now()); err != nil {
 			return err
 		}
+		if g.defect(DefectReverseAfterDown) {
+			if err := g.store.ReverseWaiting(ctx, g.clock.Now()); err != nil {
+				return err
+			}
+		}
 	}
 	g.kick()
 	return nil
@@ -458,13 +466,13 @@ func (g *Gateway) Reset(ctx context.Context) error {
 	g.tickMu.Lock()
 	defer g.tickMu.Unlock()
 	g.mu.Lock()
-	open := make([]*session, 0, len(g.sessions))
-	for _, s := range g.sessions {
-		open = append(open, s)
+	open := make([]net.Conn, 0, len(g.rawConns))
+	for _, c := range g.rawConns {
+		open = append(open, c)
 	}
 	g.mu.Unlock()
-	for _, s := range open {
-		_ = s.cc.Close()
+	for _, c := range open {
+		_ = c.Close() // the session's own goroutine then disconnects it
 	}
 	if err := g.store.ResetAll(ctx); err != nil {
 		return err

@@ -30,7 +30,11 @@ const (
 	DefectNoRetention      = "no-retention"
 	DefectAnyPassword      = "any-password"
 	DefectUnregistered     = "accept-unregistered"
-	DefectReceiptsOutOrder = "receipts-skip-delivered"
+	DefectRejectNoCode     = "reject-without-error-code"
+	DefectRefuseOCES3      = "refuse-oces3"
+	DefectAcceptBadNames   = "accept-bad-names"
+	DefectMisspeltReceipt  = "receipt-element-misspelt"
+	DefectReverseAfterDown = "reverse-order-after-outage"
 )
 
 var defects = []Defect{
@@ -41,12 +45,16 @@ var defects = []Defect{
 	{DefectAnyPassword, "GW-AUTH-01: any password is accepted for a registered certificate"},
 	{DefectIgnoreUsername, "GW-AUTH-02: a username that does not belong to the certificate is accepted"},
 	{DefectUnregistered, "GW-AUTH-03: certificates log in without a registration"},
+	{DefectRefuseOCES3, "GW-AUTH-04: OCES3 (UI) certificates cannot log in"},
 	{DefectShowAllFolders, "GW-DIR-01: the root lists every service folder, not only the certificate's roles"},
 	{DefectInstantRoles, "GW-DIR-02: role changes apply at once, without waiting for replication"},
 	{DefectSharedOut, "GW-OUT-01: certificates of one CVR share one /out"},
 	{DefectAcceptReused, "GW-NAME-01: a reused name is accepted like a new one (no status_0)"},
-	{DefectReceiptsOutOrder, "GW-STAT-02: receipt 1 is skipped; only 2 (or 0) is sent"},
+	{DefectAcceptBadNames, "GW-NAME-02: names breaking the rules (dashes, spaces, too long) are accepted and filed"},
+	{DefectMisspeltReceipt, "GW-STAT-01: receipts say FTPTransactionId instead of the published FTPTransaktionsId"},
+	{DefectRejectNoCode, "GW-STAT-02: a file the backend rejects gets status_0 without Error.code"},
 	{DefectNoRetention, "GW-STAT-03: receipts stay in /out forever"},
+	{DefectReverseAfterDown, "GW-BACK-01: files waiting out an outage are delivered newest first"},
 	{DefectStatus0OnOutage, "GW-BACK-02: a file not delivered within 6 hours of an outage gets status_0 'Backend System not available'"},
 	{DefectActiveMode, "GW-NET-01: PORT and EPRT are accepted (active mode)"},
 }

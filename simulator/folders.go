@@ -187,7 +187,7 @@ func (f *folders) GetHandle(name string, flags int, offset int64) (ftpserver.Fil
 	if flags&os.O_APPEND != 0 || offset != 0 {
 		return nil, f.refuseUpload(name, notAllowed("upload", name, "APPE and REST are not allowed: a submission is one whole file"))
 	}
-	if !f.s.cc.HasTLSForTransfers() {
+	if !f.s.cc.HasTLSForTransfers() && !f.gw.defect(DefectClearData) {
 		// PROT C: ftpserverlib answers PROT C with 200, so the transfer is refused here, before any file exists.
 		return nil, f.refuseUpload(name, notAllowed("upload", name, "data connections must be protected: send PROT P (PROT C is refused, RFC 4217 534)"))
 	}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +56,7 @@ type Gateway struct {
 	byRemote      map[string]*session // control connection remote address
 	byPassivePort map[int]*session
 	controlPorts  map[int]bool
+	rawConns      map[string]net.Conn // control connections by remote address (for Reset)
 	roles         map[string][]string // username -> current roles
 }
 
@@ -110,6 +112,23 @@ func (g *Gateway) session(f *front, libID uint32) *session {
 	return g.sessions[g.sessionID(f, libID)]
 }
 
+// trackingListener records accepted control connections so Reset can close them from
+// another goroutine safely (ftpserverlib's ClientContext.Close is not safe for that).
+type trackingListener struct {
+	net.Listener
+	g *Gateway
+}
+
+func (l trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.g.mu.Lock()
+		l.g.rawConns[c.RemoteAddr().String()] = c
+		l.g.mu.Unlock()
+	}
+	return c, err
+}
+
 // sessionForConn finds the session a TLS connection belongs to and whether it is a data connection.
 func (g *Gateway) sessionForConn(local *net.TCPAddr, remote string) (*session, bool) {
 	g.mu.Lock()
@@ -159,6 +178,7 @@ func (f *front) ClientDisconnected(cc ftpserver.ClientContext) {
 		if g.byRemote[s.remote] == s {
 			delete(g.byRemote, s.remote)
 		}
+		delete(g.rawConns, s.remote)
 		for _, p := range s.passivePorts {
 			if g.byPassivePort[p] == s {
 				delete(g.byPassivePort, p)
@@ -177,6 +197,9 @@ func (g *Gateway) verifyControlTLS(s *session, cs tls.ConnectionState) error {
 	ev := Event{Session: s.id, Remote: s.remote, Type: EventTLS, TLSVersion: tlsVersionName(cs.Version),
 		Cipher: tls.CipherSuiteName(cs.CipherSuite), Resumed: cs.DidResume}
 	err := g.trust.verifyClient(cs.PeerCertificates, g.clock.Now())
+	if len(cs.PeerCertificates) == 0 && g.defect(DefectNoClientCert) {
+		err = nil
+	}
 	s.mu.Lock()
 	if len(cs.PeerCertificates) > 0 {
 		s.cert = cs.PeerCertificates[0]
@@ -205,7 +228,8 @@ func (g *Gateway) verifyDataTLS(s *session, cs tls.ConnectionState) error {
 		Cipher: tls.CipherSuiteName(cs.CipherSuite), Resumed: cs.DidResume}
 	var err error
 	switch {
-	case !cs.DidResume && g.cfg.SessionReuse == ReuseRequired:
+	case g.defect(DefectNoClientCert) && ctrlCert == nil:
+	case !cs.DidResume && g.cfg.SessionReuse == ReuseRequired && !g.defect(DefectNoSessionReuse):
 		err = errors.New("data connection did not resume the control connection's TLS session (session_reuse: required)")
 		if foreign {
 			err = errors.New("data connection presented a TLS session ticket of another control connection")
@@ -285,24 +309,33 @@ func (f *front) VerifyConnection(cc ftpserver.ClientContext, user string, _ *tls
 	s.mu.Lock()
 	ok, cert, id, idErr := s.tlsOK, s.cert, s.identity, s.identityErr
 	s.mu.Unlock()
+	if ok && cert == nil && g.defect(DefectNoClientCert) {
+		return nil, nil // straight to the password
+	}
+	mismatchOK := g.defect(DefectIgnoreUsername)
 	switch {
 	case !ok || cert == nil:
 		return nil, g.refuseLogin(s, user, errTLSNotVerified, true)
+	case id.Kind == certs.KindUI && g.defect(DefectRefuseOCES3):
+		return nil, g.refuseLogin(s, user, fmt.Errorf("%w: OCES3 certificates are not supported", errNoIdentity), true)
 	case errors.Is(idErr, certs.ErrPersonalCertificate):
 		return nil, g.refuseLogin(s, user, errPersonal, true)
 	case idErr != nil:
 		return nil, g.refuseLogin(s, user, fmt.Errorf("%w: %v", errNoIdentity, idErr), true)
-	case id.Username() != user:
+	case id.Username() != user && !mismatchOK:
 		return nil, g.refuseLogin(s, user, fmt.Errorf("%w: the certificate is %s, whose username is %s", errUserMismatch, id, id.Username()), true)
 	}
 	reg, err := g.store.Registration(context.Background(), user)
 	if errors.Is(err, ErrNotRegistered) {
+		if g.defect(DefectUnregistered) {
+			return nil, nil
+		}
 		return nil, g.refuseLogin(s, user, errNotRegistered, true)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("internal error: %w", err)
 	}
-	if !strings.EqualFold(reg.Fingerprint, certs.Fingerprint(cert)) {
+	if !strings.EqualFold(reg.Fingerprint, certs.Fingerprint(cert)) && !mismatchOK {
 		return nil, g.refuseLogin(s, user, errOtherCert, true)
 	}
 	return nil, nil
@@ -319,7 +352,12 @@ func (f *front) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserv
 	ok, cert, id := s.tlsOK, s.cert, s.identity
 	s.mu.Unlock()
 	// VerifyConnection ran for this USER; these guard against a library change skipping it.
-	if !ok || cert == nil || id.Username() != user {
+	switch {
+	case ok && cert == nil && g.defect(DefectNoClientCert):
+		if parsed, err := certs.ParseUsername(user); err == nil {
+			id = parsed
+		}
+	case !ok || cert == nil || (id.Username() != user && !g.defect(DefectIgnoreUsername)):
 		return nil, g.refuseLogin(s, user, errTLSNotVerified, true)
 	}
 	if until, locked := g.limiter.locked(s.remote, user); locked {
@@ -329,7 +367,7 @@ func (f *front) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserv
 	if err != nil && !errors.Is(err, ErrNotRegistered) {
 		return nil, fmt.Errorf("internal error: %w", err)
 	}
-	if !good {
+	if !good && !g.defect(DefectAnyPassword) && !(errors.Is(err, ErrNotRegistered) && g.defect(DefectUnregistered)) {
 		return nil, g.refuseLogin(s, user, errWrongPassword, true)
 	}
 	g.limiter.succeed(user)
@@ -341,8 +379,12 @@ func (f *front) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserv
 	s.mu.Lock()
 	s.username, s.cvr = user, id.CVR
 	s.mu.Unlock()
+	fp := ""
+	if cert != nil {
+		fp = certs.Fingerprint(cert)
+	}
 	g.journal.Append(Event{Session: s.id, Remote: s.remote, Username: user, Type: EventLogin, OK: true,
-		Fingerprint: certs.Fingerprint(cert), Identity: id.String()})
+		Fingerprint: fp, Identity: id.String()})
 	return &folders{gw: g, s: s, username: user, cvr: id.CVR}, nil
 }
 
@@ -395,6 +437,11 @@ func (g *Gateway) onReply(f *front, libID uint32, line string) {
 }
 
 func (g *Gateway) outDir(username string) string {
+	if g.defect(DefectSharedOut) {
+		if id, err := certs.ParseUsername(username); err == nil {
+			return filepath.Join(g.dataDir, "out", "CVR_"+id.CVR)
+		}
+	}
 	return filepath.Join(g.dataDir, "out", username)
 }
 
@@ -402,6 +449,17 @@ func (g *Gateway) outDir(username string) string {
 func (g *Gateway) currentRoles(username string) []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.defect(DefectShowAllFolders) {
+		var all []string
+		for _, roles := range g.roles {
+			for _, r := range roles {
+				if !slices.Contains(all, r) {
+					all = append(all, r)
+				}
+			}
+		}
+		return all
+	}
 	return g.roles[username]
 }
 

@@ -147,6 +147,10 @@ func (g *Gateway) step(ctx context.Context, d Delivery, now time.Time) error {
 		})
 	}
 	if !g.backendUp(now) {
+		if g.defect(DefectStatus0OnOutage) && now.Sub(d.ReceivedAt) >= 6*time.Hour {
+			rerr := ReceiptError{Code: "Backend System not available", Message: "The backend system is not available.", Resolution: "Upload the file again."}
+			return g.store.Advance(ctx, d.ID, d.State, "done", now, d.Attempts, []OutboxFile{g.receipt(d, CodeError, now, "", &rerr, "")})
+		}
 		// Postponed, never failed: back off and try again.
 		attempts := d.Attempts + 1
 		return g.store.Postpone(ctx, d.ID, now.Add(g.backoff(attempts)), attempts)
@@ -158,6 +162,9 @@ func (g *Gateway) step(ctx context.Context, d Delivery, now time.Time) error {
 			[]OutboxFile{g.receipt(d, CodeDelivered, now, "", nil, "")})
 	case "delivered":
 		if rerr := g.evaluate(d, rule); rerr != nil {
+			if g.defect(DefectRejectNoCode) {
+				rerr = nil
+			}
 			return g.store.Advance(ctx, d.ID, "delivered", "done", now, 0, []OutboxFile{g.receipt(d, CodeError, now, "", rerr, "")})
 		}
 		if d.Validation {
@@ -181,7 +188,7 @@ func (g *Gateway) step(ctx context.Context, d Delivery, now time.Time) error {
 
 func (g *Gateway) receipt(d Delivery, code int, at time.Time, text string, rerr *ReceiptError, reply string) OutboxFile {
 	f := OutboxFile{SubmissionID: d.ID, Username: d.Username, Kind: "receipt", Code: code,
-		Name: ReceiptName(d.Service, d.Name, code), Content: RenderReceipt(d, code, at, text, rerr, reply), CreatedAt: at}
+		Name: ReceiptName(d.Service, d.Name, code), Content: RenderReceipt(d, code, at, text, rerr, reply, g.defect(DefectMisspeltReceipt)), CreatedAt: at}
 	if rerr != nil {
 		f.ErrorCode = rerr.Code
 	}
@@ -275,6 +282,9 @@ func receiptLabel(f OutboxFile) string {
 
 // expireOutbox removes receipts and reply files older than the retention period.
 func (g *Gateway) expireOutbox(ctx context.Context, now time.Time) error {
+	if g.defect(DefectNoRetention) {
+		return nil
+	}
 	files, err := g.store.ExpiredOutbox(ctx, now.Add(-g.cfg.Retention.Std()))
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"time"
@@ -90,7 +91,8 @@ func ReplyName(service, uploaded string) string {
 }
 
 // RenderReceipt builds a status file exactly as published (element names and order).
-func RenderReceipt(d Delivery, code int, at time.Time, statusText string, rerr *ReceiptError, replyName string) []byte {
+// misspelt is set by the receipt-element-misspelt defect.
+func RenderReceipt(d Delivery, code int, at time.Time, statusText string, rerr *ReceiptError, replyName string, misspelt bool) []byte {
 	if statusText == "" {
 		statusText = statusTexts[code]
 	}
@@ -104,6 +106,9 @@ func RenderReceipt(d Delivery, code int, at time.Time, statusText string, rerr *
 	out, err := xml.MarshalIndent(statusXML{File: f}, "", "  ")
 	if err != nil {
 		panic(err) // only strings: cannot fail
+	}
+	if misspelt {
+		out = bytes.ReplaceAll(out, []byte("FTPTransaktionsId>"), []byte("FTPTransactionId>"))
 	}
 	return append([]byte(xml.Header), append(out, '\n')...)
 }

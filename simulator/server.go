@@ -122,7 +122,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		cfg: cfg, clock: opts.Clock, store: store, journal: NewJournal(opts.JournalCapacity, opts.Clock),
 		log: opts.Logger, dataDir: data, trust: tr, limiter: newLoginLimiter(opts.Clock, cfg.Login),
 		boot: hex.EncodeToString(boot[:]), sessions: map[string]*session{}, byRemote: map[string]*session{},
-		byPassivePort: map[int]*session{}, controlPorts: map[int]bool{}, roles: map[string][]string{},
+		byPassivePort: map[int]*session{}, controlPorts: map[int]bool{}, roles: map[string][]string{}, rawConns: map[string]net.Conn{},
 		wake: make(chan struct{}, 1), loopDone: make(chan struct{}), backend: cfg.Backend, secReachable: cfg.Security.Reachable, m: m,
 		sourceDirty: true, // unknown until the first replication
 	}
@@ -144,10 +144,11 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 
 	lo, hi, _ := ParsePortRange(cfg.PassivePorts)
 	listen := func(addr string, implicit bool) error {
-		ln, err := net.Listen("tcp", addr)
+		tcp, err := net.Listen("tcp", addr)
 		if err != nil {
 			return fmt.Errorf("listening on %s: %w", addr, err)
 		}
+		ln := net.Listener(trackingListener{Listener: tcp, g: g})
 		g.controlPorts[ln.Addr().(*net.TCPAddr).Port] = true
 		f := &front{gw: g, name: "e"}
 		settings := &ftpserver.Settings{
@@ -156,7 +157,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 			IdleTimeout:          int(cfg.IdleTimeout.Std() / time.Second),
 			ConnectionTimeout:    int(cfg.DataConnectTimeout.Std() / time.Second),
 			TLSRequired:          ftpserver.MandatoryEncryption,
-			DisableActiveMode:    true,
+			DisableActiveMode:    !g.defect(DefectActiveMode),
 			DisableSite:          true,
 			DisableMFMT:          true,
 			DisableSTAT:          true,
@@ -165,6 +166,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		}
 		if lo != 0 {
 			settings.PassiveTransferPortRange = ftpserver.PortRange{Start: lo, End: hi}
+		}
+		if g.defect(DefectClearData) {
+			settings.TLSRequired = ftpserver.ClearOrEncrypted // control TLS is still enforced at USER
 		}
 		if implicit {
 			f.name = "i"

@@ -347,7 +347,7 @@ func (s *Store) Commit(ctx context.Context, scopeKey string, sub Submission, del
 		return 0, err
 	}
 	defer tx.Rollback()
-	if !sub.Reused {
+	if !sub.Reused && scopeKey != "" {
 		res, err := tx.ExecContext(ctx, `UPDATE names SET state = 'committed', updated_at = ? WHERE scope_key = ? AND name = ? AND session = ? AND state = 'reserved'`,
 			sub.ReceivedAt.UnixNano(), scopeKey, sub.Name, sub.Session)
 		if err != nil {

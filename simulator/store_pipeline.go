@@ -150,6 +150,12 @@ func (s *Store) Kick(ctx context.Context, now time.Time) error {
 	return err
 }
 
+// ReverseWaiting makes the newest waiting delivery due first (the reverse-order-after-outage defect).
+func (s *Store) ReverseWaiting(ctx context.Context, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE deliveries SET next_at = ? - submission_id WHERE state = 'queued'`, now.UnixNano())
+	return err
+}
+
 const outboxColumns = `id, submission_id, username, kind, code, name, error_code, content, created_at, written, deleted_at`
 
 func scanOutbox(rows interface{ Scan(...any) error }) (OutboxFile, error) {

@@ -108,6 +108,9 @@ func (g *Gateway) newBaseTLS(serverCert tls.Certificate) (*tls.Config, error) {
 		ClientAuth: tls.RequestClientCert,
 		Time:       g.clock.Now,
 	}
+	if g.defect(DefectTLS13) {
+		cfg.MaxVersion = tls.VersionTLS13
+	}
 	cfg.SetSessionTicketKeys([][32]byte{key})
 	cfg.GetConfigForClient = g.configForClient
 	return cfg, nil

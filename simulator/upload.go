@@ -33,6 +33,9 @@ func (g *Gateway) scopeKey(username, cvr string) string {
 func (g *Gateway) startUpload(f *folders, service, name string) (ftpserver.FileTransfer, error) {
 	full := "/" + service + "/" + name
 	fn, err := ParseFileName(name)
+	if err != nil && g.defect(DefectAcceptBadNames) {
+		fn, err = FileName{Name: name, Unique: name}, nil
+	}
 	if err != nil {
 		return nil, f.refuseUpload(full, fmt.Errorf("%w: %v", ftpserver.ErrFileNameNotAllowed, err))
 	}
@@ -43,6 +46,8 @@ func (g *Gateway) startUpload(f *folders, service, name string) (ftpserver.FileT
 	switch err := g.store.Reserve(ctx, key, name, f.username, f.s.id, now); {
 	case errors.Is(err, ErrNameReused) && g.cfg.ReuseReply == ReuseReplyReject:
 		return nil, f.refuseUpload(full, fmt.Errorf("%w: %s: %s was submitted before", ftpserver.ErrFileNameNotAllowed, ErrCodeNameReused, name))
+	case errors.Is(err, ErrNameReused) && g.defect(DefectAcceptReused):
+		key = "" // defect: filed again like a new name
 	case errors.Is(err, ErrNameReused):
 		reused = true // accepted, answered with a status_0 receipt (documented behaviour)
 	case errors.Is(err, ErrNameBusy):
@@ -52,7 +57,7 @@ func (g *Gateway) startUpload(f *folders, service, name string) (ftpserver.FileT
 	}
 	tmp, err := os.CreateTemp(filepath.Join(g.dataDir, "tmp"), "upload-*")
 	if err != nil {
-		if !reused {
+		if !reused && key != "" {
 			_ = g.store.Release(ctx, key, name, f.s.id)
 		}
 		return nil, f.refuseUpload(full, fmt.Errorf("internal error: %w", err))

@@ -335,6 +335,24 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) {
 		}
 		return nil
 	})
+	sc.Step(`^"([^"]*)" can log in and sees the folders of its last replicated roles$`, func(ctx context.Context, who string) error {
+		x := w(ctx)
+		_, id, err := x.options(who)
+		if err != nil {
+			return err
+		}
+		got, err := x.rootNames(who, true)
+		if err != nil {
+			return err
+		}
+		// Exactly which folders show is GW-DIR-01's; here only the last replica must be kept.
+		for _, f := range id.Folders {
+			if !slices.Contains(got, f) {
+				return expected(fmt.Sprintf("the folders %v of the last replication", id.Folders), "%v", got)
+			}
+		}
+		return nil
+	})
 	sc.Step(`^the security system (grants "([^"]*)" the role|takes the role "([^"]*)" from) "([^"]*)"$`, func(ctx context.Context, phrase, who1, role1, last string) error {
 		x := w(ctx)
 		who, role := who1, last
