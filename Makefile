@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 FUZZTIME ?= 60s
 RUNDIR   ?= $(CURDIR)/.run
 
-.PHONY: build test run lint fuzz clean
+.PHONY: build test run lint fuzz clean vsftpd-acceptance
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/ftpsgw
@@ -36,3 +36,7 @@ fuzz:
 
 clean:
 	rm -rf bin $(RUNDIR)
+
+# Certify a stock vsftpd with a hand-written profile (root; creates user ftpsgwtest).
+vsftpd-acceptance:
+	scripts/vsftpd-acceptance.sh
