@@ -40,6 +40,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
   table { border-collapse: collapse; width: 100%; background: #fff; margin: 12px 0 28px; }
   th, td { text-align: left; padding: 7px 10px; border-bottom: 1px solid #e3e6ea; vertical-align: top; }
   th { background: #eef1f4; font-size: 13px; }
+  #matrix td:first-child { white-space: nowrap; }
   .st { font-weight: 700; font-size: 12px; padding: 2px 8px; border-radius: 10px; white-space: nowrap; }
   .st.pass { background: #d8f3e3; color: #17693a; } .st.fail { background: #fadbd8; color: #a3261b; }
   .st.warn { background: #fdf0d0; color: #8a5a00; } .st.unsupported { background: #e4e8ee; color: #3b4a5a; }

@@ -82,7 +82,7 @@ func WriteJUnit(w io.Writer, r *Run) error {
 			body := scenarioText(s)
 			switch {
 			case s.Status == Fail && req.Effective == "MUST":
-				jc.Failure = &junitFailure{Message: s.Failure, Type: req.ID, Body: body}
+				jc.Failure = &junitFailure{Message: s.Failure, Type: req.ID, Body: s.Failure + "\n\n" + body}
 				js.Failures++
 			case s.Status == Fail:
 				jc.SystemOut = "WARNING (SHOULD requirement failed): " + s.Failure + "\n" + body

@@ -1,0 +1,154 @@
+package reports
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func sampleRun() *Run {
+	return &Run{
+		Kind: "gateway", Suite: "test", FeaturesHash: strings.Repeat("ab", 32), Started: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC),
+		Duration: 1500 * time.Millisecond, Target: Target{Name: "sample <gateway>", Address: "127.0.0.1:6381", Mode: "explicit"},
+		Requirements: []Requirement{
+			{ID: "GW-TLS-01", Title: "TLS 1.2 only", Level: "MUST", Effective: "MUST", Basis: "documented", Source: "seed",
+				Danish: "FPTS-protokol understøtter kun TLS 1.2", English: "TLS 1.2 only.", Status: Fail, Scenarios: []int{0, 1}},
+			{ID: "GW-TLS-04", Title: "Resumption", Level: "SHOULD", Effective: "SHOULD", Basis: "assumed", Source: "GATEWAY.md", English: "Resume.", Status: Warn, Scenarios: []int{2}},
+			{ID: "GW-BACK-01", Title: "Outage", Level: "MUST", Effective: "MUST", Basis: "documented", Source: "seed", English: "Outage.", Status: Unsupported, Scenarios: []int{3}},
+			{ID: "GW-AUTH-01", Title: "Login", Level: "MUST", Effective: "MUST", Basis: "documented", Source: "seed", English: "Login.", Status: Pass, Scenarios: []int{4}},
+		},
+		Scenarios: []Scenario{
+			{Feature: "tls", Name: "TLS 1.3 is refused", Tags: []string{"@GW-TLS-01"}, Status: Fail, Duration: -5 * time.Millisecond,
+				Failure: "expected the handshake to fail; saw it succeeded: TLS1.3", Steps: []Step{{Text: "the TLS handshake is refused", Status: "failed", Error: "expected …"}},
+				Evidence: []string{"TLS 1.3 offered: TLS1.3 TLS_AES_128_GCM_SHA256 <nil>"}},
+			{Feature: "tls", Name: "TLS 1.2 is accepted", Tags: []string{"@GW-TLS-01"}, Status: Pass, Duration: time.Millisecond},
+			{Feature: "tls", Name: "resumption", Tags: []string{"@GW-TLS-04"}, Status: Fail, Failure: "full handshake"},
+			{Feature: "backend", Name: "outage", Tags: []string{"@GW-BACK-01"}, Status: Unsupported, Unsupported: "no control API"},
+			{Feature: "auth", Name: "login", Tags: []string{"@GW-AUTH-01"}, Status: Pass},
+		},
+	}
+}
+
+func TestJUnit(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteJUnit(&buf, sampleRun()); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Skipped  int `xml:"skipped,attr"`
+		Suites   []struct {
+			Time  string `xml:"time,attr"`
+			Cases []struct {
+				Classname string `xml:"classname,attr"`
+				Time      string `xml:"time,attr"`
+				Failure   *struct {
+					Message string `xml:"message,attr"`
+					Body    string `xml:",chardata"`
+				} `xml:"failure"`
+				Skipped   *struct{} `xml:"skipped"`
+				SystemOut string    `xml:"system-out"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatalf("not XML: %v\n%s", err, buf.String())
+	}
+	if doc.Tests != 5 || doc.Failures != 1 || doc.Skipped != 1 {
+		t.Errorf("totals: %d tests, %d failures, %d skipped", doc.Tests, doc.Failures, doc.Skipped)
+	}
+	first := doc.Suites[0].Cases[0]
+	if first.Time != "0.000" || first.Classname != "GW-TLS-01.tls" || first.Failure == nil ||
+		!strings.Contains(first.Failure.Body, "saw it succeeded") || !strings.Contains(first.Failure.Body, "Evidence") {
+		t.Errorf("failed MUST case: %+v", first)
+	}
+	warn := doc.Suites[1].Cases[0]
+	if warn.Failure != nil || !strings.Contains(warn.SystemOut, "WARNING") {
+		t.Errorf("a failed SHOULD must not fail CI: %+v", warn)
+	}
+}
+
+func TestSummary(t *testing.T) {
+	var buf bytes.Buffer
+	WriteSummary(&buf, sampleRun())
+	out := buf.String()
+	for _, want := range []string{"FAIL        GW-TLS-01", "FAILED  TLS 1.3 is refused: expected", "UNSUPPORTED  outage: no control API",
+		"1 passed, 1 failed, 1 warnings, 1 unsupported", "Verdict: FAIL"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.HasSuffix(strings.TrimSpace(out), "in 1.5s") {
+		t.Errorf("the verdict and wall time must come last:\n%s", out)
+	}
+}
+
+// TestHTMLRendersInChromium renders the report in headless Chromium and checks the
+// screenshot: not blank, and the FAIL verdict badge's red is on it.
+func TestHTMLRendersInChromium(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, sampleRun()); err != nil {
+		t.Fatal(err)
+	}
+	html := buf.String()
+	if !strings.Contains(html, "sample &lt;gateway&gt;") || strings.Contains(html, "sample <gateway>") {
+		t.Error("target name not escaped")
+	}
+	var browser string
+	for _, b := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(b); err == nil {
+			browser = p
+			break
+		}
+	}
+	if browser == "" {
+		t.Skip("no Chromium installed (.ci/run installs the Debian package chromium)")
+	}
+	dir := t.TempDir()
+	page := filepath.Join(dir, "report.html")
+	os.WriteFile(page, buf.Bytes(), 0o644)
+	shot := filepath.Join(dir, "shot.png")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+		"--hide-scrollbars", "--window-size=1280,900", "--user-data-dir="+filepath.Join(dir, "profile"),
+		"--screenshot="+shot, "file://"+page)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, out)
+	}
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	colors := map[[3]uint32]int{}
+	red := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			colors[[3]uint32{r >> 8, g >> 8, bl >> 8}]++
+			if r>>8 > 180 && g>>8 < 80 && bl>>8 < 70 {
+				red++
+			}
+		}
+	}
+	if len(colors) < 20 {
+		t.Errorf("the screenshot looks blank: %d colours", len(colors))
+	}
+	if red < 200 {
+		t.Errorf("the red FAIL verdict badge is not on the screenshot (%d red samples)", red)
+	}
+}
