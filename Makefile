@@ -13,8 +13,8 @@ build:
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
-	# The defect matrix (one certification per defect) is too slow under -race; run it plainly.
-	$(GO) test -count=1 -timeout 10m -run 'TestEveryDefectFailsExactlyItsRequirement' ./cmd/ftpsgw
+	# The defect and client-adapter matrices (whole certifications) are too slow under -race; run them plainly.
+	$(GO) test -count=1 -timeout 10m -run 'TestEveryDefectFailsExactlyItsRequirement|TestReferenceAdaptersPass|TestMisconfiguredAdapters' ./cmd/ftpsgw
 
 # The main job: certify the embedded simulator; reports land in ftpsgw-report/.
 run: build

@@ -4,9 +4,26 @@
 // carries the suite it runs.
 package features
 
-import "embed"
+import (
+	"embed"
+	"io/fs"
+)
 
-// FS holds *.feature and requirements.yaml.
+// FS holds the gateway suite: *.feature and requirements.yaml.
 //
 //go:embed *.feature requirements.yaml
 var FS embed.FS
+
+//go:embed client/*.feature client/requirements.yaml
+var clientFS embed.FS
+
+// ClientFS holds the client-certification suite (the client folder), rooted at that folder.
+var ClientFS = mustSub(clientFS, "client")
+
+func mustSub(f fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}

@@ -117,6 +117,24 @@ func (g *Gateway) controlHandler(version string) http.Handler {
 		return backendToAPI(g.backendSettings(), g.backendUp(g.clock.Now())), nil
 	})
 	handle("PUT "+p+"/backend", g.apiSetBackend)
+	handle("GET "+p+"/faults", func(r *http.Request) (any, error) {
+		g.stateMu.Lock()
+		defer g.stateMu.Unlock()
+		return g.faults, nil
+	})
+	handle("PUT "+p+"/faults", func(r *http.Request) (any, error) {
+		var body control.Faults
+		if err := decode(r, &body); err != nil {
+			return nil, err
+		}
+		if body.DropAtLogin < 0 || body.DropAtStor < 0 || body.DropAtLogin > 100 || body.DropAtStor > 100 {
+			return nil, badRequest("fault counts must be 0 to 100")
+		}
+		g.stateMu.Lock()
+		g.faults = body
+		g.stateMu.Unlock()
+		return body, nil
+	})
 	handle("GET "+p+"/clock", func(r *http.Request) (any, error) { return g.apiClock(), nil })
 	handle("POST "+p+"/clock/advance", func(r *http.Request) (any, error) {
 		var body control.Advance
@@ -497,6 +515,7 @@ func (g *Gateway) Reset(ctx context.Context) error {
 	g.stateMu.Lock()
 	g.backend = g.cfg.Backend
 	g.secReachable = g.cfg.Security.Reachable
+	g.faults = control.Faults{}
 	g.stateMu.Unlock()
 	return g.initialRegistrations(ctx)
 }

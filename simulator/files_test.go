@@ -534,6 +534,18 @@ func TestSymlinksInOutAreNotFollowed(t *testing.T) {
 	}
 }
 
+// TestUploadWithoutTYPEIsASCII: RFC 959 makes ASCII the default type; lftp relies on it.
+func TestUploadWithoutTYPEIsASCII(t *testing.T) {
+	h := start(t, nil)
+	r := h.rawLogin("moces")
+	if code := dataCommand(t, r, "STOR", "/FTPSGW.Heartbeat/no_type_1.txt"); code != 226 {
+		t.Fatalf("STOR: %d", code)
+	}
+	if subs := h.submissions(""); len(subs) != 1 || !subs[0].ASCII {
+		t.Fatalf("an upload without TYPE was not recorded as ASCII: %+v", subs)
+	}
+}
+
 func TestASCIIModeIsRecorded(t *testing.T) {
 	h := start(t, nil)
 	c := h.login("moces")

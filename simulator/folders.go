@@ -184,6 +184,9 @@ func (f *folders) GetHandle(name string, flags int, offset int64) (ftpserver.Fil
 	default:
 		return nil, f.refuseUpload(name, notExist("upload", name))
 	}
+	if f.gw.injectFault(f.s, false) {
+		return nil, f.refuseUpload(name, errors.New("connection dropped (fault injected)"))
+	}
 	if flags&os.O_APPEND != 0 || offset != 0 {
 		return nil, f.refuseUpload(name, notAllowed("upload", name, "APPE and REST are not allowed: a submission is one whole file"))
 	}

@@ -19,6 +19,7 @@ import (
 	ftpserver "github.com/fclairamb/ftpserverlib"
 
 	"github.com/ftpsgw/ftpsgw/certs"
+	"github.com/ftpsgw/ftpsgw/simulator/control"
 )
 
 // Gateway is the state shared by the simulator's FTPS listeners: the store, the journal,
@@ -50,6 +51,7 @@ type Gateway struct {
 	lastRepl        time.Time // last successful replication
 	lastReplAttempt time.Time
 	sourceDirty     bool // the security source may differ from the replica
+	faults          control.Faults
 
 	mu            sync.Mutex
 	sessions      map[string]*session // by session id
@@ -112,6 +114,32 @@ func (g *Gateway) session(f *front, libID uint32) *session {
 	return g.sessions[g.sessionID(f, libID)]
 }
 
+// injectFault consumes one armed fault of a kind and, if one was armed, closes the session's
+// control connection (the client sees it dropped).
+func (g *Gateway) injectFault(s *session, atLogin bool) bool {
+	g.stateMu.Lock()
+	n := &g.faults.DropAtStor
+	if atLogin {
+		n = &g.faults.DropAtLogin
+	}
+	armed := *n > 0
+	if armed {
+		*n--
+	}
+	g.stateMu.Unlock()
+	if !armed {
+		return false
+	}
+	g.mu.Lock()
+	c := g.rawConns[s.remote]
+	g.mu.Unlock()
+	g.journal.Append(Event{Session: s.id, Remote: s.remote, Username: s.user(), Type: EventDisconnect, Reason: "fault injected: control connection dropped"})
+	if c != nil {
+		_ = c.Close()
+	}
+	return true
+}
+
 // trackingListener records accepted control connections so Reset can close them from
 // another goroutine safely (ftpserverlib's ClientContext.Close is not safe for that).
 type trackingListener struct {
@@ -151,7 +179,8 @@ func (f *front) GetTLSConfig() (*tls.Config, error) { return f.gw.baseTLS, nil }
 // ClientConnected implements ftpserver.MainDriver: the session exists before any TLS handshake.
 func (f *front) ClientConnected(cc ftpserver.ClientContext) (string, error) {
 	g := f.gw
-	s := &session{id: g.sessionID(f, cc.ID()), front: f, cc: cc, remote: cc.RemoteAddr().String()}
+	// ASCII until a TYPE command says otherwise: RFC 959's default, and the library's.
+	s := &session{id: g.sessionID(f, cc.ID()), front: f, cc: cc, remote: cc.RemoteAddr().String(), ascii: true}
 	if _, err := rand.Read(s.token[:]); err != nil {
 		return "", err
 	}
@@ -362,6 +391,9 @@ func (f *front) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserv
 	}
 	if until, locked := g.limiter.locked(s.remote, user); locked {
 		return nil, g.refuseLogin(s, user, fmt.Errorf("%w: try again after %s", errLockedOut, until.Format(time.RFC3339)), false)
+	}
+	if g.injectFault(s, true) {
+		return nil, errors.New("connection dropped (fault injected)")
 	}
 	good, err := g.store.CheckPassword(context.Background(), user, pass)
 	if err != nil && !errors.Is(err, ErrNotRegistered) {

@@ -163,6 +163,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 			DisableSTAT:          true,
 			PasvConnectionsCheck: ftpserver.IPMatchRequired,
 			Banner:               "ftpsgw",
+			DefaultTransferType:  ftpserver.TransferTypeASCII, // RFC 959; the session's TYPE tracking starts here
 		}
 		if lo != 0 {
 			settings.PassiveTransferPortRange = ftpserver.PortRange{Start: lo, End: hi}

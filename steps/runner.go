@@ -31,6 +31,9 @@ type RunOptions struct {
 	Version      string // ftpsgw version, for the reports
 	Description  string // what the target is, for the reports
 	Kind         string // "gateway" (default) or "client"
+	// Adapter, when set, certifies the client it runs (the profile is the simulator it talks to;
+	// its control API is required).
+	Adapter *Adapter
 }
 
 // Run certifies the profile's target with the suite and returns the run with a verdict per
@@ -59,6 +62,22 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	initializer := suite.InitializeScenario
+	if opts.Adapter != nil {
+		if suite.api == nil {
+			return nil, errors.New("client certification needs the simulator's control API")
+		}
+		a := *opts.Adapter
+		if a.Identity == "" {
+			a.Identity = "moces"
+		}
+		if a.Timeout == 0 {
+			a.Timeout = 60 * time.Second
+		}
+		suite.adapter = &a
+		initializer = suite.initializeClientScenario
+		opts.Kind = "client"
+	}
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
 	}
@@ -70,7 +89,7 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 	started := time.Now()
 	godog.TestSuite{
 		Name:                "ftpsgw",
-		ScenarioInitializer: suite.InitializeScenario,
+		ScenarioInitializer: initializer,
 		Options: &godog.Options{
 			Format: format, Output: opts.Progress, FS: opts.Features, Paths: []string{"."},
 			Tags: opts.Tags, Strict: true, Concurrency: 1, NoColors: true, DefaultContext: ctx,

@@ -28,6 +28,7 @@ type Suite struct {
 	runID   string // makes this run's file names unique
 	counter atomic.Int64
 	results *collector
+	adapter *Adapter // set for client certification
 }
 
 // NewSuite prepares a suite for a target; it asks the control API (if any) for its clock.

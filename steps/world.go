@@ -49,6 +49,14 @@ type world struct {
 	receipts map[int]string // code -> content, for files[last]
 	roles    map[string][]string
 
+	// client certification
+	adapter    adapterRun
+	workDir    string
+	stateDir   string
+	receiptDir string
+	format     string
+	localSums  []string
+
 	unsupported string
 	evidence    []string
 	mu          sync.Mutex

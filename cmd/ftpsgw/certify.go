@@ -134,6 +134,10 @@ func (e *embedded) close() {
 // a virtual clock, free loopback ports, the documented passive range, and login lock-outs
 // out of the way (the suite makes many failed logins on purpose).
 func startEmbedded(ctx context.Context, defects []string) (*embedded, error) {
+	return startEmbeddedWith(ctx, defects, simulator.ReuseRequired)
+}
+
+func startEmbeddedWith(ctx context.Context, defects []string, sessionReuse string) (*embedded, error) {
 	dir, err := os.MkdirTemp("", "ftpsgw-certify-")
 	if err != nil {
 		return nil, err
@@ -153,7 +157,7 @@ func startEmbedded(ctx context.Context, defects []string) (*embedded, error) {
 	cfg.Listen, cfg.Control.Listen = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Data, cfg.PKI = filepath.Join(dir, "data"), m.Dir()
 	cfg.Clock = simulator.ClockVirtual
-	cfg.SessionReuse = simulator.ReuseRequired
+	cfg.SessionReuse = sessionReuse
 	cfg.Login.MaxFailures = 100000
 	cfg.Defects = defects
 	e.srv, err = simulator.Start(ctx, cfg, simulator.Options{Logger: slog.New(slog.DiscardHandler), Version: version})

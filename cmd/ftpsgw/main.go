@@ -28,6 +28,8 @@ func commands() []command {
 		{"pki", "create a test PKI (OCES-shaped certificates) or show a certificate's gateway username", runPKI},
 		{"serve", "run the reference gateway simulator", runServe},
 		{"certify", "certify a gateway (default: the embedded simulator) and write reports", runCertify},
+		{"certify-client", "certify client software (run through an adapter) against the simulator", runCertifyClient},
+		{"client", "the reference client adapter (upload FILE FOLDER | receipts DIR)", runClient},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) int { fmt.Println(version); return exitOK }},
 	}
 }

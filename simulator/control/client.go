@@ -171,6 +171,18 @@ func (c *Client) SetBackendUp(ctx context.Context, up bool) error {
 	return err
 }
 
+// SetFaults arms one-shot faults (replacing those armed before).
+func (c *Client) SetFaults(ctx context.Context, f Faults) error {
+	return c.do(ctx, http.MethodPut, "/faults", nil, f, nil)
+}
+
+// Faults returns the faults still armed.
+func (c *Client) Faults(ctx context.Context) (Faults, error) {
+	var f Faults
+	err := c.do(ctx, http.MethodGet, "/faults", nil, nil, &f)
+	return f, err
+}
+
 // Clock returns the gateway's time.
 func (c *Client) Clock(ctx context.Context) (Clock, error) {
 	var out Clock

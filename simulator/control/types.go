@@ -151,6 +151,14 @@ type Submission struct {
 	Attempts   int       `json:"attempts"`
 }
 
+// Faults is GET/PUT /faults: armed one-shot faults, for certifying how clients cope. Each
+// count is how many of the next occurrences fail: drop_at_login closes the control connection
+// when the password is sent; drop_at_stor closes it when a STOR starts (nothing is stored).
+type Faults struct {
+	DropAtLogin int `json:"drop_at_login"`
+	DropAtStor  int `json:"drop_at_stor"`
+}
+
 // Error is the body of every 4xx/5xx answer.
 type Error struct {
 	Error string `json:"error"`

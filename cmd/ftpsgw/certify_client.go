@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/ftpsgw/ftpsgw/features"
+	"github.com/ftpsgw/ftpsgw/reports"
+	"github.com/ftpsgw/ftpsgw/simulator"
+	"github.com/ftpsgw/ftpsgw/steps"
+)
+
+// clientDefects make the embedded simulator tolerate what a misbehaving client does (TLS 1.3,
+// no certificate, clear data), so each misbehaviour is seen in the journal and judged by
+// exactly its own requirement instead of stopping everything at the first refusal.
+var clientDefects = []string{simulator.DefectTLS13, simulator.DefectNoClientCert, simulator.DefectClearData}
+
+func runCertifyClient(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("ftpsgw certify-client", flag.ContinueOnError)
+	execCmd := fs.String("exec", "", "the client adapter command (run with sh -c; see the README's adapter contract)")
+	tags := fs.String("tags", "", "godog tag expression, e.g. @CL-NAME-01")
+	reportDir := fs.String("report", "ftpsgw-client-report", "folder for junit.xml, cucumber.json and report.html")
+	strict := fs.Bool("strict", false, "treat assumed requirements (session resumption, …) as MUST")
+	timeout := fs.Duration("timeout", 60*time.Second, "how long one client action may take")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: ftpsgw certify-client --exec 'CMD' [--report DIR] [--tags EXPR] [--strict]\n\nRuns your client against the embedded simulator (virtual clock, fresh PKI) and certifies\nit against features/client/*.feature. Exit 0 only when every MUST requirement passes.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if code, stop := parseFlags(fs, args, stderr); stop {
+		return code
+	}
+	if *execCmd == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	emb, err := startEmbeddedClientMode(ctx)
+	if err != nil {
+		return fail(stderr, "starting the embedded simulator: %v", err)
+	}
+	defer emb.close()
+	fmt.Fprintf(stderr, "certifying the client %q against the embedded simulator at %s\n", *execCmd, emb.srv.Ready().Control)
+	if err := os.MkdirAll(*reportDir, 0o755); err != nil {
+		return fail(stderr, "%v", err)
+	}
+	run, err := steps.Run(ctx, steps.RunOptions{
+		Profile: emb.profile, Features: features.ClientFS, Tags: *tags, Strict: *strict, Progress: stderr,
+		CucumberJSON: filepath.Join(*reportDir, "cucumber.json"), Version: version,
+		Description: "client " + *execCmd + " against the embedded simulator (observes TLS version, certificate, data protection and resumption)",
+		Adapter:     &steps.Adapter{Command: *execCmd, Timeout: *timeout},
+	})
+	if err != nil {
+		return fail(stderr, "%v", err)
+	}
+	run.Target.Name = *execCmd
+	if err := writeReports(*reportDir, run); err != nil {
+		return fail(stderr, "writing reports: %v", err)
+	}
+	reports.WriteSummary(stdout, run)
+	fmt.Fprintf(stdout, "Reports: %s\n", *reportDir)
+	if run.Verdict() != reports.Pass {
+		return exitFailure
+	}
+	return exitOK
+}
+
+// startEmbeddedClientMode is the simulator as client certification wants it: observing, not
+// requiring, what the client requirements judge.
+func startEmbeddedClientMode(ctx context.Context) (*embedded, error) {
+	return startEmbeddedWith(ctx, clientDefects, simulator.ReuseOff)
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ftpsgw/ftpsgw/features"
+	"github.com/ftpsgw/ftpsgw/reports"
+	"github.com/ftpsgw/ftpsgw/steps"
+)
+
+func certifyClient(t *testing.T, command string) *reports.Run {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	emb, err := startEmbeddedClientMode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.close()
+	run, err := steps.Run(ctx, steps.RunOptions{Profile: emb.profile, Features: features.ClientFS, Version: "test",
+		Adapter: &steps.Adapter{Command: command, Timeout: 60 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
+// notPassing lists "ID=STATUS" of the requirements that did not pass.
+func notPassing(run *reports.Run) []string {
+	var out []string
+	for _, r := range run.Requirements {
+		if r.Status != reports.Pass {
+			out = append(out, r.ID+"="+string(r.Status))
+		}
+	}
+	return out
+}
+
+func logFailures(t *testing.T, run *reports.Run) {
+	for _, s := range run.Scenarios {
+		if s.Status != reports.Pass {
+			t.Logf("  %s %s: %s %s", s.Status, s.Name, s.Failure, s.Unsupported)
+		}
+	}
+}
+
+func adapterPath(t *testing.T, name string) string {
+	p, err := filepath.Abs(filepath.Join("..", "..", "examples", "adapters", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func skipMatrixUnderRace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs whole client certifications; skipped with -short")
+	}
+	if raceEnabled {
+		t.Skip("client certifications run without -race (make test runs them separately)")
+	}
+}
+
+func TestReferenceAdaptersPass(t *testing.T) {
+	skipMatrixUnderRace(t)
+	adapters := map[string]string{"go": binary(t) + " client", "curl": adapterPath(t, "curl.sh"), "lftp": adapterPath(t, "lftp.sh")}
+	for _, name := range []string{"go", "curl", "lftp"} {
+		t.Run(name, func(t *testing.T) {
+			if name != "go" {
+				if _, err := exec.LookPath(name); err != nil {
+					t.Skipf("%s not installed (.ci/run installs it)", name)
+				}
+			}
+			run := certifyClient(t, adapters[name])
+			got := notPassing(run)
+			// curl (OpenSSL) offers no TLS tickets, so it can never resume a Go server's session: a SHOULD.
+			allowed := []string{}
+			if name == "curl" {
+				allowed = []string{"CL-TLS-03=WARN"}
+			}
+			if run.Verdict() != reports.Pass || !slices.Equal(got, allowed) {
+				t.Errorf("%s adapter: verdict %s, not passing %v (allowed %v)", name, run.Verdict(), got, allowed)
+				logFailures(t, run)
+			}
+		})
+	}
+}
+
+// TestMisconfiguredAdaptersFailExactlyTheirRequirement breaks the curl adapter one way at a
+// time, as a vendor's mistakes would, and checks the certification blames exactly that.
+func TestMisconfiguredAdaptersFailExactlyTheirRequirement(t *testing.T) {
+	skipMatrixUnderRace(t)
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl not installed (.ci/run installs it)")
+	}
+	original, err := os.ReadFile(adapterPath(t, "curl.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, from, to string
+		want           string
+	}{
+		{"no client certificate", `cert="--cert $FTPSGW_CERT --key $FTPSGW_KEY"`, `cert=""`, "CL-TLS-01=FAIL"},
+		{"TLS 1.3 forced", `tls="--ssl-reqd --tlsv1.2 --tls-max 1.2"`, `tls="--ssl-reqd --tlsv1.3"`, "CL-TLS-01=FAIL"},
+		{"clear data connections", `tls="--ssl-reqd --tlsv1.2 --tls-max 1.2"`, `tls="--ftp-ssl-control --tlsv1.2 --tls-max 1.2"`, "CL-TLS-02=WARN"},
+		{"a name reused for a second submission", `if grep -qxF "$name" "$state" 2>/dev/null; then`, `if false; then`, "CL-NAME-01=FAIL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.Contains(string(original), tc.from) {
+				t.Fatalf("curl.sh no longer contains %q", tc.from)
+			}
+			script := filepath.Join(t.TempDir(), "adapter.sh")
+			os.WriteFile(script, []byte(strings.Replace(string(original), tc.from, tc.to, 1)), 0o755)
+			run := certifyClient(t, script)
+			got := slices.DeleteFunc(notPassing(run), func(s string) bool { return s == "CL-TLS-03=WARN" })
+			if !slices.Equal(got, []string{tc.want}) {
+				t.Errorf("%s: not passing %v, want exactly [%s] (besides curl's CL-TLS-03 warning)", tc.name, got, tc.want)
+				logFailures(t, run)
+			}
+		})
+	}
+}
+
+func TestCertifyClientBadInput(t *testing.T) {
+	if code, _, _ := runCLI("certify-client"); code != exitUsage {
+		t.Errorf("without --exec: %d", code)
+	}
+	dir := t.TempDir()
+	// A client that supports nothing: every scenario UNSUPPORTED, verdict FAIL (nothing certified).
+	code, stdout, _ := runCLI("certify-client", "--exec", "exit 127 #", "--report", dir, "--tags", "@CL-TLS-01")
+	if code != exitFailure || !strings.Contains(stdout, "UNSUPPORTED CL-TLS-01") {
+		t.Errorf("unsupported client: code %d\n%s", code, stdout)
+	}
+	for _, f := range []string{"junit.xml", "report.html", "cucumber.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("report %s: %v", f, err)
+		}
+	}
+}

@@ -1,0 +1,42 @@
+Feature: The client's session
+  How the client connects: TLS 1.2 with its certificate, protected passive data connections,
+  the username of its certificate, and recovery from dropped connections.
+
+  @CL-TLS-01 @must
+  Scenario: The client negotiates TLS 1.2 and presents its certificate
+    When the client uploads a new file to "FTPSGW.Heartbeat"
+    Then the client reports success
+    And the gateway saw only TLS 1.2 handshakes with the client's certificate
+
+  @CL-TLS-02 @must @assumed
+  Scenario: The client protects its data connections and uses passive mode
+    When the client uploads a new file to "FTPSGW.Heartbeat"
+    Then the client reports success
+    And the gateway saw PROT P before every transfer
+    And the gateway saw no active-mode command
+    And every data connection the gateway saw used TLS
+
+  @CL-TLS-03 @should @assumed
+  Scenario: The client resumes the TLS session on its data connections
+    When the client uploads a new file to "FTPSGW.Heartbeat"
+    Then every data connection the gateway saw resumed its control connection's TLS session
+
+  @CL-AUTH-01 @must
+  Scenario: The client logs in with the username of its certificate
+    When the client uploads a new file to "FTPSGW.Heartbeat"
+    Then the gateway saw the client log in as the username of its certificate, without a refused attempt
+
+  @CL-NET-01 @must @assumed
+  Scenario: The client reconnects when the connection drops at login
+    Given the gateway will drop the control connection at the next login
+    When the client uploads a new file to "FTPSGW.Heartbeat"
+    Then the client reports success
+    And the gateway saw the file uploaded exactly once
+    And the gateway saw the client connect more than once
+
+  @CL-NET-01 @must @assumed
+  Scenario: The client retries when the connection drops at STOR
+    Given the gateway will drop the control connection at the next STOR
+    When the client uploads a new file to "FTPSGW.Heartbeat"
+    Then the client reports success
+    And the gateway saw the file uploaded exactly once
