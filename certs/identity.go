@@ -133,11 +133,7 @@ func ParseUsername(username string) (Identity, error) {
 	if id.Kind == KindPID {
 		return Identity{}, newErr(ErrPersonalCertificate, username, "PID is a personal certificate and has no gateway username")
 	}
-	if err := id.Validate(); err != nil {
-		var ie *IdentityError
-		if errors.As(err, &ie) {
-			ie.Input = username
-		}
+	if err := validateAs(id, username); err != nil {
 		return Identity{}, err
 	}
 	return id, nil
@@ -200,11 +196,7 @@ func ParseSubject(serialNumber, organizationIdentifier string) (Identity, error)
 		if id.Kind == KindPID || id.Kind == KindUI {
 			return Identity{}, newErr(ErrUnknownKind, sn, fmt.Sprintf("%s cannot follow a CVR number in an OCES II serialNumber", id.Kind))
 		}
-		if err := id.Validate(); err != nil {
-			var ie *IdentityError
-			if errors.As(err, &ie) {
-				ie.Input = sn
-			}
+		if err := validateAs(id, sn); err != nil {
 			return Identity{}, err
 		}
 		return id, nil
@@ -235,14 +227,20 @@ func parseOCES3(sn, orgID string) (Identity, error) {
 		return Identity{}, newErr(ErrMalformedCVR, orgID, "the organizationIdentifier must be NTRDK-<8-digit CVR>")
 	}
 	id := Identity{CVR: cvr, Kind: KindUI, ID: uuid}
-	if err := id.Validate(); err != nil {
-		var ie *IdentityError
-		if errors.As(err, &ie) {
-			ie.Input = sn
-		}
+	if err := validateAs(id, sn); err != nil {
 		return Identity{}, err
 	}
 	return id, nil
+}
+
+// validateAs validates an identity and names the parsed input in its error.
+func validateAs(id Identity, input string) error {
+	err := id.Validate()
+	var ie *IdentityError
+	if errors.As(err, &ie) {
+		ie.Input = input
+	}
+	return err
 }
 
 // printable quotes untrusted input safely for error messages and cuts it short.

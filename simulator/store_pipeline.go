@@ -49,27 +49,16 @@ func scanDelivery(rows interface{ Scan(...any) error }) (Delivery, error) {
 
 // DueDeliveries returns up to limit unfinished deliveries due at or before now, in order.
 func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d JOIN submissions s ON s.id = d.submission_id
-		WHERE d.state != 'done' AND d.next_at <= ? ORDER BY d.next_at, d.submission_id LIMIT ?`, now.UnixNano(), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return s.queryDeliveries(ctx, `d.state != 'done' AND d.next_at <= ? ORDER BY d.next_at, d.submission_id LIMIT ?`, now.UnixNano(), limit)
 }
 
 // Deliveries returns every delivery of a username ("" for all), oldest first.
 func (s *Store) Deliveries(ctx context.Context, username string) ([]Delivery, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d JOIN submissions s ON s.id = d.submission_id
-		WHERE ? = '' OR s.username = ? ORDER BY s.id`, username, username)
+	return s.queryDeliveries(ctx, `? = '' OR s.username = ? ORDER BY s.id`, username, username)
+}
+
+func (s *Store) queryDeliveries(ctx context.Context, where string, args ...any) ([]Delivery, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d JOIN submissions s ON s.id = d.submission_id WHERE `+where, args...)
 	if err != nil {
 		return nil, err
 	}

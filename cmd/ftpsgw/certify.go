@@ -83,11 +83,16 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "%v", err)
 	}
-	if err := writeReports(*reportDir, run); err != nil {
+	return finishRun(run, *reportDir, stdout, stderr)
+}
+
+// finishRun writes the reports, prints the summary last, and turns the verdict into the exit code.
+func finishRun(run *reports.Run, dir string, stdout, stderr io.Writer) int {
+	if err := writeReports(dir, run); err != nil {
 		return fail(stderr, "writing reports: %v", err)
 	}
 	reports.WriteSummary(stdout, run)
-	fmt.Fprintf(stdout, "Reports: %s\n", *reportDir)
+	fmt.Fprintf(stdout, "Reports: %s\n", dir)
 	if run.Verdict() != reports.Pass {
 		return exitFailure
 	}

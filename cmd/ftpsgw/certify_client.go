@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/features"
-	"github.com/ftpsgw/ftpsgw/reports"
 	"github.com/ftpsgw/ftpsgw/simulator"
 	"github.com/ftpsgw/ftpsgw/steps"
 )
@@ -61,15 +60,7 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "%v", err)
 	}
 	run.Target.Name = *execCmd
-	if err := writeReports(*reportDir, run); err != nil {
-		return fail(stderr, "writing reports: %v", err)
-	}
-	reports.WriteSummary(stdout, run)
-	fmt.Fprintf(stdout, "Reports: %s\n", *reportDir)
-	if run.Verdict() != reports.Pass {
-		return exitFailure
-	}
-	return exitOK
+	return finishRun(run, *reportDir, stdout, stderr)
 }
 
 // startEmbeddedClientMode is the simulator as client certification wants it: observing, not
