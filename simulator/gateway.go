@@ -531,10 +531,17 @@ func (l *loginLimiter) locked(remote, user string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// maxTracked bounds the failure records kept before stale ones are pruned, so spraying
+// distinct usernames cannot grow memory without bound.
+const maxTracked = 10_000
+
 func (l *loginLimiter) fail(remote, user string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.clock.Now()
+	if len(l.fails)+len(l.until) > maxTracked {
+		l.prune(now)
+	}
 	keys := []string{addrKey(remote)}
 	if user != "" {
 		keys = append(keys, "user:"+user)
@@ -551,6 +558,20 @@ func (l *loginLimiter) fail(remote, user string) {
 		if len(recent) >= l.limits.MaxFailures {
 			l.until[k] = now.Add(l.limits.Lockout.Std())
 			delete(l.fails, k)
+		}
+	}
+}
+
+// prune drops failure records outside the window and lock-outs that have ended.
+func (l *loginLimiter) prune(now time.Time) {
+	for k, ts := range l.fails {
+		if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= l.limits.Window.Std() {
+			delete(l.fails, k)
+		}
+	}
+	for k, u := range l.until {
+		if !now.Before(u) {
+			delete(l.until, k)
 		}
 	}
 }
