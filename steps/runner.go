@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"slices"
 	"sort"
 	"time"
@@ -58,6 +59,13 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One plain sentence instead of every scenario failing the same way.
+	d := net.Dialer{Timeout: time.Duration(opts.Profile.Timeouts.Operation)}
+	conn, err := d.DialContext(ctx, "tcp", opts.Profile.Address)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach the target's FTPS address %s: %w", opts.Profile.Address, err)
+	}
+	conn.Close()
 	suite, err := NewSuite(ctx, opts.Profile)
 	if err != nil {
 		return nil, err

@@ -148,6 +148,21 @@ func TestCertifyTagsAndBadInput(t *testing.T) {
 	if code, _, stderr := runCLI("certify", "--target", filepath.Join(dir, "nope.yaml")); code != exitFailure || stderr == "" {
 		t.Errorf("missing profile: code %d %s", code, stderr)
 	}
+	// An unreachable target: one clear sentence, not fifty failed scenarios.
+	emb, err := startEmbedded(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	profile := filepath.Join(dir, "dead.yaml")
+	id, _ := emb.srv.Manifest().Lookup("moces")
+	m := emb.srv.Manifest()
+	os.WriteFile(profile, []byte("address: 127.0.0.1:1\nca: "+m.Path(m.CA.Bundle)+"\nidentities:\n  - {name: moces, cert: "+
+		m.Path(id.Chain)+", key: "+m.Path(id.Key)+", username: x, password: y}\n"), 0o644)
+	code, _, stderr := runCLI("certify", "--target", profile, "--report", dir)
+	emb.close()
+	if code != exitFailure || !strings.Contains(stderr, "cannot reach the target") {
+		t.Errorf("unreachable target: code %d, %s", code, stderr)
+	}
 	if code, _, _ := runCLI("certify", "--defect", "no-such-defect", "--report", dir); code != exitFailure {
 		t.Errorf("unknown defect: code %d", code)
 	}
