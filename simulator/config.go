@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -80,6 +81,12 @@ type ControlSettings struct {
 
 // BackendSettings configure delivery to the backend systems.
 type BackendSettings struct {
+	// URL of an `ftpsgw backend` process (http://host:port); empty: the embedded backend.
+	// With a URL, the rules below are that process's business (PUT /control/v1/backend
+	// forwards them), and a request that fails or times out counts as the link being down.
+	URL string `yaml:"url"`
+	// Timeout bounds each request to the backend process.
+	Timeout Duration `yaml:"timeout"`
 	// Up is the link's state at start (the control API changes it at run time).
 	Up bool `yaml:"up"`
 	// Outages are scheduled windows in which the link is down, on the gateway's clock.
@@ -121,6 +128,11 @@ type ServiceRule struct {
 
 // SecuritySettings configure the central security system and its replication.
 type SecuritySettings struct {
+	// URL of an `ftpsgw security` process (http://host:port); empty: the embedded one. A
+	// replication that fails or times out counts as the security system being unreachable.
+	URL string `yaml:"url"`
+	// Timeout bounds each request to the security process.
+	Timeout Duration `yaml:"timeout"`
 	// Reachable is the link's state at start.
 	Reachable bool `yaml:"reachable"`
 	// ReplicationInterval is how often registrations and roles are copied (documented: hourly).
@@ -168,11 +180,11 @@ func DefaultConfig() Config {
 		Clock:              ClockReal,
 		Control:            ControlSettings{Listen: "127.0.0.1:6382"},
 		Backend: BackendSettings{
-			Up: true, Outages: []Outage{}, DeliverDelay: 0, RetryMin: Duration(time.Minute), RetryMax: Duration(15 * time.Minute),
+			Timeout: Duration(30 * time.Second), Up: true, Outages: []Outage{}, DeliverDelay: 0, RetryMin: Duration(time.Minute), RetryMax: Duration(15 * time.Minute),
 			Default:  ServiceRule{Action: ActionAccept, Delay: Duration(2 * time.Second)},
 			Services: map[string]ServiceRule{},
 		},
-		Security:  SecuritySettings{Reachable: true, ReplicationInterval: Duration(time.Hour)},
+		Security:  SecuritySettings{Timeout: Duration(10 * time.Second), Reachable: true, ReplicationInterval: Duration(time.Hour)},
 		Retention: Duration(30 * 24 * time.Hour),
 		Defects:   []string{},
 	}
@@ -279,6 +291,17 @@ func (c *Config) Validate() error {
 	}
 	if c.Backend.RetryMin <= 0 || c.Backend.RetryMax < c.Backend.RetryMin || c.Backend.DeliverDelay < 0 {
 		errs = append(errs, errors.New("backend.retry_min must be positive, retry_max >= retry_min, deliver_delay >= 0"))
+	}
+	for _, u := range []struct{ name, url string }{{"backend.url", c.Backend.URL}, {"security.url", c.Security.URL}} {
+		if u.url == "" {
+			continue
+		}
+		if pu, err := url.Parse(u.url); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" || (pu.Path != "" && pu.Path != "/") {
+			errs = append(errs, fmt.Errorf("%s %q: must be http://host:port (or https), without a path", u.name, u.url))
+		}
+	}
+	if c.Backend.Timeout < Duration(100*time.Millisecond) || c.Security.Timeout < Duration(100*time.Millisecond) {
+		errs = append(errs, errors.New("backend.timeout and security.timeout must be at least 100ms"))
 	}
 	if c.Security.ReplicationInterval < Duration(time.Second) {
 		errs = append(errs, errors.New("security.replication_interval must be at least 1s"))

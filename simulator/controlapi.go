@@ -45,41 +45,48 @@ func badRequest(format string, a ...any) error {
 	return &apiError{http.StatusBadRequest, fmt.Sprintf(format, a...)}
 }
 
+// jsonRoute serves fn's answer as JSON (204 when it is nil) and maps errors to statuses.
+func jsonRoute(mux *http.ServeMux, pattern string, fn func(r *http.Request) (any, error)) {
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		out, err := fn(r)
+		if err != nil {
+			status := http.StatusInternalServerError
+			var ae *apiError
+			switch {
+			case errors.As(err, &ae):
+				status = ae.status
+			case errors.Is(err, ErrNotRegistered), errors.Is(err, errNotReceived):
+				status = http.StatusNotFound
+			case errors.Is(err, errRealClock):
+				status = http.StatusConflict
+			case errors.Is(err, errUnreachable), errors.Is(err, errRemote):
+				status = http.StatusServiceUnavailable
+			}
+			writeJSON(w, status, control.Error{Error: err.Error()})
+			return
+		}
+		if out == nil {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
 func (g *Gateway) controlHandler(version string) http.Handler {
 	mux := http.NewServeMux()
 	p := control.APIPrefix
-	handle := func(pattern string, fn func(r *http.Request) (any, error)) {
-		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			out, err := fn(r)
-			if err != nil {
-				status := http.StatusInternalServerError
-				var ae *apiError
-				switch {
-				case errors.As(err, &ae):
-					status = ae.status
-				case errors.Is(err, ErrNotRegistered):
-					status = http.StatusNotFound
-				case errors.Is(err, errRealClock):
-					status = http.StatusConflict
-				case errors.Is(err, errUnreachable):
-					status = http.StatusServiceUnavailable
-				}
-				writeJSON(w, status, control.Error{Error: err.Error()})
-				return
-			}
-			if out == nil {
-				w.WriteHeader(http.StatusNoContent)
-				return
-			}
-			writeJSON(w, http.StatusOK, out)
-		})
-	}
+	handle := func(pattern string, fn func(r *http.Request) (any, error)) { jsonRoute(mux, pattern, fn) }
 	handle("GET "+p+"/health", func(r *http.Request) (any, error) { return g.health(r.Context(), version) })
 	handle("POST "+p+"/reset", func(r *http.Request) (any, error) { return nil, g.Reset(r.Context()) })
 	handle("GET "+p+"/registrations", func(r *http.Request) (any, error) { return g.apiRegistrations(r.Context()) })
 	handle("POST "+p+"/registrations", g.apiRegister)
 	handle("DELETE "+p+"/registrations/{username}", func(r *http.Request) (any, error) {
-		if err := g.store.DeleteRegistration(r.Context(), r.PathValue("username")); err != nil {
+		u := r.PathValue("username")
+		if err := g.remoteSecurity(func(c *control.SecurityClient) error { return c.Delete(r.Context(), u) }); err != nil {
+			return nil, err
+		}
+		if err := g.store.DeleteRegistration(r.Context(), u); err != nil && !(g.remoteSec != nil && errors.Is(err, ErrNotRegistered)) {
 			return nil, err
 		}
 		return nil, g.loadRoles(r.Context())
@@ -92,7 +99,12 @@ func (g *Gateway) controlHandler(version string) http.Handler {
 		if err := validateRoles(body.Roles); err != nil {
 			return nil, err
 		}
-		if err := g.store.SetSourceRoles(r.Context(), r.PathValue("username"), body.Roles); err != nil {
+		u := r.PathValue("username")
+		if g.remoteSec != nil {
+			if err := g.remoteSecurity(func(c *control.SecurityClient) error { return c.SetRoles(r.Context(), u, body.Roles) }); err != nil {
+				return nil, err
+			}
+		} else if err := g.store.SetSourceRoles(r.Context(), u, body.Roles); err != nil {
 			return nil, err
 		}
 		g.markSourceChanged()
@@ -113,9 +125,7 @@ func (g *Gateway) controlHandler(version string) http.Handler {
 		}
 		return g.apiSecurity(), g.SetSecurityReachable(r.Context(), *body.Reachable)
 	})
-	handle("GET "+p+"/backend", func(r *http.Request) (any, error) {
-		return backendToAPI(g.backendSettings(), g.backendUp(g.clock.Now())), nil
-	})
+	handle("GET "+p+"/backend", func(r *http.Request) (any, error) { return g.apiBackend(r.Context()) })
 	handle("PUT "+p+"/backend", g.apiSetBackend)
 	handle("GET "+p+"/faults", func(r *http.Request) (any, error) {
 		g.stateMu.Lock()
@@ -294,7 +304,7 @@ func (g *Gateway) apiRegister(r *http.Request) (any, error) {
 		return nil, err
 	}
 	reg := Registration{Username: id.Username(), CVR: id.CVR, Fingerprint: certs.Fingerprint(cert), Roles: body.Roles}
-	if err := g.store.PutRegistration(r.Context(), reg, body.Password, g.clock.Now()); err != nil {
+	if err := g.register(r.Context(), reg, body.Password, g.clock.Now()); err != nil {
 		return nil, err
 	}
 	if err := g.loadRoles(r.Context()); err != nil {
@@ -340,6 +350,28 @@ func backendToAPI(b BackendSettings, upNow bool) control.Backend {
 	return out
 }
 
+// applyRules applies a default and per-service rules given through an API to b.
+func applyRules(b *BackendSettings, def *control.ServiceRule, services map[string]control.ServiceRule) error {
+	if def != nil {
+		rule, err := ruleFromAPI("default", *def)
+		if err != nil {
+			return err
+		}
+		b.Default = rule
+	}
+	for name, in := range services {
+		if err := validateRoles([]string{name}); err != nil {
+			return err
+		}
+		rule, err := ruleFromAPI("services."+name, in)
+		if err != nil {
+			return err
+		}
+		b.Services[name] = rule
+	}
+	return nil
+}
+
 const metaBackend = "backend_state"
 
 // backendState is the part of the backend settings the control API changes; it is persisted.
@@ -355,22 +387,16 @@ func (g *Gateway) apiSetBackend(r *http.Request) (any, error) {
 		return nil, err
 	}
 	next := g.backendSettings()
-	if body.Default != nil {
-		rule, err := ruleFromAPI("default", *body.Default)
-		if err != nil {
-			return nil, err
-		}
-		next.Default = rule
+	if err := applyRules(&next, body.Default, body.Services); err != nil {
+		return nil, err
 	}
-	for name, in := range body.Services {
-		if err := validateRoles([]string{name}); err != nil {
+	if body.Default != nil || len(body.Services) > 0 {
+		if err := g.remoteBackendCall(func(c *control.BackendClient) error {
+			_, err := c.SetRules(r.Context(), control.BackendRules{Default: body.Default, Services: body.Services})
+			return err
+		}); err != nil {
 			return nil, err
 		}
-		rule, err := ruleFromAPI("services."+name, in)
-		if err != nil {
-			return nil, err
-		}
-		next.Services[name] = rule
 	}
 	if body.Up != nil {
 		next.Up = *body.Up
@@ -378,7 +404,35 @@ func (g *Gateway) apiSetBackend(r *http.Request) (any, error) {
 	if err := g.setBackend(r.Context(), next); err != nil {
 		return nil, err
 	}
-	return backendToAPI(g.backendSettings(), g.backendUp(g.clock.Now())), nil
+	return g.apiBackend(r.Context())
+}
+
+// apiBackend is the link state with the rules of the backend in use (the remote one's, when
+// backend.url is set).
+func (g *Gateway) apiBackend(ctx context.Context) (control.Backend, error) {
+	out := backendToAPI(g.backendSettings(), g.backendUp(g.clock.Now()))
+	err := g.remoteBackendCall(func(c *control.BackendClient) error {
+		rules, err := c.Rules(ctx)
+		out.Default, out.Services = rules.Default, rules.Services
+		return err
+	})
+	return out, err
+}
+
+// register registers a certificate in the security system (the remote one too, when
+// security.url is set) and in the replica: a registration takes effect now.
+func (g *Gateway) register(ctx context.Context, reg Registration, password string, now time.Time) error {
+	hash, err := hashPassword(password)
+	if err != nil {
+		return err
+	}
+	if err := g.remoteSecurity(func(c *control.SecurityClient) error {
+		return c.Put(ctx, control.SecurityRecord{Username: reg.Username, CVR: reg.CVR, Fingerprint: reg.Fingerprint,
+			PasswordHash: hash, Roles: nonNil(reg.Roles), CreatedAt: now})
+	}); err != nil {
+		return err
+	}
+	return g.store.putRegistrationHash(ctx, reg, hash, now, "registrations", "security_source")
 }
 
 // setBackend applies and persists backend settings; when the link comes back, waiting
@@ -394,6 +448,9 @@ func (g *Gateway) setBackend(ctx context.Context, next BackendSettings) error {
 	g.backend = next
 	g.stateMu.Unlock()
 	if !wasUp && g.backendUp(g.clock.Now()) {
+		g.stateMu.Lock()
+		g.link = linkState{} // try the remote backend at once too
+		g.stateMu.Unlock()
 		if err := g.store.Kick(ctx, g.clock.Now()); err != nil {
 			return err
 		}
@@ -483,6 +540,13 @@ func (g *Gateway) apiSubmissions(ctx context.Context, username string) ([]contro
 func (g *Gateway) Reset(ctx context.Context) error {
 	g.tickMu.Lock()
 	defer g.tickMu.Unlock()
+	// The remote parts first: if one does not answer, nothing changes here.
+	if err := g.remoteBackendCall(func(c *control.BackendClient) error { return c.Reset(ctx) }); err != nil {
+		return err
+	}
+	if err := g.remoteSecurity(func(c *control.SecurityClient) error { return c.Reset(ctx) }); err != nil {
+		return err
+	}
 	g.mu.Lock()
 	open := make([]net.Conn, 0, len(g.rawConns))
 	for _, c := range g.rawConns {
@@ -516,6 +580,7 @@ func (g *Gateway) Reset(ctx context.Context) error {
 	g.backend = g.cfg.Backend
 	g.secReachable = g.cfg.Security.Reachable
 	g.faults = control.Faults{}
+	g.link, g.replFailures = linkState{}, 0
 	g.stateMu.Unlock()
 	return g.initialRegistrations(ctx)
 }

@@ -52,6 +52,11 @@ type Gateway struct {
 	lastReplAttempt time.Time
 	sourceDirty     bool // the security source may differ from the replica
 	faults          control.Faults
+	link            linkState // the remote backend link (backend.url)
+	replFailures    int       // replications failed in a row (security.url)
+
+	remoteBackend *control.BackendClient  // nil: the embedded backend
+	remoteSec     *control.SecurityClient // nil: the embedded security system
 
 	mu            sync.Mutex
 	sessions      map[string]*session // by session id

@@ -2,11 +2,12 @@ package simulator
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -155,13 +156,29 @@ func (g *Gateway) step(ctx context.Context, d Delivery, now time.Time) error {
 		attempts := d.Attempts + 1
 		return g.store.Postpone(ctx, d.ID, now.Add(g.backoff(attempts)), attempts)
 	}
-	rule := g.backendSettings().Rule(d.Service)
+	if retryAt, waiting := g.linkWaiting(now); waiting {
+		return g.store.Postpone(ctx, d.ID, retryAt, d.Attempts+1)
+	}
 	switch d.State {
 	case "queued":
-		return g.store.Advance(ctx, d.ID, "queued", "delivered", now.Add(rule.Delay.Std()), 0,
+		delay, err := g.handOver(ctx, d)
+		if err != nil {
+			return g.linkFailedOr(ctx, d, now, err)
+		}
+		g.linkOK()
+		return g.store.Advance(ctx, d.ID, "queued", "delivered", now.Add(delay), 0,
 			[]OutboxFile{g.receipt(d, CodeDelivered, now, "", nil, "")})
 	case "delivered":
-		if rerr := g.evaluate(d, rule); rerr != nil {
+		v, err := g.answer(ctx, d)
+		if errors.Is(err, errRedelivered) {
+			g.linkOK()
+			return g.store.Postpone(ctx, d.ID, now.Add(g.backendSettings().RetryMin.Std()), d.Attempts)
+		}
+		if err != nil {
+			return g.linkFailedOr(ctx, d, now, err)
+		}
+		g.linkOK()
+		if rerr := v.rerr; rerr != nil {
 			if g.defect(DefectRejectNoCode) {
 				rerr = nil
 			}
@@ -172,8 +189,8 @@ func (g *Gateway) step(ctx context.Context, d Delivery, now time.Time) error {
 				[]OutboxFile{g.receipt(d, CodeAccepted, now, validatedText, nil, "")})
 		}
 		accepted := g.receipt(d, CodeAccepted, now, "", nil, "")
-		if rule.Reply {
-			return g.store.Advance(ctx, d.ID, "delivered", "accepted", now.Add(rule.ExposeDelay.Std()), 0, []OutboxFile{accepted})
+		if v.reply {
+			return g.store.Advance(ctx, d.ID, "delivered", "accepted", now.Add(v.exposeDelay), 0, []OutboxFile{accepted})
 		}
 		return g.store.Advance(ctx, d.ID, "delivered", "done", now, 0, []OutboxFile{accepted})
 	case "accepted":
@@ -184,6 +201,15 @@ func (g *Gateway) step(ctx context.Context, d Delivery, now time.Time) error {
 		})
 	}
 	return fmt.Errorf("unknown delivery state %q", d.State)
+}
+
+// linkFailedOr postpones d when err is a failure of the backend link, else returns err.
+func (g *Gateway) linkFailedOr(ctx context.Context, d Delivery, now time.Time, err error) error {
+	var le linkError
+	if errors.As(err, &le) {
+		return g.linkFailed(ctx, d, now, err)
+	}
+	return err
 }
 
 func (g *Gateway) receipt(d Delivery, code int, at time.Time, text string, rerr *ReceiptError, reply string) OutboxFile {
@@ -205,24 +231,31 @@ func (g *Gateway) backoff(n int) time.Duration {
 	return min(d, b.RetryMax.Std())
 }
 
-// evaluate applies a service's backend rule; nil means accepted.
+// evaluate applies a service's backend rule to a spooled submission; nil means accepted.
 func (g *Gateway) evaluate(d Delivery, rule ServiceRule) *ReceiptError {
-	if d.Service == heartbeatService {
+	return evaluateRule(rule, d.Service, d.ASCII, func() (io.ReadCloser, error) { return os.Open(filepath.Join(g.dataDir, d.SpoolPath)) })
+}
+
+// evaluateRule applies a backend rule to a file; nil means accepted. The embedded backend
+// and `ftpsgw backend` answer by this one function.
+func evaluateRule(rule ServiceRule, service string, ascii bool, open func() (io.ReadCloser, error)) *ReceiptError {
+	if service == heartbeatService {
 		return nil
 	}
 	if rule.Action == ActionReject {
 		return &ReceiptError{Code: rule.ErrorCode, Message: rule.ErrorMessage, Resolution: "Correct the file and upload it under a new name."}
 	}
-	if rule.RequireASCII && !d.ASCII {
+	if rule.RequireASCII && !ascii {
 		e := errorTexts[ErrCodeNotASCII]
 		return &e
 	}
 	if rule.RecordLength > 0 {
-		data, err := os.ReadFile(filepath.Join(g.dataDir, d.SpoolPath))
+		f, err := open()
 		if err != nil {
 			return &ReceiptError{Code: "Internal server error", Message: "The file could not be read.", Resolution: "Upload the file again under a new name."}
 		}
-		sc := bufio.NewScanner(bytes.NewReader(data))
+		defer f.Close()
+		sc := bufio.NewScanner(f)
 		sc.Buffer(make([]byte, 64<<10), 16<<20)
 		for n := 1; sc.Scan(); n++ {
 			line := strings.TrimSuffix(sc.Text(), "\r")
@@ -231,6 +264,11 @@ func (g *Gateway) evaluate(d Delivery, rule ServiceRule) *ReceiptError {
 				e.Message = fmt.Sprintf("Record %d is %d characters long; the format requires %d.", n, len(line), rule.RecordLength)
 				return &e
 			}
+		}
+		if sc.Err() != nil {
+			e := errorTexts[ErrCodeRecordLength]
+			e.Message = fmt.Sprintf("A record is longer than %d bytes; the format requires %d characters.", 16<<20, rule.RecordLength)
+			return &e
 		}
 	}
 	return nil

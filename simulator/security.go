@@ -3,6 +3,7 @@ package simulator
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -26,7 +27,16 @@ func (g *Gateway) securityReachable() bool {
 func (g *Gateway) nextReplication() time.Time {
 	g.stateMu.Lock()
 	defer g.stateMu.Unlock()
-	return g.lastReplAttempt.Add(g.cfg.Security.ReplicationInterval.Std())
+	interval := g.cfg.Security.ReplicationInterval.Std()
+	if g.replFailures > 0 {
+		// A failed replication is retried with back-off, at most one interval later.
+		b := g.cfg.Backend.RetryMin.Std()
+		for i := 1; i < g.replFailures && b < interval; i++ {
+			b *= 2
+		}
+		interval = min(b, interval)
+	}
+	return g.lastReplAttempt.Add(interval)
 }
 
 func (g *Gateway) lastReplication() time.Time {
@@ -55,6 +65,9 @@ func (g *Gateway) replicate(ctx context.Context, now time.Time) error {
 		g.log.Warn("replication failed: security system unreachable; serving from the last replica",
 			"last_replication", g.lastReplication())
 		return errUnreachable
+	}
+	if g.remoteSec != nil {
+		return g.replicateRemote(ctx, now)
 	}
 	g.stateMu.Lock()
 	dirty := g.sourceDirty
@@ -93,4 +106,45 @@ func (g *Gateway) ReplicateNow(ctx context.Context) error {
 	g.tickMu.Lock()
 	defer g.tickMu.Unlock()
 	return g.replicate(ctx, g.clock.Now())
+}
+
+// replicateRemote copies the registrations of `ftpsgw security` into the replica when its
+// version changed. A failed request leaves the replica as it was and is retried with back-off.
+func (g *Gateway) replicateRemote(ctx context.Context, now time.Time) error {
+	snap, err := g.remoteSnapshot(ctx)
+	if err != nil {
+		g.stateMu.Lock()
+		g.replFailures++
+		n := g.replFailures
+		g.stateMu.Unlock()
+		g.metrics.replications.WithLabelValues("unreachable").Inc()
+		g.metrics.linkErrors.WithLabelValues("security").Inc()
+		g.log.Warn("replication failed; serving from the last replica", "err", err, "failures", n,
+			"last_replication", g.lastReplication(), "next_try", g.nextReplication())
+		return err
+	}
+	have, _, err := g.store.Meta(ctx, metaReplicaVersion)
+	if err != nil {
+		return err
+	}
+	if have != strconv.FormatInt(snap.Version, 10) {
+		if err := g.store.ReplaceReplica(ctx, snap); err != nil {
+			g.metrics.replications.WithLabelValues("error").Inc()
+			return err
+		}
+		if err := g.loadRoles(ctx); err != nil {
+			return err
+		}
+	}
+	if err := g.store.SetMetaTime(ctx, metaLastReplication, now); err != nil {
+		return err
+	}
+	g.stateMu.Lock()
+	if g.replFailures > 0 {
+		g.log.Info("security system reachable again", "after_failures", g.replFailures)
+	}
+	g.lastRepl, g.replFailures = now, 0
+	g.stateMu.Unlock()
+	g.metrics.replications.WithLabelValues("ok").Inc()
+	return nil
 }

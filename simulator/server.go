@@ -21,6 +21,7 @@ import (
 	ftpserver "github.com/fclairamb/ftpserverlib"
 
 	"github.com/ftpsgw/ftpsgw/certs"
+	"github.com/ftpsgw/ftpsgw/simulator/control"
 )
 
 // ReadyFile is written into the data folder once the server accepts connections.
@@ -127,6 +128,12 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		sourceDirty: true, // unknown until the first replication
 	}
 	g.metrics = newMetrics(g)
+	if cfg.Backend.URL != "" {
+		g.remoteBackend = control.NewBackendClient(cfg.Backend.URL, cfg.Backend.Timeout.Std())
+	}
+	if cfg.Security.URL != "" {
+		g.remoteSec = control.NewSecurityClient(cfg.Security.URL, cfg.Security.Timeout.Std())
+	}
 	srv.gw = g
 	if vc, ok := opts.Clock.(*VirtualClock); ok {
 		if t, err := store.MetaTime(ctx, metaVirtualNow); err != nil {
@@ -287,11 +294,13 @@ func (g *Gateway) recover(ctx context.Context, m *certs.Manifest) error {
 		}
 		return nil
 	})
-	n, err := g.store.CountRegistrations(ctx)
-	if err != nil {
+	if g.remoteSec != nil {
+		if err := g.startRemoteSecurity(ctx); err != nil {
+			return err
+		}
+	} else if n, err := g.store.CountRegistrations(ctx); err != nil {
 		return err
-	}
-	if n == 0 {
+	} else if n == 0 {
 		return g.initialRegistrations(ctx)
 	}
 	// Run-time state the control API changed survives a restart.
@@ -317,6 +326,24 @@ func (g *Gateway) recover(ctx context.Context, m *certs.Manifest) error {
 	return g.loadRoles(ctx)
 }
 
+// startRemoteSecurity fills an empty remote security system with the manifest's
+// registrations, or replicates from it. When it does not answer, the gateway starts from
+// its last replica and keeps retrying.
+func (g *Gateway) startRemoteSecurity(ctx context.Context) error {
+	snap, err := g.remoteSnapshot(ctx)
+	if err != nil {
+		g.log.Warn("security system unreachable at start; serving from the last replica", "url", g.remoteSec.URL(), "err", err)
+		g.stateMu.Lock()
+		g.replFailures = 1
+		g.stateMu.Unlock()
+		return nil
+	}
+	if len(snap.Registrations) == 0 {
+		return g.initialRegistrations(ctx)
+	}
+	return g.replicateRemote(ctx, g.clock.Now())
+}
+
 // initialRegistrations registers every login-capable identity of the manifest (with its
 // password and roles) in the security system and the replica: the state of a fresh gateway.
 func (g *Gateway) initialRegistrations(ctx context.Context) error {
@@ -326,7 +353,7 @@ func (g *Gateway) initialRegistrations(ctx context.Context) error {
 			continue
 		}
 		reg := Registration{Username: id.Username, CVR: id.CVR, Fingerprint: id.Fingerprint, Roles: id.Roles}
-		if err := g.store.PutRegistration(ctx, reg, id.Password, now); err != nil {
+		if err := g.register(ctx, reg, id.Password, now); err != nil {
 			return fmt.Errorf("registering %s: %w", id.Name, err)
 		}
 	}

@@ -93,6 +93,19 @@ CREATE TABLE IF NOT EXISTS outbox (
 	UNIQUE (submission_id, kind, code)
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (written, deleted_at);
+CREATE TABLE IF NOT EXISTS backend_received (
+	skat_id     TEXT PRIMARY KEY,
+	seq         INTEGER NOT NULL,
+	username    TEXT NOT NULL,
+	service     TEXT NOT NULL,
+	name        TEXT NOT NULL,
+	size        INTEGER NOT NULL,
+	sha256      TEXT NOT NULL,
+	ascii       INTEGER NOT NULL,
+	verdict     TEXT NOT NULL,
+	attempts    INTEGER NOT NULL,
+	received_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS security_source (
 	username      TEXT PRIMARY KEY,
 	cvr           TEXT NOT NULL,
@@ -104,8 +117,12 @@ CREATE TABLE IF NOT EXISTS security_source (
 `
 
 // OpenStore opens (creating if needed) dataDir/gateway.db.
-func OpenStore(dataDir string) (*Store, error) {
-	path := filepath.Join(dataDir, "gateway.db")
+func OpenStore(dataDir string) (*Store, error) { return openStoreFile(dataDir, "gateway.db") }
+
+// openStoreFile opens (creating if needed) dataDir/file with the schema. The backend and
+// security services keep their own files and use only their own tables.
+func openStoreFile(dataDir, file string) (*Store, error) {
+	path := filepath.Join(dataDir, file)
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -143,17 +160,22 @@ func (s *Store) CountRegistrations(ctx context.Context) (int, error) {
 // PutRegistration registers (or re-registers) a certificate with a password and roles, in the
 // security system and in the gateway's replica at once: a registration takes effect now.
 func (s *Store) PutRegistration(ctx context.Context, r Registration, password string, now time.Time) error {
-	roles, _ := json.Marshal(nonNil(r.Roles))
 	hash, err := hashPassword(password)
 	if err != nil {
 		return err
 	}
+	return s.putRegistrationHash(ctx, r, hash, now, "registrations", "security_source")
+}
+
+// putRegistrationHash writes a registration with an already hashed password into tables.
+func (s *Store) putRegistrationHash(ctx context.Context, r Registration, hash string, now time.Time, tables ...string) error {
+	roles, _ := json.Marshal(nonNil(r.Roles))
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	for _, table := range []string{"registrations", "security_source"} {
+	for _, table := range tables {
 		_, err = tx.ExecContext(ctx, `INSERT INTO `+table+` (username, cvr, fingerprint, password_hash, roles, created_at)
 			VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (username) DO UPDATE SET cvr = excluded.cvr, fingerprint = excluded.fingerprint,

@@ -27,6 +27,8 @@ func commands() []command {
 	return []command{
 		{"pki", "create a test PKI (OCES-shaped certificates) or show a certificate's gateway username", runPKI},
 		{"serve", "run the reference gateway simulator", runServe},
+		{"backend", "run the backend systems as a process of their own (serve --backend-url)", func(a []string, o, e io.Writer) int { return runService("backend", a, o, e) }},
+		{"security", "run the central security system as a process of their own (serve --security-url)", func(a []string, o, e io.Writer) int { return runService("security", a, o, e) }},
 		{"certify", "certify a gateway (default: the embedded simulator) and write reports", runCertify},
 		{"certify-client", "certify client software (run through an adapter) against the simulator", runCertifyClient},
 		{"client", "the reference client adapter (upload FILE FOLDER | receipts DIR)", runClient},

@@ -27,9 +27,13 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	logLevel := fs.String("log-level", cfg.LogLevel, "debug, info, warn or error")
 	clock := fs.String("clock", cfg.Clock, "real, or virtual (time moves only through the control API)")
 	controlAddr := fs.String("control", cfg.Control.Listen, "control API address (HTTP+JSON, /control/v1, /metrics); port 0 = free port; off = none")
-	controlToken := fs.String("control-token", "", "require this bearer token on the control API (or FTPSGW_CONTROL_TOKEN)")
+	controlToken := fs.String("control-token", "", "require this bearer token on the control API")
+	allowRemote := fs.Bool("allow-remote-control", cfg.Control.AllowRemote, "let non-loopback clients use the control API (containers); set a --control-token too")
+	publicHost := fs.String("public-host", cfg.PublicHost, "IPv4 address announced in PASV replies (default: the control connection's local address)")
+	backendURL := fs.String("backend-url", cfg.Backend.URL, "reach the backend at this URL (an 'ftpsgw backend'); default: embedded")
+	securityURL := fs.String("security-url", cfg.Security.URL, "reach the security system at this URL (an 'ftpsgw security'); default: embedded")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: ftpsgw serve [flags]\n\nRuns the reference gateway simulator. TEST use only: never point clients with real\ncertificates at it, and never point it at the real gateway.\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: ftpsgw serve [flags]\n\nRuns the reference gateway simulator. TEST use only: never point clients with real\ncertificates at it, and never point it at the real gateway. Every flag can also be set as\nFTPSGW_<FLAG> in the environment (FTPSGW_CONTROL_TOKEN, FTPSGW_BACKEND_URL, ...).\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if code, stop := parseFlags(fs, args, stderr); stop {
@@ -37,6 +41,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
+		return exitUsage
+	}
+	if !applyEnv(fs, stderr) {
 		return exitUsage
 	}
 	if *configFile != "" {
@@ -65,11 +72,16 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			cfg.Control.Listen = *controlAddr
 		case "control-token":
 			cfg.Control.Token = *controlToken
+		case "allow-remote-control":
+			cfg.Control.AllowRemote = *allowRemote
+		case "public-host":
+			cfg.PublicHost = *publicHost
+		case "backend-url":
+			cfg.Backend.URL = *backendURL
+		case "security-url":
+			cfg.Security.URL = *securityURL
 		}
 	})
-	if tok := os.Getenv("FTPSGW_CONTROL_TOKEN"); tok != "" && cfg.Control.Token == "" {
-		cfg.Control.Token = tok
-	}
 	if err := cfg.Validate(); err != nil {
 		return fail(stderr, "invalid settings:\n%v", err)
 	}

@@ -46,29 +46,40 @@ func StatusOf(err error) int {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
-	if _, ok := ctx.Deadline(); !ok && c.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
-		defer cancel()
-	}
-	u := c.BaseURL + APIPrefix + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
+	return c.sendJSON(ctx, method, APIPrefix+path, query, in, out)
+}
+
+// sendJSON sends in (if not nil) as JSON to BaseURL+path and decodes the answer into out.
+func (c *Client) sendJSON(ctx context.Context, method, path string, query url.Values, in, out any) error {
 	var body io.Reader
+	contentType := ""
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return err
 		}
-		body = bytes.NewReader(b)
+		body, contentType = bytes.NewReader(b), "application/json"
+	}
+	return c.send(ctx, method, path, query, body, contentType, out)
+}
+
+// send makes one request to BaseURL+path and decodes a JSON answer into out.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, body io.Reader, contentType string, out any) error {
+	if _, ok := ctx.Deadline(); !ok && c.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+	}
+	u := c.BaseURL + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return err
 	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
