@@ -5,10 +5,18 @@ VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 FUZZTIME ?= 60s
 RUNDIR   ?= $(CURDIR)/.run
 
-.PHONY: build test run lint fuzz clean vsftpd-acceptance
+IMAGE    ?= ftpsgw:dev
+
+.PHONY: build test run lint fuzz clean vsftpd-acceptance image
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/ftpsgw
+
+# The simulator as a FROM scratch image (nothing is pulled): the static binary, an empty
+# /data owned by the non-root user 65532, and simulator/container/Dockerfile.
+image: build
+	@ctx=$$(mktemp -d) && mkdir $$ctx/data && cp $(BIN) simulator/container/Dockerfile $$ctx/ && \
+		docker build -t $(IMAGE) $$ctx; rc=$$?; rm -rf $$ctx; exit $$rc
 
 test:
 	$(GO) vet ./...

@@ -31,6 +31,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	allowRemote := fs.Bool("allow-remote-control", cfg.Control.AllowRemote, "let non-loopback clients use the control API (containers); set a --control-token too")
 	publicHost := fs.String("public-host", cfg.PublicHost, "IPv4 address announced in PASV replies (default: the control connection's local address)")
 	backendURL := fs.String("backend-url", cfg.Backend.URL, "reach the backend at this URL (an 'ftpsgw backend'); default: embedded")
+	sessionReuse := fs.String("session-reuse", cfg.SessionReuse, "required: refuse data connections that do not resume the control connection's TLS session; off: only record it (ASSUMED; see config.example.yaml)")
+	remoteTimeout := fs.Duration("remote-timeout", 0, "bound each request to --backend-url and --security-url (default: backend 30s, security 10s)")
 	securityURL := fs.String("security-url", cfg.Security.URL, "reach the security system at this URL (an 'ftpsgw security'); default: embedded")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: ftpsgw serve [flags]\n\nRuns the reference gateway simulator. TEST use only: never point clients with real\ncertificates at it, and never point it at the real gateway. Every flag can also be set as\nFTPSGW_<FLAG> in the environment (FTPSGW_CONTROL_TOKEN, FTPSGW_BACKEND_URL, ...).\n\nFlags:")
@@ -80,10 +82,23 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			cfg.Backend.URL = *backendURL
 		case "security-url":
 			cfg.Security.URL = *securityURL
+		case "session-reuse":
+			cfg.SessionReuse = *sessionReuse
+		case "remote-timeout":
+			cfg.Backend.Timeout, cfg.Security.Timeout = simulator.Duration(*remoteTimeout), simulator.Duration(*remoteTimeout)
 		}
 	})
 	if err := cfg.Validate(); err != nil {
 		return fail(stderr, "invalid settings:\n%v", err)
+	}
+	generatedToken := false
+	if cfg.Control.AllowRemote && cfg.Control.Token == "" && cfg.Control.Listen != "off" {
+		// An API that moves clocks and registers certificates is never open to the network.
+		tok, err := certs.RandomSecret(24)
+		if err != nil {
+			return fail(stderr, "%v", err)
+		}
+		cfg.Control.Token, generatedToken = tok, true
 	}
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
@@ -97,6 +112,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	defer srv.Close()
 	printWelcome(stdout, srv)
+	if generatedToken {
+		fmt.Fprintf(stdout, "  control API token (generated, as the API accepts remote clients; choose one with --control-token): %s\n", cfg.Control.Token)
+	}
 	<-ctx.Done()
 	logger.Info("shutting down")
 	if err := srv.Close(); err != nil {
