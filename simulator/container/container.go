@@ -487,7 +487,9 @@ func waitHTTP(ctx context.Context, check func(context.Context) error) error {
 }
 
 // Terminate removes the service container.
-func (s *Service) Terminate(ctx context.Context) error { return testcontainers.TerminateContainer(s.Container) }
+func (s *Service) Terminate(ctx context.Context) error {
+	return testcontainers.TerminateContainer(s.Container)
+}
 
 // Disconnect cuts a container off a network (a network partition); Connect restores it
 // with the same aliases.
