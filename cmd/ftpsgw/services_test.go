@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ftpsgw/ftpsgw/certs"
+	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
+)
+
+var listeningRe = regexp.MustCompile(`listening on (http://\S+),`)
+
+// service starts `ftpsgw backend|security` and returns its URL (bounded wait).
+func service(t *testing.T, name string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	out, errb := &lockedBuffer{}, &lockedBuffer{}
+	cmd := exec.Command(binary(t), append([]string{name}, args...)...)
+	cmd.Stdout, cmd.Stderr = out, errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if m := listeningRe.FindStringSubmatch(out.String()); m != nil {
+			return cmd, m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ftpsgw %s did not start\nstdout:\n%s\nstderr:\n%s", name, out, errb)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestThreeProcesses runs gateway, backend and security system as three processes, the
+// gateway configured through the environment, and SIGKILLs the backend in the middle.
+func TestThreeProcesses(t *testing.T) {
+	bdata, sdata := t.TempDir(), t.TempDir()
+	backend, burl := service(t, "backend", "--listen", "127.0.0.1:0", "--data", bdata)
+	_, surl := service(t, "security", "--listen", "127.0.0.1:0", "--data", sdata)
+	t.Setenv("FTPSGW_BACKEND_URL", burl)
+	t.Setenv("FTPSGW_SECURITY_URL", surl)
+	t.Setenv("FTPSGW_CLOCK", "virtual")
+	t.Setenv("FTPSGW_REMOTE_TIMEOUT", "2s")
+	data := t.TempDir()
+	gw := serve(t, "--data", data, "--listen", "127.0.0.1:0", "--passive-ports", "0", "--control", "127.0.0.1:0", "--log-level", "warn")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	api := control.NewClient(gw.ready.ControlAPI, "")
+	if c, err := api.Clock(ctx); err != nil || c.Mode != "virtual" {
+		t.Fatalf("FTPSGW_CLOCK=virtual not applied: %+v %v", c, err)
+	}
+	m, err := certs.LoadManifest(gw.ready.PKI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap, err := control.NewSecurityClient(surl, 5*time.Second).Snapshot(ctx); err != nil || len(snap.Registrations) == 0 {
+		t.Fatalf("the security process got no registrations: %v", err)
+	}
+	id, _ := m.Lookup("moces")
+	cert, _ := m.ClientCertificate(id)
+	pool, _ := m.CAPool()
+	upload := func(name string) {
+		t.Helper()
+		c, err := ftpsclient.Dial(ctx, ftpsclient.Options{Addr: gw.ready.Control, ServerName: "localhost", RootCAs: pool, Certificate: &cert})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Login(id.Username, id.Password); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Upload("/FTPSGW.Heartbeat/"+name, []byte(name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	codes := func(name string) []int {
+		rs, err := api.Receipts(ctx, id.Username)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int
+		for _, r := range rs {
+			if r.Filename == name {
+				out = append(out, r.Code)
+			}
+		}
+		return out
+	}
+	upload("three_1.txt")
+	api.Advance(ctx, 3*time.Second)
+	if got := codes("three_1.txt"); !slices.Equal(got, []int{1, 2}) {
+		t.Fatalf("receipts through the backend process: %v", got)
+	}
+	// The backend crashes; uploads go on and wait; it restarts on the same port and data.
+	backend.Process.Signal(syscall.SIGKILL)
+	backend.Wait()
+	upload("three_2.txt")
+	api.Advance(ctx, time.Hour)
+	if got := codes("three_2.txt"); len(got) != 0 {
+		t.Fatalf("receipts while the backend is down: %v", got)
+	}
+	_, burl2 := service(t, "backend", "--listen", strings.TrimPrefix(burl, "http://"), "--data", bdata)
+	if burl2 != burl {
+		t.Fatalf("the backend came back at %s, not %s", burl2, burl)
+	}
+	api.Advance(ctx, 15*time.Minute+3*time.Second)
+	if got := codes("three_2.txt"); !slices.Equal(got, []int{1, 2}) {
+		t.Fatalf("receipts after the backend restarted: %v", got)
+	}
+	ds, err := control.NewBackendClient(burl, 5*time.Second).Deliveries(ctx)
+	if err != nil || len(ds) != 2 || ds[0].Name != "three_1.txt" || ds[1].Name != "three_2.txt" {
+		t.Fatalf("the backend's records after its restart: %+v %v", ds, err)
+	}
+}
+
+func TestServiceAndEnvErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"serve", "--backend-url", "ftp://backend"}, nil, "backend.url"},
+		{[]string{"serve", "--security-url", "http://x/path"}, nil, "security.url"},
+		{[]string{"serve"}, map[string]string{"FTPSGW_CLOCK": "sometimes"}, "clock"},
+		{[]string{"serve"}, map[string]string{"FTPSGW_REMOTE_TIMEOUT": "soon"}, "FTPSGW_REMOTE_TIMEOUT"},
+		{[]string{"backend", "--listen", "nonsense"}, nil, "nonsense"},
+		{[]string{"security", "--config", "x.yaml"}, nil, "backend only"},
+		{[]string{"backend", "extra"}, nil, "Usage"},
+	} {
+		for k, v := range tc.env {
+			os.Setenv(k, v)
+		}
+		code, _, stderr := runCLI(tc.args...)
+		for k := range tc.env {
+			os.Unsetenv(k)
+		}
+		if code == exitOK || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v %v: code %d, stderr %q (want %q)", tc.env, tc.args, code, stderr, tc.want)
+		}
+	}
+}
