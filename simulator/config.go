@@ -77,6 +77,8 @@ type ControlSettings struct {
 	Token string `yaml:"token"`
 	// AllowRemote lets non-loopback clients use the API (loopback only by default).
 	AllowRemote bool `yaml:"allow_remote"`
+	// Pprof serves Go's profiler at /debug/pprof/ on the control listener (same access rules).
+	Pprof bool `yaml:"pprof"`
 }
 
 // BackendSettings configure delivery to the backend systems.

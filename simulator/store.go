@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite: the binary stays static
@@ -24,6 +25,12 @@ import (
 // client was told survives kill -9.
 type Store struct {
 	db *sql.DB
+
+	// verified remembers successful password checks (stored hash + SHA-256 of the
+	// password), so a load of logins does not run PBKDF2 each time. Keyed on the stored
+	// hash, an entry dies with a re-registration; bounded (cleared when full).
+	verifiedMu sync.Mutex
+	verified   map[[32]byte]bool
 }
 
 // Registration is a certificate registered for the gateway with its password and roles.
@@ -265,7 +272,23 @@ func (s *Store) CheckPassword(ctx context.Context, username, password string) (b
 	if err != nil {
 		return false, err
 	}
-	return verifyPassword(stored, password), nil
+	key := sha256.Sum256([]byte(stored + "\x00" + password))
+	s.verifiedMu.Lock()
+	ok := s.verified[key]
+	s.verifiedMu.Unlock()
+	if ok {
+		return true, nil
+	}
+	if !verifyPassword(stored, password) {
+		return false, nil
+	}
+	s.verifiedMu.Lock()
+	if s.verified == nil || len(s.verified) >= 4096 {
+		s.verified = map[[32]byte]bool{}
+	}
+	s.verified[key] = true
+	s.verifiedMu.Unlock()
+	return true, nil
 }
 
 // Passwords are stored as PBKDF2-SHA256 with a random salt. The iteration count is modest on

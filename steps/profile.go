@@ -21,6 +21,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/ftpsgw/ftpsgw/certs"
+	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
 )
 
 // Profile describes a gateway to certify: where it is, how to trust it, and who to be.
@@ -216,6 +217,19 @@ func (p *Profile) Identity(name string) (ProfileIdentity, *tls.Certificate, bool
 		}
 	}
 	return ProfileIdentity{}, nil, false
+}
+
+// ClientOptions are the FTPS client settings to reach the target as identity name ("" for
+// none); false when the profile has no such identity.
+func (p *Profile) ClientOptions(name string) (ftpsclient.Options, ProfileIdentity, bool) {
+	opts := ftpsclient.Options{Addr: p.Address, ServerName: p.ServerName, RootCAs: p.pool, Implicit: p.Mode == "implicit",
+		Timeout: time.Duration(p.Timeouts.Operation)}
+	if name == "" {
+		return opts, ProfileIdentity{}, true
+	}
+	id, cert, ok := p.Identity(name)
+	opts.Certificate = cert
+	return opts, id, ok
 }
 
 // ProfileFromManifest builds the profile of an ftpsgw simulator from its PKI manifest.

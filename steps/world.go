@@ -95,17 +95,10 @@ func expected(what string, seenFormat string, a ...any) error {
 }
 
 func (w *world) options(name string) (ftpsclient.Options, ProfileIdentity, error) {
-	p := w.suite.profile
-	opts := ftpsclient.Options{Addr: p.Address, ServerName: p.ServerName, RootCAs: p.pool, Implicit: p.Mode == "implicit",
-		Timeout: time.Duration(p.Timeouts.Operation)}
-	if name == "" {
-		return opts, ProfileIdentity{}, nil
-	}
-	id, cert, ok := p.Identity(name)
+	opts, id, ok := w.suite.profile.ClientOptions(name)
 	if !ok {
 		return opts, id, w.unsupportedf("the target profile has no identity %q", name)
 	}
-	opts.Certificate = cert
 	return opts, id, nil
 }
 

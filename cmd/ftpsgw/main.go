@@ -31,6 +31,7 @@ func commands() []command {
 		{"security", "run the central security system as a process of their own (serve --security-url)", func(a []string, o, e io.Writer) int { return runService("security", a, o, e) }},
 		{"certify", "certify a gateway (default: the embedded simulator) and write reports", runCertify},
 		{"certify-client", "certify client software (run through an adapter) against the simulator", runCertifyClient},
+		{"load", "drive load against a gateway (default: the simulator) and report throughput and latency", runLoad},
 		{"client", "the reference client adapter (upload FILE FOLDER | receipts DIR)", runClient},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) int { fmt.Println(version); return exitOK }},
 	}

@@ -31,6 +31,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	allowRemote := fs.Bool("allow-remote-control", cfg.Control.AllowRemote, "let non-loopback clients use the control API (containers); set a --control-token too")
 	publicHost := fs.String("public-host", cfg.PublicHost, "IPv4 address announced in PASV replies (default: the control connection's local address)")
 	backendURL := fs.String("backend-url", cfg.Backend.URL, "reach the backend at this URL (an 'ftpsgw backend'); default: embedded")
+	pprofOn := fs.Bool("pprof", false, "serve Go's profiler at /debug/pprof/ on the control API listener")
 	sessionReuse := fs.String("session-reuse", cfg.SessionReuse, "required: refuse data connections that do not resume the control connection's TLS session; off: only record it (ASSUMED; see config.example.yaml)")
 	remoteTimeout := fs.Duration("remote-timeout", 0, "bound each request to --backend-url and --security-url (default: backend 30s, security 10s)")
 	securityURL := fs.String("security-url", cfg.Security.URL, "reach the security system at this URL (an 'ftpsgw security'); default: embedded")
@@ -82,6 +83,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			cfg.Backend.URL = *backendURL
 		case "security-url":
 			cfg.Security.URL = *securityURL
+		case "pprof":
+			cfg.Control.Pprof = *pprofOn
 		case "session-reuse":
 			cfg.SessionReuse = *sessionReuse
 		case "remote-timeout":

@@ -1,0 +1,129 @@
+package load
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Process is a server process whose CPU and memory a run samples from /proc (Linux). CPU
+// includes children the process has reaped (vsftpd forks a process per session); RSS is
+// the sum over the process and its live descendants, sampled every 100 ms.
+type Process struct{ PID int }
+
+// Usage is what a run measured of the server.
+type Usage struct {
+	PID     int
+	CPU     time.Duration // user + system, with reaped children, during the run
+	RSSPeak int64         // bytes
+}
+
+// clockTicks is USER_HZ; 100 on every Linux that Go supports.
+const clockTicks = 100
+
+// cpu reads utime+stime+cutime+cstime of pid.
+func cpu(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name may hold spaces; fields start after the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("unreadable /proc/%d/stat", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 15 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	var ticks int64
+	for _, k := range []int{11, 12, 13, 14} { // utime stime cutime cstime (fields 14-17)
+		v, _ := strconv.ParseInt(f[k], 10, 64)
+		ticks += v
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
+// rss sums VmRSS of pid and its descendants.
+func rss(pid int) int64 {
+	children := map[int][]int{}
+	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, d := range dirs {
+		b, err := os.ReadFile(d)
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		p, _ := strconv.Atoi(filepath.Base(filepath.Dir(d)))
+		children[ppid] = append(children[ppid], p)
+	}
+	var total int64
+	var walk func(int)
+	walk = func(p int) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p))
+		if err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(line, "VmRSS:") {
+					kb, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
+					total += kb << 10
+				}
+			}
+		}
+		for _, c := range children[p] {
+			walk(c)
+		}
+	}
+	walk(pid)
+	return total
+}
+
+type sampler struct {
+	p     Process
+	cpu0  time.Duration
+	mu    sync.Mutex
+	peak  int64
+	done  chan struct{}
+	ended chan struct{}
+}
+
+func (p *Process) sample() *sampler {
+	s := &sampler{p: *p, done: make(chan struct{}), ended: make(chan struct{})}
+	s.cpu0, _ = cpu(p.PID)
+	go func() {
+		defer close(s.ended)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			r := rss(p.PID)
+			s.mu.Lock()
+			s.peak = max(s.peak, r)
+			s.mu.Unlock()
+			select {
+			case <-s.done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+func (s *sampler) stop() Usage {
+	close(s.done)
+	<-s.ended
+	c, _ := cpu(s.p.PID)
+	return Usage{PID: s.p.PID, CPU: c - s.cpu0, RSSPeak: s.peak}
+}
