@@ -1,0 +1,99 @@
+package simulator
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// Benchmarks of the hot paths (go test -bench . ./simulator); numbers in docs/BENCHMARKS.md.
+
+func benchFolders() *folders {
+	g := &Gateway{roles: map[string][]string{"CVR_19552101_RID_60134540": {"FTPSGW.Heartbeat", "eKapital.Rente.Udlaan", "eKapital.Rente.Pantebreve", "Told.Import"}}}
+	return &folders{gw: g, username: "CVR_19552101_RID_60134540", cvr: "19552101"}
+}
+
+func BenchmarkResolvePath(b *testing.B) {
+	f := benchFolders()
+	paths := []string{"/", "/out", "/out/status_FTPSGW.Heartbeat_a.txt_1.xml", "/FTPSGW.Heartbeat/ping_1.txt",
+		"/Told.Import/x.txt", "/other.Service/x.txt", "/../etc/passwd", "/FTPSGW.Heartbeat/%2e%2e"}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		f.resolve(paths[i%len(paths)])
+	}
+}
+
+func BenchmarkListRootFolders(b *testing.B) {
+	f := benchFolders()
+	f.gw.clock = RealClock{}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.ReadDir("/"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseFileName(b *testing.B) {
+	names := []string{"ping_20261126_1.txt", "val_eKapital_2026.xml", "bad name with spaces.txt", "a.b.c.d.e.f.txt"}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		_, _ = ParseFileName(names[i%len(names)])
+	}
+}
+
+// BenchmarkReserveAndRelease is the name registry's check-and-reserve on a real SQLite file
+// (synchronous=FULL, as the simulator runs): one transaction with fsync each way.
+func BenchmarkReserveAndRelease(b *testing.B) {
+	st, err := OpenStore(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	now := time.Now()
+	for i := 0; b.Loop(); i++ {
+		name := fmt.Sprintf("file_%d.txt", i)
+		if err := st.Reserve(ctx, "19552101", name, "u", "s", now); err != nil {
+			b.Fatal(err)
+		}
+		if err := st.Release(ctx, "19552101", name, "s"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRenderReceipt(b *testing.B) {
+	d := Delivery{Submission: Submission{ID: 1, Username: "CVR_19552101_RID_60134540", Service: "FTPSGW.Heartbeat", Name: "ping_20261126_1.txt"}, SkatID: "0123456789abcdef0123456789abcdef"}
+	at := time.Now()
+	rerr := &ReceiptError{Code: "RECORD_LENGTH_INCORRECT", Message: "Record 3 is 12 characters long.", Resolution: "Correct the file."}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if i%2 == 0 {
+			RenderReceipt(d, CodeAccepted, at, "", nil, "", false)
+		} else {
+			RenderReceipt(d, CodeError, at, "", rerr, "", false)
+		}
+	}
+}
+
+func BenchmarkJournalAppend(b *testing.B) {
+	j := NewJournal(200_000, RealClock{})
+	e := Event{Username: "CVR_19552101_RID_60134540", Type: EventCommand, Line: "STOR ping_1.txt", Session: "s1"}
+	b.ReportAllocs()
+	for b.Loop() {
+		j.Append(e)
+	}
+}
+
+func BenchmarkJournalAppendParallel(b *testing.B) {
+	j := NewJournal(200_000, RealClock{})
+	e := Event{Username: "CVR_19552101_RID_60134540", Type: EventCommand, Line: "STOR ping_1.txt", Session: "s1"}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			j.Append(e)
+		}
+	})
+}
