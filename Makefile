@@ -7,7 +7,7 @@ RUNDIR   ?= $(CURDIR)/.run
 
 IMAGE    ?= ftpsgw:dev
 
-.PHONY: build test run lint fuzz clean vsftpd-acceptance image
+.PHONY: build test run lint fuzz clean vsftpd-acceptance image bench
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/ftpsgw
@@ -50,3 +50,8 @@ clean:
 # Certify a stock vsftpd with a hand-written profile (root; creates user ftpsgwtest).
 vsftpd-acceptance:
 	scripts/vsftpd-acceptance.sh
+
+# Side-by-side load benchmark, stock vsftpd vs the simulator (root; ROUNDS=3). Not part of
+# make test; results and method in docs/BENCHMARKS.md.
+bench:
+	scripts/bench.sh

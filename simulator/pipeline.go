@@ -288,15 +288,13 @@ func (g *Gateway) writeOutbox(ctx context.Context) error {
 		}
 		path := filepath.Join(dir, f.Name)
 		tmp := filepath.Join(g.dataDir, "tmp", fmt.Sprintf("outbox-%d", f.ID))
-		if err := os.WriteFile(tmp, f.Content, 0o640); err != nil {
+		if err := writeSynced(tmp, f.Content); err != nil {
 			return err
 		}
-		if fh, err := os.Open(tmp); err == nil {
-			_ = fh.Sync()
-			fh.Close()
+		// File times come from the gateway's clock; on a real clock the write time is it.
+		if _, virtual := g.clock.(*VirtualClock); virtual {
+			_ = os.Chtimes(tmp, f.CreatedAt, f.CreatedAt)
 		}
-		// File times come from the gateway's clock (virtual time included).
-		_ = os.Chtimes(tmp, f.CreatedAt, f.CreatedAt)
 		if err := os.Rename(tmp, path); err != nil {
 			return err
 		}
@@ -309,6 +307,22 @@ func (g *Gateway) writeOutbox(ctx context.Context) error {
 			Reason: f.ErrorCode, Time: f.CreatedAt})
 	}
 	return nil
+}
+
+// writeSynced creates path with data and fsyncs it: one open, one write, one fsync.
+func writeSynced(path string, data []byte) error {
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return err
+	}
+	_, err = fh.Write(data)
+	if err == nil {
+		err = fh.Sync()
+	}
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func receiptLabel(f OutboxFile) string {

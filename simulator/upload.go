@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -65,7 +66,7 @@ func (g *Gateway) startUpload(f *folders, service, name string) (ftpserver.FileT
 	f.s.mu.Lock()
 	ascii := f.s.ascii
 	f.s.mu.Unlock()
-	return &upload{gw: g, f: f, tmp: tmp, hash: sha256.New(), service: service, name: fn, scope: key, reused: reused, ascii: ascii, path: full}, nil
+	return &upload{gw: g, f: f, tmp: tmp, buf: bufio.NewWriterSize(tmp, uploadBuffer), hash: sha256.New(), service: service, name: fn, scope: key, reused: reused, ascii: ascii, path: full}, nil
 }
 
 // upload is one STOR in progress. Bytes go to a temporary file; only a transfer that ends
@@ -75,6 +76,7 @@ type upload struct {
 	gw      *Gateway
 	f       *folders
 	tmp     *os.File
+	buf     *bufio.Writer // TLS hands over at most 16 KiB a read; one write syscall per record was 75% of upload CPU
 	hash    hash.Hash
 	size    int64
 	service string
@@ -89,8 +91,11 @@ type upload struct {
 	finished bool
 }
 
+// uploadBuffer is the write buffer of one upload.
+const uploadBuffer = 256 << 10
+
 func (u *upload) Write(p []byte) (int, error) {
-	n, err := u.tmp.Write(p)
+	n, err := u.buf.Write(p)
 	u.hash.Write(p[:n])
 	u.size += int64(n)
 	return n, err
@@ -136,6 +141,9 @@ func (u *upload) Close() error {
 	if u.aborted != nil {
 		g.metrics.uploads.WithLabelValues("aborted").Inc()
 		return fail(fmt.Errorf("upload not completed, nothing delivered, name not used: %v", u.aborted))
+	}
+	if err := u.buf.Flush(); err != nil {
+		return fail(fmt.Errorf("storing the upload: %w", err))
 	}
 	if err := u.tmp.Sync(); err != nil {
 		return fail(fmt.Errorf("storing the upload: %w", err))

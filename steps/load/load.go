@@ -274,6 +274,9 @@ func (w *worker) sessions(parent, ctx context.Context) {
 		c, err := w.login(parent)
 		if err != nil {
 			w.rec.fail(stageOf(err))
+			if sleepCtx(ctx, 10*time.Millisecond) { // a refusing server is not hammered in a tight loop
+				return
+			}
 			continue
 		}
 		err = c.Stor(fmt.Sprintf("/%s/%s_%06d.txt", w.o.Folder, w.name, n), payload.reader())

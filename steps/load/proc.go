@@ -11,9 +11,9 @@ import (
 	"time"
 )
 
-// Process is a server process whose CPU and memory a run samples from /proc (Linux). CPU
-// includes children the process has reaped (vsftpd forks a process per session); RSS is
-// the sum over the process and its live descendants, sampled every 100 ms.
+// Process is a server process whose CPU and memory a run samples from /proc (Linux). Both
+// cover the process and its descendants (vsftpd forks processes per session): CPU of the
+// live tree plus what it reaped, RSS summed over the live tree every 100 ms.
 type Process struct{ PID int }
 
 // Usage is what a run measured of the server.
@@ -49,8 +49,8 @@ func cpu(pid int) (time.Duration, error) {
 	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
 
-// rss sums VmRSS of pid and its descendants.
-func rss(pid int) int64 {
+// tree returns pid and its live descendants.
+func tree(pid int) []int {
 	children := map[int][]int{}
 	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, d := range dirs {
@@ -70,23 +70,45 @@ func rss(pid int) int64 {
 		p, _ := strconv.Atoi(filepath.Base(filepath.Dir(d)))
 		children[ppid] = append(children[ppid], p)
 	}
-	var total int64
+	out := []int{}
 	var walk func(int)
 	walk = func(p int) {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p))
-		if err == nil {
-			for _, line := range strings.Split(string(b), "\n") {
-				if strings.HasPrefix(line, "VmRSS:") {
-					kb, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
-					total += kb << 10
-				}
-			}
-		}
+		out = append(out, p)
 		for _, c := range children[p] {
 			walk(c)
 		}
 	}
 	walk(pid)
+	return out
+}
+
+// treeCPU is the CPU of pid and every descendant, live or reaped: a child's time moves into
+// its parent's cutime/cstime when reaped, so the sum over the live tree counts each once.
+func treeCPU(pid int) time.Duration {
+	var total time.Duration
+	for _, p := range tree(pid) {
+		if c, err := cpu(p); err == nil {
+			total += c
+		}
+	}
+	return total
+}
+
+// rss sums VmRSS of pid and its live descendants.
+func rss(pid int) int64 {
+	var total int64
+	for _, p := range tree(pid) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "VmRSS:") {
+				kb, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
+				total += kb << 10
+			}
+		}
+	}
 	return total
 }
 
@@ -101,7 +123,7 @@ type sampler struct {
 
 func (p *Process) sample() *sampler {
 	s := &sampler{p: *p, done: make(chan struct{}), ended: make(chan struct{})}
-	s.cpu0, _ = cpu(p.PID)
+	s.cpu0 = treeCPU(p.PID)
 	go func() {
 		defer close(s.ended)
 		t := time.NewTicker(100 * time.Millisecond)
@@ -124,6 +146,5 @@ func (p *Process) sample() *sampler {
 func (s *sampler) stop() Usage {
 	close(s.done)
 	<-s.ended
-	c, _ := cpu(s.p.PID)
-	return Usage{PID: s.p.PID, CPU: c - s.cpu0, RSSPeak: s.peak}
+	return Usage{PID: s.p.PID, CPU: treeCPU(s.p.PID) - s.cpu0, RSSPeak: s.peak}
 }
