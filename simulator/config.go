@@ -49,6 +49,9 @@ type Config struct {
 	OutDelete string `yaml:"out_delete"`
 	// Login failure limits (no unbounded password guessing).
 	Login LoginLimits `yaml:"login"`
+	// Limits bound what clients can take: sessions, sizes, stalls, disk. A client over a
+	// limit gets a clear refusal; the simulator stays up for everyone else.
+	Limits Limits `yaml:"limits"`
 	// IdleTimeout closes a control connection without commands (421).
 	IdleTimeout Duration `yaml:"idle_timeout"`
 	// DataConnectTimeout bounds the wait for a passive data connection.
@@ -141,6 +144,24 @@ type SecuritySettings struct {
 	ReplicationInterval Duration `yaml:"replication_interval"`
 }
 
+// Limits bound resources per client. Zero means "no limit" for the counts and sizes.
+// SKAT publishes none of these; the defaults are ASSUMED and generous for one vendor's tests.
+type Limits struct {
+	MaxSessions            int `yaml:"max_sessions"`              // control connections at once, in all
+	MaxSessionsPerAddress  int `yaml:"max_sessions_per_address"`  // control connections at once from one client IP
+	MaxSessionsPerIdentity int `yaml:"max_sessions_per_identity"` // logged-in sessions at once per username
+	// MaxUploadSize refuses (552) an upload that grows past it, in bytes.
+	MaxUploadSize int64 `yaml:"max_upload_size"`
+	// DailyQuota is the bytes one username may upload per day (gateway clock, UTC day); 552 past it.
+	DailyQuota int64 `yaml:"daily_quota"`
+	// TransferStallTimeout aborts a data connection that moves no byte for this long (slow-loris).
+	TransferStallTimeout Duration `yaml:"transfer_stall_timeout"`
+	// MinFreeDisk refuses new uploads (552) while the data folder's disk has less free, in bytes.
+	MinFreeDisk int64 `yaml:"min_free_disk"`
+	// MaxQueue refuses new uploads (552) while this many uploads wait for receipts.
+	MaxQueue int `yaml:"max_queue"`
+}
+
 // LoginLimits bound failed logins per client address and per identity.
 type LoginLimits struct {
 	MaxFailures int      `yaml:"max_failures"` // failures within Window before a lock-out
@@ -168,14 +189,16 @@ const (
 // and the stricter choice for every assumed behaviour.
 func DefaultConfig() Config {
 	return Config{
-		Listen:             "127.0.0.1:6381",
-		PassivePorts:       "36000-39999",
-		Data:               "ftpsgw-data",
-		SessionReuse:       ReuseOff,
-		UniqueScope:        ScopeCVR,
-		ReuseReply:         ReuseReplyReceipt,
-		OutDelete:          OutDeleteDeny,
-		Login:              LoginLimits{MaxFailures: 5, Window: Duration(15 * time.Minute), Lockout: Duration(15 * time.Minute)},
+		Listen:       "127.0.0.1:6381",
+		PassivePorts: "36000-39999",
+		Data:         "ftpsgw-data",
+		SessionReuse: ReuseOff,
+		UniqueScope:  ScopeCVR,
+		ReuseReply:   ReuseReplyReceipt,
+		OutDelete:    OutDeleteDeny,
+		Login:        LoginLimits{MaxFailures: 5, Window: Duration(15 * time.Minute), Lockout: Duration(15 * time.Minute)},
+		Limits: Limits{MaxSessions: 2000, MaxSessionsPerAddress: 200, MaxSessionsPerIdentity: 50, MaxUploadSize: 4 << 30,
+			DailyQuota: 0, TransferStallTimeout: Duration(60 * time.Second), MinFreeDisk: 64 << 20, MaxQueue: 1_000_000},
 		IdleTimeout:        Duration(5 * time.Minute),
 		DataConnectTimeout: Duration(30 * time.Second),
 		LogLevel:           "info",
@@ -319,6 +342,14 @@ func (c *Config) Validate() error {
 	}
 	if c.Login.Window <= 0 || c.Login.Lockout <= 0 {
 		errs = append(errs, errors.New("login.window and login.lockout must be positive durations"))
+	}
+	l := c.Limits
+	if l.MaxSessions < 0 || l.MaxSessionsPerAddress < 0 || l.MaxSessionsPerIdentity < 0 || l.MaxUploadSize < 0 ||
+		l.DailyQuota < 0 || l.MinFreeDisk < 0 || l.MaxQueue < 0 {
+		errs = append(errs, errors.New("limits: counts and sizes must be 0 (no limit) or positive"))
+	}
+	if l.TransferStallTimeout < Duration(time.Second) {
+		errs = append(errs, errors.New("limits.transfer_stall_timeout must be at least 1s"))
 	}
 	if c.IdleTimeout < Duration(time.Second) || c.DataConnectTimeout < Duration(time.Second) {
 		errs = append(errs, errors.New("idle_timeout and data_connect_timeout must be at least 1s"))

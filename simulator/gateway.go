@@ -192,6 +192,12 @@ func (f *front) ClientConnected(cc ftpserver.ClientContext) (string, error) {
 	// Debug on: the library then logs each command and reply, which libTap turns into the journal.
 	cc.SetDebug(true)
 	g.mu.Lock()
+	if msg := g.sessionLimitLocked(s.remote); msg != "" {
+		g.mu.Unlock()
+		g.metrics.limits.WithLabelValues("sessions").Inc()
+		g.journal.Append(Event{Session: s.id, Remote: s.remote, Type: EventConnect, OK: false, Reason: msg})
+		return msg, errors.New(msg)
+	}
 	g.sessions[s.id] = s
 	g.byRemote[s.remote] = s
 	g.mu.Unlock()
@@ -400,6 +406,10 @@ func (f *front) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserv
 	if g.injectFault(s, true) {
 		return nil, errors.New("connection dropped (fault injected)")
 	}
+	if max := g.cfg.Limits.MaxSessionsPerIdentity; max > 0 && g.loggedIn(user) >= max {
+		g.metrics.limits.WithLabelValues("sessions_per_identity").Inc()
+		return nil, g.refuseLogin(s, user, fmt.Errorf("%w: %s already has %d sessions open (limits.max_sessions_per_identity)", errTooManySessions, user, max), false)
+	}
 	good, err := g.store.CheckPassword(context.Background(), user, pass)
 	if err != nil && !errors.Is(err, ErrNotRegistered) {
 		return nil, fmt.Errorf("internal error: %w", err)
@@ -425,9 +435,83 @@ func (f *front) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserv
 	return &folders{gw: g, s: s, username: user, cvr: id.CVR}, nil
 }
 
-// WrapPassiveListener implements ftpserver.MainDriverExtensionPassiveWrapper. Nothing to wrap:
-// data connections are matched to sessions by port (see onReply).
-func (f *front) WrapPassiveListener(l net.Listener) (net.Listener, error) { return l, nil }
+// WrapPassiveListener implements ftpserver.MainDriverExtensionPassiveWrapper: every data
+// connection gets a deadline that moves with each byte, so a transfer that stalls for
+// limits.transfer_stall_timeout fails instead of holding its session forever. (Data
+// connections are matched to sessions by port; see onReply.)
+func (f *front) WrapPassiveListener(l net.Listener) (net.Listener, error) {
+	return stallListener{Listener: l, timeout: f.gw.cfg.Limits.TransferStallTimeout.Std()}, nil
+}
+
+// stallListener hands out connections whose reads and writes each get a fresh deadline.
+type stallListener struct {
+	net.Listener
+	timeout time.Duration
+}
+
+func (l stallListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &stallConn{Conn: c, timeout: l.timeout}, nil
+}
+
+type stallConn struct {
+	net.Conn
+	timeout time.Duration
+}
+
+func (c *stallConn) Read(p []byte) (int, error) {
+	_ = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
+	return c.Conn.Read(p)
+}
+
+func (c *stallConn) Write(p []byte) (int, error) {
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.timeout))
+	return c.Conn.Write(p)
+}
+
+// errTooManySessions refuses a login over limits.max_sessions_per_identity.
+var errTooManySessions = errors.New("too many sessions")
+
+// sessionLimitLocked says why a new connection from remote is over a limit ("" if not).
+func (g *Gateway) sessionLimitLocked(remote string) string {
+	l := g.cfg.Limits
+	if l.MaxSessions > 0 && len(g.sessions) >= l.MaxSessions {
+		return fmt.Sprintf("too many sessions: the gateway serves %d at once (limits.max_sessions); try again later", l.MaxSessions)
+	}
+	if l.MaxSessionsPerAddress > 0 {
+		host, _, _ := net.SplitHostPort(remote)
+		n := 0
+		for _, other := range g.sessions {
+			if h, _, _ := net.SplitHostPort(other.remote); h == host {
+				n++
+			}
+		}
+		if n >= l.MaxSessionsPerAddress {
+			return fmt.Sprintf("too many sessions from %s: %d at once (limits.max_sessions_per_address); try again later", host, l.MaxSessionsPerAddress)
+		}
+	}
+	return ""
+}
+
+// loggedIn counts the sessions logged in as user.
+func (g *Gateway) loggedIn(user string) int {
+	g.mu.Lock()
+	all := make([]*session, 0, len(g.sessions))
+	for _, s := range g.sessions {
+		all = append(all, s)
+	}
+	g.mu.Unlock()
+	n := 0
+	for _, s := range all {
+		if s.user() == user {
+			n++
+		}
+	}
+	return n
+}
 
 // onCommand is called by libTap for every command line received.
 func (g *Gateway) onCommand(f *front, libID uint32, line string) {

@@ -27,7 +27,7 @@ var (
 	pkiErr  error
 )
 
-func sharedPKI(t *testing.T) *certs.Manifest {
+func sharedPKI(t testing.TB) *certs.Manifest {
 	t.Helper()
 	pkiOnce.Do(func() {
 		var p *certs.PKI

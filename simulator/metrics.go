@@ -20,6 +20,7 @@ type metrics struct {
 	receipts     *prometheus.CounterVec
 	replications *prometheus.CounterVec
 	linkErrors   *prometheus.CounterVec
+	limits       *prometheus.CounterVec
 }
 
 func newMetrics(g *Gateway) *metrics {
@@ -32,6 +33,7 @@ func newMetrics(g *Gateway) *metrics {
 	m.receipts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ftpsgw_receipts_total", Help: "Files put in /out by receipt code (0-3) or 'reply'."}, []string{"code"})
 	m.replications = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ftpsgw_replications_total", Help: "Security-system replications by result."}, []string{"result"})
 	m.linkErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ftpsgw_remote_errors_total", Help: "Failed requests to the remote backend or security process (backend.url, security.url)."}, []string{"service"})
+	m.limits = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ftpsgw_limit_refusals_total", Help: "Requests refused by a limit (limits.*), by limit."}, []string{"limit"})
 	queue := func() (int, float64) {
 		n, oldest, err := g.store.QueueStats(context.Background())
 		if err != nil || oldest.IsZero() {
@@ -45,7 +47,7 @@ func newMetrics(g *Gateway) *metrics {
 		}
 		return 0
 	}
-	m.registry.MustRegister(m.sessions, m.active, m.logins, m.uploads, m.uploadBytes, m.receipts, m.replications, m.linkErrors,
+	m.registry.MustRegister(m.sessions, m.active, m.logins, m.uploads, m.uploadBytes, m.receipts, m.replications, m.linkErrors, m.limits,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ftpsgw_queue_depth", Help: "Uploads whose receipts are not complete."},
 			func() float64 { n, _ := queue(); return float64(n) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ftpsgw_queue_oldest_age_seconds", Help: "Age of the oldest unfinished upload, on the gateway clock."},

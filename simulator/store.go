@@ -76,6 +76,7 @@ CREATE TABLE IF NOT EXISTS submissions (
 	spool_path  TEXT NOT NULL,
 	received_at INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS submissions_user_time ON submissions (username, received_at);
 CREATE TABLE IF NOT EXISTS deliveries (
 	submission_id INTEGER PRIMARY KEY REFERENCES submissions(id),
 	state         TEXT NOT NULL CHECK (state IN ('queued','delivered','accepted','done')),
@@ -518,4 +519,12 @@ func (s *Store) DeleteRegistration(ctx context.Context, username string) error {
 		return ErrNotRegistered
 	}
 	return tx.Commit()
+}
+
+// BytesSince sums the sizes of a username's submissions received at or after t.
+func (s *Store) BytesSince(ctx context.Context, username string, t time.Time) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(size), 0) FROM submissions WHERE username = ? AND received_at >= ?`,
+		username, t.UnixNano()).Scan(&n)
+	return n, err
 }

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
+	"time"
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
 )
@@ -56,35 +58,44 @@ func (g *Gateway) startUpload(f *folders, service, name string) (ftpserver.FileT
 	case err != nil:
 		return nil, f.refuseUpload(full, fmt.Errorf("internal error: %w", err))
 	}
-	tmp, err := os.CreateTemp(filepath.Join(g.dataDir, "tmp"), "upload-*")
-	if err != nil {
+	release := func() {
 		if !reused && key != "" {
 			_ = g.store.Release(ctx, key, name, f.s.id)
 		}
-		return nil, f.refuseUpload(full, fmt.Errorf("internal error: %w", err))
+	}
+	quotaLeft, err := g.uploadRoom(ctx, f.username, now)
+	if err != nil {
+		release()
+		return nil, f.refuseUpload(full, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Join(g.dataDir, "tmp"), "upload-*")
+	if err != nil {
+		release()
+		return nil, f.refuseUpload(full, storageError(err))
 	}
 	f.s.mu.Lock()
 	ascii := f.s.ascii
 	f.s.mu.Unlock()
-	return &upload{gw: g, f: f, tmp: tmp, buf: bufio.NewWriterSize(tmp, uploadBuffer), hash: sha256.New(), service: service, name: fn, scope: key, reused: reused, ascii: ascii, path: full}, nil
+	return &upload{quotaLeft: quotaLeft, gw: g, f: f, tmp: tmp, buf: bufio.NewWriterSize(tmp, uploadBuffer), hash: sha256.New(), service: service, name: fn, scope: key, reused: reused, ascii: ascii, path: full}, nil
 }
 
 // upload is one STOR in progress. Bytes go to a temporary file; only a transfer that ends
 // cleanly is fsynced, renamed into the spool and committed (name burned, submission recorded)
 // before the library sends 226. Anything else deletes the file and frees the name.
 type upload struct {
-	gw      *Gateway
-	f       *folders
-	tmp     *os.File
-	buf     *bufio.Writer // TLS hands over at most 16 KiB a read; one write syscall per record was 75% of upload CPU
-	hash    hash.Hash
-	size    int64
-	service string
-	name    FileName
-	scope   string
-	reused  bool
-	ascii   bool
-	path    string
+	quotaLeft int64 // bytes this upload may still take under daily_quota (-1: no quota)
+	gw        *Gateway
+	f         *folders
+	tmp       *os.File
+	buf       *bufio.Writer // TLS hands over at most 16 KiB a read; one write syscall per record was 75% of upload CPU
+	hash      hash.Hash
+	size      int64
+	service   string
+	name      FileName
+	scope     string
+	reused    bool
+	ascii     bool
+	path      string
 
 	mu       sync.Mutex
 	aborted  error
@@ -95,7 +106,19 @@ type upload struct {
 const uploadBuffer = 256 << 10
 
 func (u *upload) Write(p []byte) (int, error) {
+	l := u.gw.cfg.Limits
+	if l.MaxUploadSize > 0 && u.size+int64(len(p)) > l.MaxUploadSize {
+		u.gw.metrics.limits.WithLabelValues("max_upload_size").Inc()
+		return 0, fmt.Errorf("%w: the upload is larger than %d bytes (limits.max_upload_size)", ftpserver.ErrStorageExceeded, l.MaxUploadSize)
+	}
+	if u.quotaLeft >= 0 && u.size+int64(len(p)) > u.quotaLeft {
+		u.gw.metrics.limits.WithLabelValues("daily_quota").Inc()
+		return 0, fmt.Errorf("%w: the upload passes %s's daily quota of %d bytes (limits.daily_quota)", ftpserver.ErrStorageExceeded, u.f.username, l.DailyQuota)
+	}
 	n, err := u.buf.Write(p)
+	if err != nil {
+		err = storageError(err)
+	}
 	u.hash.Write(p[:n])
 	u.size += int64(n)
 	return n, err
@@ -143,10 +166,10 @@ func (u *upload) Close() error {
 		return fail(fmt.Errorf("upload not completed, nothing delivered, name not used: %v", u.aborted))
 	}
 	if err := u.buf.Flush(); err != nil {
-		return fail(fmt.Errorf("storing the upload: %w", err))
+		return fail(fmt.Errorf("storing the upload: %w", storageError(err)))
 	}
 	if err := u.tmp.Sync(); err != nil {
-		return fail(fmt.Errorf("storing the upload: %w", err))
+		return fail(fmt.Errorf("storing the upload: %w", storageError(err)))
 	}
 	if err := u.tmp.Close(); err != nil {
 		return fail(fmt.Errorf("storing the upload: %w", err))
@@ -191,4 +214,46 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// storageError marks a full disk as ftpserverlib's ErrStorageExceeded, so the client gets
+// 552 (and not a generic 550) for a failure that is the gateway's, not the file's.
+func storageError(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w: the gateway's disk is full (%v); nothing was kept, try again later", ftpserver.ErrStorageExceeded, err)
+	}
+	return err
+}
+
+// uploadRoom refuses a new upload while the disk is nearly full or the receipt queue is at
+// its bound, and returns what the username's daily quota leaves (-1: no quota).
+func (g *Gateway) uploadRoom(ctx context.Context, username string, now time.Time) (int64, error) {
+	l := g.cfg.Limits
+	if l.MinFreeDisk > 0 {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(g.dataDir, &st); err == nil && int64(st.Bavail)*int64(st.Bsize) < l.MinFreeDisk {
+			g.metrics.limits.WithLabelValues("min_free_disk").Inc()
+			return 0, fmt.Errorf("%w: the gateway's disk has less than %d bytes free (limits.min_free_disk); try again later",
+				ftpserver.ErrStorageExceeded, l.MinFreeDisk)
+		}
+	}
+	if l.MaxQueue > 0 {
+		if n, _, err := g.store.QueueStats(ctx); err == nil && n >= l.MaxQueue {
+			g.metrics.limits.WithLabelValues("max_queue").Inc()
+			return 0, fmt.Errorf("%w: %d uploads wait for receipts (limits.max_queue); try again later", ftpserver.ErrStorageExceeded, n)
+		}
+	}
+	if l.DailyQuota <= 0 {
+		return -1, nil
+	}
+	day := now.UTC().Truncate(24 * time.Hour)
+	used, err := g.store.BytesSince(ctx, username, day)
+	if err != nil {
+		return 0, fmt.Errorf("internal error: %w", err)
+	}
+	if used >= l.DailyQuota {
+		g.metrics.limits.WithLabelValues("daily_quota").Inc()
+		return 0, fmt.Errorf("%w: %s uploaded %d bytes today, the daily quota is %d (limits.daily_quota)", ftpserver.ErrStorageExceeded, username, used, l.DailyQuota)
+	}
+	return l.DailyQuota - used, nil
 }

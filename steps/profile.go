@@ -147,6 +147,9 @@ func (p *Profile) prepare() error {
 		p.Timeouts.Receipt = Duration(60 * time.Second)
 	}
 	var errs []error
+	if p.Timeouts.Operation < 0 || p.Timeouts.Receipt < 0 {
+		errs = append(errs, errors.New("timeouts: operation and receipt must be positive durations"))
+	}
 	if p.Address == "" {
 		errs = append(errs, errors.New("address is required (host:port of the FTPS control connection)"))
 	}

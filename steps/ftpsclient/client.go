@@ -32,6 +32,9 @@ type Options struct {
 	Timeout     time.Duration // deadline of each connection from its dial; default 30s
 	MinVersion  uint16        // default and maximum: TLS 1.2
 	MaxVersion  uint16
+	// SessionCache, when set, holds the TLS sessions (tickets) of the connections; default a
+	// fresh cache per client. Tests share one to present another client's ticket.
+	SessionCache tls.ClientSessionCache
 	// InsecureSkipVerify skips the server certificate check (probes of unknown targets only).
 	InsecureSkipVerify bool
 }
@@ -50,8 +53,11 @@ func (o Options) TLSConfig() *tls.Config {
 		RootCAs:            o.RootCAs,
 		MinVersion:         o.MinVersion,
 		MaxVersion:         o.MaxVersion,
-		ClientSessionCache: tls.NewLRUClientSessionCache(4),
+		ClientSessionCache: o.SessionCache,
 		InsecureSkipVerify: o.InsecureSkipVerify, //nolint:gosec // explicit opt-in for probes
+	}
+	if cfg.ClientSessionCache == nil {
+		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
 	}
 	if cfg.MinVersion == 0 {
 		cfg.MinVersion = tls.VersionTLS12
