@@ -112,7 +112,7 @@ done
 python3 - "$work" $scenarios <<'PY' | tee "$work/summary.md"
 import json, statistics, sys, glob, os
 work, scen = sys.argv[1], sys.argv[2:]
-print("| scenario | metric | vsftpd (median) | simulator (median) | ratio sim/vsftpd | errors v/s | server RSS peak v/s (MiB) | server CPU v/s (s) |")
+print("| scenario | metric | vsftpd (median) | simulator (median) | ratio sim/vsftpd | errors v/s | server memory peak (PSS) v/s (MiB) | server CPU v/s (s) |")
 print("|---|---|---|---|---|---|---|---|")
 for s in scen:
     res = {}
@@ -123,7 +123,7 @@ for s in scen:
     metric = "mb_per_s" if s.startswith("upload") else ("held_peak" if s.startswith("idle") else "ops_per_s")
     med = {k: statistics.median(r[metric] for r in v) for k, v in res.items()}
     errs = {k: sum(r["error_count"] for r in v) for k, v in res.items()}
-    rss = {k: statistics.median(r.get("server_rss_peak_bytes", 0) for r in v) / 2**20 for k, v in res.items()}
+    rss = {k: statistics.median(r.get("server_mem_peak_bytes", 0) for r in v) / 2**20 for k, v in res.items()}
     cpu = {k: statistics.median(r.get("server_cpu_s", 0) for r in v) for k, v in res.items()}
     p50 = {k: statistics.median(r["p50_ms"] for r in v) for k, v in res.items()}
     ratio = med["simulator"] / med["vsftpd"] if med["vsftpd"] else float("inf")

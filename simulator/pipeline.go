@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"bytes"
 	"bufio"
 	"context"
 	"crypto/rand"
@@ -233,7 +234,19 @@ func (g *Gateway) backoff(n int) time.Duration {
 
 // evaluate applies a service's backend rule to a spooled submission; nil means accepted.
 func (g *Gateway) evaluate(d Delivery, rule ServiceRule) *ReceiptError {
-	return evaluateRule(rule, d.Service, d.ASCII, func() (io.ReadCloser, error) { return os.Open(filepath.Join(g.dataDir, d.SpoolPath)) })
+	return evaluateRule(rule, d.Service, d.ASCII, func() (io.ReadCloser, error) { return g.openSubmission(d.Submission) })
+}
+
+// openSubmission reads a submission's bytes, from its spool file or the database.
+func (g *Gateway) openSubmission(sub Submission) (io.ReadCloser, error) {
+	if sub.SpoolPath != "" {
+		return os.Open(filepath.Join(g.dataDir, sub.SpoolPath))
+	}
+	b, err := g.store.Content(context.Background(), g.dataDir, sub)
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
 }
 
 // evaluateRule applies a backend rule to a file; nil means accepted. The embedded backend

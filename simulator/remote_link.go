@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/simulator/control"
@@ -35,7 +33,7 @@ func (g *Gateway) handOver(ctx context.Context, d Delivery) (time.Duration, erro
 	if g.remoteBackend == nil {
 		return g.backendSettings().Rule(d.Service).Delay.Std(), nil
 	}
-	f, err := os.Open(filepath.Join(g.dataDir, d.SpoolPath))
+	f, err := g.openSubmission(d.Submission)
 	if err != nil {
 		return 0, err
 	}

@@ -29,7 +29,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	if len(subs) != 2 || subs[0].Reused || !subs[1].Reused {
 		t.Fatalf("after restart: %+v", subs)
 	}
-	data, err := os.ReadFile(filepath.Join(cfg.Data, subs[0].SpoolPath))
+	data, err := h2.srv.Store().Content(ctx(t), cfg.Data, subs[0])
 	if err != nil || string(data) != "one" {
 		t.Fatalf("spooled file: %q %v", data, err)
 	}

@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"os"
 	"context"
 	"crypto/hmac"
 	"crypto/pbkdf2"
@@ -74,7 +75,8 @@ CREATE TABLE IF NOT EXISTS submissions (
 	reused      INTEGER NOT NULL,
 	session     TEXT NOT NULL,
 	spool_path  TEXT NOT NULL,
-	received_at INTEGER NOT NULL
+	received_at INTEGER NOT NULL,
+	content     BLOB
 );
 CREATE INDEX IF NOT EXISTS submissions_user_time ON submissions (username, received_at);
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -141,6 +143,13 @@ func openStoreFile(dataDir, file string) (*Store, error) {
 	if _, err := db.Exec(schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("creating the schema in %s: %w", path, err)
+	}
+	// Databases from before inline uploads lack the content column.
+	if _, err := db.Exec(`SELECT content FROM submissions LIMIT 0`); err != nil {
+		if _, err := db.Exec(`ALTER TABLE submissions ADD COLUMN content BLOB`); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("upgrading %s: %w", path, err)
+		}
 	}
 	return &Store{db: db}, nil
 }
@@ -380,8 +389,11 @@ type Submission struct {
 	Validation bool // val_ prefix: validate only, never file
 	Reused     bool // name was submitted before: answered with status_0 FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION
 	Session    string
-	SpoolPath  string // relative to the data folder
+	SpoolPath  string // relative to the data folder; "" for a small upload kept in the database
 	ReceivedAt time.Time
+	// Inline is the content of a small upload, stored in the database instead of a spool
+	// file (Commit only; read it back with Content).
+	Inline []byte
 }
 
 // Commit records a completed upload, queues its delivery (due at deliverAt, with the
@@ -403,10 +415,14 @@ func (s *Store) Commit(ctx context.Context, scopeKey string, sub Submission, del
 			return 0, fmt.Errorf("name %q lost its reservation before the upload completed", sub.Name)
 		}
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO submissions (username, cvr, service, name, size, sha256, ascii, validation, reused, session, spool_path, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	var inline any
+	if sub.SpoolPath == "" {
+		inline = nonNilBytes(sub.Inline)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO submissions (username, cvr, service, name, size, sha256, ascii, validation, reused, session, spool_path, received_at, content)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		sub.Username, sub.CVR, sub.Service, sub.Name, sub.Size, sub.SHA256, sub.ASCII, sub.Validation, sub.Reused,
-		sub.Session, sub.SpoolPath, sub.ReceivedAt.UnixNano())
+		sub.Session, sub.SpoolPath, sub.ReceivedAt.UnixNano(), inline)
 	if err != nil {
 		return 0, err
 	}
@@ -527,4 +543,25 @@ func (s *Store) BytesSince(ctx context.Context, username string, t time.Time) (i
 	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(size), 0) FROM submissions WHERE username = ? AND received_at >= ?`,
 		username, t.UnixNano()).Scan(&n)
 	return n, err
+}
+
+func nonNilBytes(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// Content returns the bytes of a submission: its spool file under dataDir, or the content
+// kept in the database for a small upload.
+func (s *Store) Content(ctx context.Context, dataDir string, sub Submission) ([]byte, error) {
+	if sub.SpoolPath != "" {
+		return os.ReadFile(filepath.Join(dataDir, sub.SpoolPath))
+	}
+	var b []byte
+	err := s.db.QueryRowContext(ctx, `SELECT content FROM submissions WHERE id = ? AND content IS NOT NULL`, sub.ID).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("submission %d has neither a spool file nor content", sub.ID)
+	}
+	return b, err
 }

@@ -68,15 +68,10 @@ func (g *Gateway) startUpload(f *folders, service, name string) (ftpserver.FileT
 		release()
 		return nil, f.refuseUpload(full, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Join(g.dataDir, "tmp"), "upload-*")
-	if err != nil {
-		release()
-		return nil, f.refuseUpload(full, storageError(err))
-	}
 	f.s.mu.Lock()
 	ascii := f.s.ascii
 	f.s.mu.Unlock()
-	return &upload{quotaLeft: quotaLeft, gw: g, f: f, tmp: tmp, buf: bufio.NewWriterSize(tmp, uploadBuffer), hash: sha256.New(), service: service, name: fn, scope: key, reused: reused, ascii: ascii, path: full}, nil
+	return &upload{quotaLeft: quotaLeft, gw: g, f: f, hash: sha256.New(), service: service, name: fn, scope: key, reused: reused, ascii: ascii, path: full}, nil
 }
 
 // upload is one STOR in progress. Bytes go to a temporary file; only a transfer that ends
@@ -86,7 +81,8 @@ type upload struct {
 	quotaLeft int64 // bytes this upload may still take under daily_quota (-1: no quota)
 	gw        *Gateway
 	f         *folders
-	tmp       *os.File
+	mem       []byte        // the upload while it is small (at most inlineMax): kept in the database, no file
+	tmp       *os.File      // created once the upload outgrows mem
 	buf       *bufio.Writer // TLS hands over at most 16 KiB a read; one write syscall per record was 75% of upload CPU
 	hash      hash.Hash
 	size      int64
@@ -102,8 +98,12 @@ type upload struct {
 	finished bool
 }
 
-// uploadBuffer is the write buffer of one upload.
-const uploadBuffer = 256 << 10
+// uploadBuffer is the write buffer of one upload; inlineMax the largest upload kept in the
+// database instead of a spool file.
+const (
+	uploadBuffer = 256 << 10
+	inlineMax    = 64 << 10
+)
 
 func (u *upload) Write(p []byte) (int, error) {
 	l := u.gw.cfg.Limits
@@ -114,6 +114,25 @@ func (u *upload) Write(p []byte) (int, error) {
 	if u.quotaLeft >= 0 && u.size+int64(len(p)) > u.quotaLeft {
 		u.gw.metrics.limits.WithLabelValues("daily_quota").Inc()
 		return 0, fmt.Errorf("%w: the upload passes %s's daily quota of %d bytes (limits.daily_quota)", ftpserver.ErrStorageExceeded, u.f.username, l.DailyQuota)
+	}
+	if u.tmp == nil && len(u.mem)+len(p) <= inlineMax {
+		u.mem = append(u.mem, p...)
+		u.hash.Write(p)
+		u.size += int64(len(p))
+		return len(p), nil
+	}
+	if u.tmp == nil {
+		// Outgrown memory: spill to a temporary file. (Creating a file is the most expensive
+		// step of a small upload on some disks: 0.7 ms here, hence inline storage below 64 KiB.)
+		tmp, err := os.CreateTemp(filepath.Join(u.gw.dataDir, "tmp"), "upload-*")
+		if err != nil {
+			return 0, storageError(err)
+		}
+		u.tmp, u.buf = tmp, bufio.NewWriterSize(tmp, uploadBuffer)
+		if _, err := u.buf.Write(u.mem); err != nil {
+			return 0, storageError(err)
+		}
+		u.mem = nil
 	}
 	n, err := u.buf.Write(p)
 	if err != nil {
@@ -153,8 +172,10 @@ func (u *upload) Close() error {
 	g, f := u.gw, u.f
 	ctx := context.Background()
 	fail := func(reason error) error {
-		_ = u.tmp.Close()
-		_ = os.Remove(u.tmp.Name())
+		if u.tmp != nil {
+			_ = u.tmp.Close()
+			_ = os.Remove(u.tmp.Name())
+		}
 		if !u.reused {
 			_ = g.store.Release(ctx, u.scope, u.name.Name, f.s.id)
 		}
@@ -165,31 +186,36 @@ func (u *upload) Close() error {
 		g.metrics.uploads.WithLabelValues("aborted").Inc()
 		return fail(fmt.Errorf("upload not completed, nothing delivered, name not used: %v", u.aborted))
 	}
-	if err := u.buf.Flush(); err != nil {
-		return fail(fmt.Errorf("storing the upload: %w", storageError(err)))
-	}
-	if err := u.tmp.Sync(); err != nil {
-		return fail(fmt.Errorf("storing the upload: %w", storageError(err)))
-	}
-	if err := u.tmp.Close(); err != nil {
-		return fail(fmt.Errorf("storing the upload: %w", err))
-	}
 	now := g.clock.Now()
-	rel := filepath.Join("spool", f.username, u.service, fmt.Sprintf("%d-%s", now.UnixNano(), u.name.Name))
-	dst := filepath.Join(g.dataDir, rel)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
-		return fail(fmt.Errorf("storing the upload: %w", err))
+	rel, dst := "", ""
+	if u.tmp != nil {
+		if err := u.buf.Flush(); err != nil {
+			return fail(fmt.Errorf("storing the upload: %w", storageError(err)))
+		}
+		if err := u.tmp.Sync(); err != nil {
+			return fail(fmt.Errorf("storing the upload: %w", storageError(err)))
+		}
+		if err := u.tmp.Close(); err != nil {
+			return fail(fmt.Errorf("storing the upload: %w", err))
+		}
+		rel = filepath.Join("spool", f.username, u.service, fmt.Sprintf("%d-%s", now.UnixNano(), u.name.Name))
+		dst = filepath.Join(g.dataDir, rel)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+			return fail(fmt.Errorf("storing the upload: %w", err))
+		}
+		if err := os.Rename(u.tmp.Name(), dst); err != nil {
+			return fail(fmt.Errorf("storing the upload: %w", err))
+		}
+		_ = syncDir(filepath.Dir(dst))
 	}
-	if err := os.Rename(u.tmp.Name(), dst); err != nil {
-		return fail(fmt.Errorf("storing the upload: %w", err))
-	}
-	_ = syncDir(filepath.Dir(dst))
 	sub := Submission{Username: f.username, CVR: f.cvr, Service: u.service, Name: u.name.Name, Size: u.size,
 		SHA256: hex.EncodeToString(u.hash.Sum(nil)), ASCII: u.ascii, Validation: u.name.Validation, Reused: u.reused,
-		Session: f.s.id, SpoolPath: rel, ReceivedAt: now}
+		Session: f.s.id, SpoolPath: rel, ReceivedAt: now, Inline: u.mem}
 	deliverAt := now.Add(g.backendSettings().DeliverDelay.Std())
 	if _, err := g.store.Commit(ctx, u.scope, sub, deliverAt, newSkatID()); err != nil {
-		_ = os.Remove(dst)
+		if dst != "" {
+			_ = os.Remove(dst)
+		}
 		if !u.reused {
 			_ = g.store.Release(ctx, u.scope, u.name.Name, f.s.id)
 		}

@@ -195,6 +195,7 @@ func TestCrashCampaign(t *testing.T) {
 		t.Fatal(err)
 	}
 	recorded := map[string]simulator.Submission{}
+	spooled := 0
 	for _, s := range subs {
 		key := s.Username + "/" + s.Name
 		if _, dup := recorded[key]; dup {
@@ -207,10 +208,13 @@ func TestCrashCampaign(t *testing.T) {
 		if st, _ := store.NameState(context.Background(), "cvr:"+s.CVR, s.Name); st != "committed" {
 			t.Errorf("%s: recorded, but its name is %q in the registry", key, st)
 		}
-		b, err := os.ReadFile(filepath.Join(data, s.SpoolPath))
+		b, err := store.Content(context.Background(), data, s)
 		sum := sha256.Sum256(b)
 		if err != nil || hex.EncodeToString(sum[:]) != s.SHA256 {
-			t.Errorf("%s: the spooled file is missing or not what was recorded", key)
+			t.Errorf("%s: the stored upload is missing or not what was recorded (%v)", key, err)
+		}
+		if s.SpoolPath != "" {
+			spooled++
 		}
 	}
 	told, broken := 0, 0
@@ -234,9 +238,19 @@ func TestCrashCampaign(t *testing.T) {
 	if left, _ := os.ReadDir(filepath.Join(data, "tmp")); len(left) != 0 {
 		t.Errorf("partial files left: %d", len(left))
 	}
+	onDisk := 0
+	filepath.Walk(filepath.Join(data, "spool"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			onDisk++
+		}
+		return nil
+	})
+	if onDisk != spooled {
+		t.Errorf("%d files in the spool, %d submissions point at one", onDisk, spooled)
+	}
 	t.Logf("rounds %d (killed mid-upload in %d), uploads told 226: %d, broken by kills: %d, submissions: %d; invariants checked: "+
 		"226 => recorded once with its bytes; each submission receipts [1 2] once and /out files equal their records; "+
-		"name registry = submissions; no partial files; journal answers", rounds, killsMidUpload, told, broken, len(subs))
+		"name registry = submissions; no partial or orphaned files; journal answers", rounds, killsMidUpload, told, broken, len(subs))
 	if told == 0 || killsMidUpload == 0 {
 		t.Error("the campaign never killed the server during an upload: it proved nothing")
 	}

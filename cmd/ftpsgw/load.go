@@ -134,7 +134,7 @@ type loadJSON struct {
 	ErrorCount  int            `json:"error_count"`
 	HeldPeak    int            `json:"held_peak"`
 	ServerCPUs  float64        `json:"server_cpu_s,omitempty"`
-	ServerRSS   int64          `json:"server_rss_peak_bytes,omitempty"`
+	ServerMem   int64          `json:"server_mem_peak_bytes,omitempty"` // PSS of the process tree
 }
 
 func writeLoadJSON(path string, r *load.Result) error {
@@ -143,7 +143,7 @@ func writeLoadJSON(path string, r *load.Result) error {
 		Ops: r.Ops, OpsPerS: r.Rate(), MBPerS: r.MBps(), P50ms: ms(r.Percentile(50)), P90ms: ms(r.Percentile(90)),
 		P99ms: ms(r.Percentile(99)), MaxMs: ms(r.Percentile(100)), Errors: r.Errors, ErrorCount: r.ErrorCount(), HeldPeak: r.HeldPeak}
 	if r.Server != nil {
-		j.ServerCPUs, j.ServerRSS = r.Server.CPU.Seconds(), r.Server.RSSPeak
+		j.ServerCPUs, j.ServerMem = r.Server.CPU.Seconds(), r.Server.RSSPeak
 	}
 	b, err := json.MarshalIndent(j, "", "  ")
 	if err != nil {

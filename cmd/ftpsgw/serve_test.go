@@ -265,7 +265,7 @@ func TestKill9DuringUploads(t *testing.T) {
 			t.Errorf("%s recorded twice", s.Name)
 		}
 		byName[s.Name] = s
-		b, err := os.ReadFile(filepath.Join(data, s.SpoolPath))
+		b, err := store.Content(context.Background(), data, s)
 		sum := sha256.Sum256(b)
 		if err != nil || int64(len(b)) != s.Size || hex.EncodeToString(sum[:]) != s.SHA256 {
 			t.Errorf("%s: spooled file missing or not what was recorded (%v)", s.Name, err)

@@ -498,7 +498,7 @@ func (r *Result) Table(w io.Writer) {
 		fmt.Fprintf(w, "  %6d  %s\n", r.Errors[k], k)
 	}
 	if r.Server != nil {
-		fmt.Fprintf(w, "server       CPU %.2f s (%.0f%% of one core), RSS peak %.1f MiB (pid %d, with its children)\n",
+		fmt.Fprintf(w, "server       CPU %.2f s (%.0f%% of one core), memory peak %.1f MiB PSS (pid %d, with its children)\n",
 			r.Server.CPU.Seconds(), 100*r.Server.CPU.Seconds()/r.Elapsed.Seconds(), float64(r.Server.RSSPeak)/(1<<20), r.Server.PID)
 	} else {
 		fmt.Fprintln(w, "server       CPU and RSS not measured (give --server-pid, or run without --target)")

@@ -13,14 +13,14 @@ import (
 
 // Process is a server process whose CPU and memory a run samples from /proc (Linux). Both
 // cover the process and its descendants (vsftpd forks processes per session): CPU of the
-// live tree plus what it reaped, RSS summed over the live tree every 100 ms.
+// live tree plus what it reaped, memory (PSS) summed over the live tree every 250 ms.
 type Process struct{ PID int }
 
 // Usage is what a run measured of the server.
 type Usage struct {
 	PID     int
 	CPU     time.Duration // user + system, with reaped children, during the run
-	RSSPeak int64         // bytes
+	RSSPeak int64         // bytes: peak of the summed proportional set size (PSS; RSS where PSS is unavailable)
 }
 
 // clockTicks is USER_HZ; 100 on every Linux that Go supports.
@@ -94,22 +94,39 @@ func treeCPU(pid int) time.Duration {
 	return total
 }
 
-// rss sums VmRSS of pid and its live descendants.
-func rss(pid int) int64 {
+// memory sums the proportional set size (PSS) of pid and its live descendants: pages shared
+// between forked processes (vsftpd's per-session processes) count once in all, not once per
+// process as a sum of RSS would. Falls back to VmRSS where smaps_rollup is missing.
+func memory(pid int) int64 {
 	var total int64
 	for _, p := range tree(pid) {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p))
-		if err != nil {
-			continue
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", p)); err == nil {
+			if v, ok := field(b, "Pss:"); ok {
+				total += v
+				continue
+			}
 		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(line, "VmRSS:") {
-				kb, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
-				total += kb << 10
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p)); err == nil {
+			if v, ok := field(b, "VmRSS:"); ok {
+				total += v
 			}
 		}
 	}
 	return total
+}
+
+// field reads a "Name:   123 kB" line in bytes.
+func field(b []byte, name string) (int64, bool) {
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, name) {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, err := strconv.ParseInt(f[1], 10, 64)
+				return kb << 10, err == nil
+			}
+		}
+	}
+	return 0, false
 }
 
 type sampler struct {
@@ -126,10 +143,10 @@ func (p *Process) sample() *sampler {
 	s.cpu0 = treeCPU(p.PID)
 	go func() {
 		defer close(s.ended)
-		t := time.NewTicker(100 * time.Millisecond)
+		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
 		for {
-			r := rss(p.PID)
+			r := memory(p.PID)
 			s.mu.Lock()
 			s.peak = max(s.peak, r)
 			s.mu.Unlock()
