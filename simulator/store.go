@@ -1,7 +1,6 @@
 package simulator
 
 import (
-	"os"
 	"context"
 	"crypto/hmac"
 	"crypto/pbkdf2"
@@ -12,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
