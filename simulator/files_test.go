@@ -160,22 +160,32 @@ func snapshot(t *testing.T, dir string) []string {
 	return out
 }
 
+// receiptFor uploads a heartbeat as who and lets its receipts be made (virtual clock).
+func (h *harness) receiptFor(who, name string) {
+	h.t.Helper()
+	c := h.login(who)
+	defer c.Close()
+	if err := c.Upload("/FTPSGW.Heartbeat/"+name, []byte("ping")); err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := h.api().Advance(ctx(h.t), 3*time.Second); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
 func TestOutIsPrivatePerCertificate(t *testing.T) {
-	h := start(t, nil)
+	h := start(t, virtual)
 	moces, voces := h.identity("moces"), h.identity("voces")
 	if moces.CVR != voces.CVR {
 		t.Fatal("the fixture needs two certificates with one CVR")
 	}
-	// A receipt in moces's /out (the receipt pipeline writes files exactly there).
-	dir := filepath.Join(h.srv.DataDir(), "out", moces.Username)
-	os.MkdirAll(dir, 0o750)
-	os.WriteFile(filepath.Join(dir, "status_FTPSGW.Heartbeat_x_1.xml"), []byte("<status/>"), 0o640)
-
+	h.receiptFor("moces", "x.txt")
+	const receipt = "status_FTPSGW.Heartbeat_x.txt_1.xml"
 	cm := h.login("moces")
-	if got := names(t, cm, "/out"); !slices.Equal(got, []string{"status_FTPSGW.Heartbeat_x_1.xml"}) {
+	if got := names(t, cm, "/out"); !slices.Equal(got, []string{receipt, "status_FTPSGW.Heartbeat_x.txt_2.xml"}) {
 		t.Fatalf("moces /out = %v", got)
 	}
-	if data, err := cm.Download("/out/status_FTPSGW.Heartbeat_x_1.xml"); err != nil || string(data) != "<status/>" {
+	if data, err := cm.Download("/out/" + receipt); err != nil || !strings.Contains(string(data), "<filename>x.txt</filename>") {
 		t.Fatalf("moces RETR own receipt: %q %v", data, err)
 	}
 	for _, other := range []string{"voces", "other-company"} {
@@ -183,32 +193,35 @@ func TestOutIsPrivatePerCertificate(t *testing.T) {
 		if got := names(t, c, "/out"); len(got) != 0 {
 			t.Errorf("%s sees %v in /out", other, got)
 		}
-		if _, err := c.Download("/out/status_FTPSGW.Heartbeat_x_1.xml"); ftpsclient.Code(err) != 550 {
+		if _, err := c.Download("/out/" + receipt); ftpsclient.Code(err) != 550 {
 			t.Errorf("%s RETR of another certificate's receipt: %v", other, err)
+		}
+		if err := c.Delete("/out/" + receipt); ftpsclient.Code(err) != 550 {
+			t.Errorf("%s DELE of another certificate's receipt: %v", other, err)
 		}
 	}
 	// Receipts cannot be deleted by default (out_delete: deny).
-	if err := cm.Delete("/out/status_FTPSGW.Heartbeat_x_1.xml"); ftpsclient.Code(err) != 550 {
+	if err := cm.Delete("/out/" + receipt); ftpsclient.Code(err) != 550 {
 		t.Errorf("DELE of a receipt: %v", err)
 	}
 }
 
 func TestOutDeleteAllowed(t *testing.T) {
-	h := start(t, func(c *simulator.Config) { c.OutDelete = simulator.OutDeleteAllow })
-	moces := h.identity("moces")
-	dir := filepath.Join(h.srv.DataDir(), "out", moces.Username)
-	os.MkdirAll(dir, 0o750)
-	os.WriteFile(filepath.Join(dir, "r.xml"), []byte("x"), 0o640)
-	os.WriteFile(filepath.Join(h.srv.DataDir(), "out", "victim.xml"), []byte("x"), 0o640)
+	h := start(t, func(c *simulator.Config) { c.OutDelete = simulator.OutDeleteAllow; c.Clock = simulator.ClockVirtual })
+	h.receiptFor("moces", "r.txt")
 	c := h.login("moces")
-	if err := c.Delete("/out/r.xml"); err != nil {
+	if err := c.Delete("/out/status_FTPSGW.Heartbeat_r.txt_1.xml"); err != nil {
 		t.Fatalf("DELE own receipt: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "r.xml")); !os.IsNotExist(err) {
-		t.Error("the receipt is still there")
+	if got := names(t, c, "/out"); !slices.Equal(got, []string{"status_FTPSGW.Heartbeat_r.txt_2.xml"}) {
+		t.Errorf("after DELE /out = %v", got)
 	}
-	if err := c.Delete("/out/../victim.xml"); err == nil {
-		t.Error("DELE outside /out succeeded")
+	if err := c.Delete("/out/../out/status_FTPSGW.Heartbeat_r.txt_1.xml"); err == nil {
+		t.Error("DELE of a deleted receipt succeeded")
+	}
+	v := h.login("voces")
+	if err := v.Delete("/out/status_FTPSGW.Heartbeat_r.txt_2.xml"); err == nil {
+		t.Error("another certificate deleted moces's receipt")
 	}
 }
 
@@ -515,7 +528,9 @@ func TestDataConnectionMustComeFromTheControlAddress(t *testing.T) {
 	}
 }
 
-func TestSymlinksInOutAreNotFollowed(t *testing.T) {
+// TestFilesPlantedOnDiskAreNotServed: /out is a view of the receipt records. A file or a
+// symlink someone puts into the data folder is never listed or served.
+func TestFilesPlantedOnDiskAreNotServed(t *testing.T) {
 	h := start(t, nil)
 	moces := h.identity("moces")
 	secret := filepath.Join(t.TempDir(), "secret.txt")
@@ -525,12 +540,15 @@ func TestSymlinksInOutAreNotFollowed(t *testing.T) {
 	if err := os.Symlink(secret, filepath.Join(dir, "link.xml")); err != nil {
 		t.Fatal(err)
 	}
+	os.WriteFile(filepath.Join(dir, "planted.xml"), []byte("planted"), 0o640)
 	c := h.login("moces")
 	if got := names(t, c, "/out"); len(got) != 0 {
 		t.Errorf("/out lists %v", got)
 	}
-	if data, err := c.Download("/out/link.xml"); err == nil {
-		t.Fatalf("RETR followed a symlink: %q", data)
+	for _, n := range []string{"link.xml", "planted.xml"} {
+		if data, err := c.Download("/out/" + n); err == nil {
+			t.Fatalf("RETR served a file from disk: %q", data)
+		}
 	}
 }
 

@@ -1,18 +1,21 @@
 package simulator
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
+
+	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/spf13/afero"
 )
 
@@ -99,15 +102,59 @@ func (d dirInfo) ModTime() time.Time { return d.mod }
 func (d dirInfo) IsDir() bool        { return true }
 func (d dirInfo) Sys() any           { return nil }
 
-// outFile returns the on-disk path of a regular file in this certificate's /out.
-func (f *folders) outFile(name string) (string, os.FileInfo, error) {
-	p := filepath.Join(f.gw.outDir(f.username), name)
-	fi, err := os.Lstat(p)
-	if err != nil || !fi.Mode().IsRegular() {
-		return "", nil, notExist("stat", "/out/"+name)
+// outFile returns a file of this certificate's /out: the newest live receipt or reply row
+// of that name. /out is a view of the database; nothing on disk is ever served from it.
+func (f *folders) outFile(name string) (OutboxFile, os.FileInfo, error) {
+	of, ok, err := f.gw.store.OutboxByName(context.Background(), name, f.outOwners()...)
+	if err != nil {
+		return of, nil, err
 	}
-	return p, fi, nil
+	if !ok {
+		return of, nil, notExist("stat", "/out/"+name)
+	}
+	return of, outInfo(of), nil
 }
+
+// outOwners are the usernames whose receipts this /out shows: this certificate's only
+// (under the shared-out defect: every registered certificate of the CVR).
+func (f *folders) outOwners() []string {
+	if !f.gw.defect(DefectSharedOut) {
+		return []string{f.username}
+	}
+	f.gw.mu.Lock()
+	defer f.gw.mu.Unlock()
+	owners := []string{f.username}
+	for u := range f.gw.roles {
+		if id, err := certs.ParseUsername(u); err == nil && id.CVR == f.cvr && u != f.username {
+			owners = append(owners, u)
+		}
+	}
+	return owners
+}
+
+// outInfo describes an outbox row as a file.
+func outInfo(of OutboxFile) os.FileInfo {
+	return fileInfo{name: of.Name, size: int64(len(of.Content)), mod: of.CreatedAt}
+}
+
+type fileInfo struct {
+	name string
+	size int64
+	mod  time.Time
+}
+
+func (i fileInfo) Name() string       { return i.name }
+func (i fileInfo) Size() int64        { return i.size }
+func (i fileInfo) Mode() fs.FileMode  { return 0o640 }
+func (i fileInfo) ModTime() time.Time { return i.mod }
+func (i fileInfo) IsDir() bool        { return false }
+func (i fileInfo) Sys() any           { return nil }
+
+// outReader serves a receipt's bytes to RETR.
+type outReader struct{ *bytes.Reader }
+
+func (outReader) Write([]byte) (int, error) { return 0, errors.New("files in /out are read-only") }
+func (outReader) Close() error              { return nil }
 
 // Stat implements afero.Fs (CWD, SIZE, MDTM, MLST, LIST targets).
 func (f *folders) Stat(name string) (os.FileInfo, error) {
@@ -141,15 +188,13 @@ func (f *folders) ReadDir(name string) ([]os.FileInfo, error) {
 		}
 		return out, nil
 	case tOut:
-		entries, err := os.ReadDir(f.gw.outDir(f.username))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		files, err := f.gw.store.LiveOutbox(context.Background(), f.outOwners()...)
+		if err != nil {
 			return nil, err
 		}
-		var out []os.FileInfo
-		for _, e := range entries {
-			if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
-				out = append(out, fi)
-			}
+		out := make([]os.FileInfo, 0, len(files))
+		for _, of := range files {
+			out = append(out, outInfo(of))
 		}
 		return out, nil
 	case tRole:
@@ -166,16 +211,12 @@ func (f *folders) GetHandle(name string, flags int, offset int64) (ftpserver.Fil
 		if t != tOutFile {
 			return nil, notExist("open", name)
 		}
-		p, _, err := f.outFile(file)
+		of, _, err := f.outFile(file)
 		if err != nil {
 			return nil, err
 		}
-		fh, err := os.OpenFile(p, os.O_RDONLY|noFollow, 0)
-		if err != nil {
-			return nil, notExist("open", name)
-		}
 		f.gw.journal.Append(Event{Session: f.s.id, Remote: f.s.remote, Username: f.username, Type: EventDownload, Path: name, OK: true})
-		return fh, nil
+		return outReader{bytes.NewReader(of.Content)}, nil
 	}
 	switch t {
 	case tRoleFile:
@@ -208,14 +249,13 @@ func (f *folders) Remove(name string) error {
 	if t != tOutFile {
 		return notExist("remove", name)
 	}
-	p, _, err := f.outFile(file)
-	if err != nil {
+	if _, _, err := f.outFile(file); err != nil {
 		return err
 	}
 	if f.gw.cfg.OutDelete != OutDeleteAllow {
 		return notAllowed("remove", name, "files in /out cannot be deleted; the gateway removes them after 30 days (out_delete: deny)")
 	}
-	return os.Remove(p)
+	return f.gw.store.DeleteOutboxName(context.Background(), file, f.gw.clock.Now(), f.outOwners()...)
 }
 
 // RemoveDir implements ftpserver.ClientDriverExtensionRemoveDir (RMD).

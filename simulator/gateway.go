@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -419,10 +417,6 @@ func (f *front) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserv
 	}
 	g.limiter.succeed(user)
 	g.metrics.logins.WithLabelValues("ok", "").Inc()
-	outDir := g.outDir(user)
-	if err := os.MkdirAll(outDir, 0o750); err != nil {
-		return nil, fmt.Errorf("internal error: %w", err)
-	}
 	s.mu.Lock()
 	s.username, s.cvr = user, id.CVR
 	s.mu.Unlock()
@@ -555,15 +549,6 @@ func (g *Gateway) onReply(f *front, libID uint32, line string) {
 	}
 	s.mu.Unlock()
 	g.journal.Append(Event{Session: s.id, Remote: s.remote, Username: s.user(), Type: EventReply, Code: code, Line: redactCommand(text)})
-}
-
-func (g *Gateway) outDir(username string) string {
-	if g.defect(DefectSharedOut) {
-		if id, err := certs.ParseUsername(username); err == nil {
-			return filepath.Join(g.dataDir, "out", "CVR_"+id.CVR)
-		}
-	}
-	return filepath.Join(g.dataDir, "out", username)
 }
 
 // currentRoles returns the roles a username holds now.

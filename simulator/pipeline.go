@@ -102,14 +102,7 @@ func (g *Gateway) runDueLocked(ctx context.Context) error {
 			if err := g.step(ctx, d, now); err != nil {
 				return fmt.Errorf("delivery of %s/%s: %w", d.Username, d.Name, err)
 			}
-			// Each receipt reaches /out right after its step, not after the whole batch.
-			if err := g.writeOutbox(ctx); err != nil {
-				return err
-			}
 		}
-	}
-	if err := g.writeOutbox(ctx); err != nil { // rows left unwritten by a crash
-		return err
 	}
 	return g.expireOutbox(ctx, now)
 }
@@ -144,14 +137,14 @@ func (g *Gateway) nextDue(ctx context.Context) (time.Time, bool) {
 func (g *Gateway) step(ctx context.Context, d Delivery, now time.Time) error {
 	if d.Reused {
 		rerr := errorTexts[ErrCodeNameReused]
-		return g.store.Advance(ctx, d.ID, d.State, "done", now, d.Attempts, []OutboxFile{
+		return g.advance(ctx, d.ID, d.State, "done", now, d.Attempts, []OutboxFile{
 			g.receipt(d, CodeError, now, "", &rerr, ""),
 		})
 	}
 	if !g.backendUp(now) {
 		if g.defect(DefectStatus0OnOutage) && now.Sub(d.ReceivedAt) >= 6*time.Hour {
 			rerr := ReceiptError{Code: "Backend System not available", Message: "The backend system is not available.", Resolution: "Upload the file again."}
-			return g.store.Advance(ctx, d.ID, d.State, "done", now, d.Attempts, []OutboxFile{g.receipt(d, CodeError, now, "", &rerr, "")})
+			return g.advance(ctx, d.ID, d.State, "done", now, d.Attempts, []OutboxFile{g.receipt(d, CodeError, now, "", &rerr, "")})
 		}
 		// Postponed, never failed: back off and try again.
 		attempts := d.Attempts + 1
@@ -167,7 +160,7 @@ func (g *Gateway) step(ctx context.Context, d Delivery, now time.Time) error {
 			return g.linkFailedOr(ctx, d, now, err)
 		}
 		g.linkOK()
-		return g.store.Advance(ctx, d.ID, "queued", "delivered", now.Add(delay), 0,
+		return g.advance(ctx, d.ID, "queued", "delivered", now.Add(delay), 0,
 			[]OutboxFile{g.receipt(d, CodeDelivered, now, "", nil, "")})
 	case "delivered":
 		v, err := g.answer(ctx, d)
@@ -183,20 +176,20 @@ func (g *Gateway) step(ctx context.Context, d Delivery, now time.Time) error {
 			if g.defect(DefectRejectNoCode) {
 				rerr = nil
 			}
-			return g.store.Advance(ctx, d.ID, "delivered", "done", now, 0, []OutboxFile{g.receipt(d, CodeError, now, "", rerr, "")})
+			return g.advance(ctx, d.ID, "delivered", "done", now, 0, []OutboxFile{g.receipt(d, CodeError, now, "", rerr, "")})
 		}
 		if d.Validation {
-			return g.store.Advance(ctx, d.ID, "delivered", "done", now, 0,
+			return g.advance(ctx, d.ID, "delivered", "done", now, 0,
 				[]OutboxFile{g.receipt(d, CodeAccepted, now, validatedText, nil, "")})
 		}
 		accepted := g.receipt(d, CodeAccepted, now, "", nil, "")
 		if v.reply {
-			return g.store.Advance(ctx, d.ID, "delivered", "accepted", now.Add(v.exposeDelay), 0, []OutboxFile{accepted})
+			return g.advance(ctx, d.ID, "delivered", "accepted", now.Add(v.exposeDelay), 0, []OutboxFile{accepted})
 		}
-		return g.store.Advance(ctx, d.ID, "delivered", "done", now, 0, []OutboxFile{accepted})
+		return g.advance(ctx, d.ID, "delivered", "done", now, 0, []OutboxFile{accepted})
 	case "accepted":
 		reply := ReplyName(d.Service, d.Name)
-		return g.store.Advance(ctx, d.ID, "accepted", "done", now, 0, []OutboxFile{
+		return g.advance(ctx, d.ID, "accepted", "done", now, 0, []OutboxFile{
 			{SubmissionID: d.ID, Username: d.Username, Kind: "reply", Code: codeReply, Name: reply, Content: RenderReply(d), CreatedAt: now},
 			g.receipt(d, CodeExposed, now, "", nil, reply),
 		})
@@ -287,55 +280,18 @@ func evaluateRule(rule ServiceRule, service string, ascii bool, open func() (io.
 	return nil
 }
 
-// writeOutbox writes every outbox row not yet in /out. Writing is idempotent: a crash
-// before MarkWritten rewrites the same file with the same content.
-func (g *Gateway) writeOutbox(ctx context.Context) error {
-	files, err := g.store.UnwrittenOutbox(ctx)
-	if err != nil {
+// advance moves a delivery on and adds its receipts in one transaction; the receipts are in
+// /out (a view of the rows) the moment it commits. Then they are counted and journalled.
+func (g *Gateway) advance(ctx context.Context, subID int64, from, to string, nextAt time.Time, attempts int, files []OutboxFile) error {
+	if err := g.store.Advance(ctx, subID, from, to, nextAt, attempts, files); err != nil {
 		return err
 	}
 	for _, f := range files {
-		dir := g.outDir(f.Username)
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return err
-		}
-		path := filepath.Join(dir, f.Name)
-		tmp := filepath.Join(g.dataDir, "tmp", fmt.Sprintf("outbox-%d", f.ID))
-		if err := writeSynced(tmp, f.Content); err != nil {
-			return err
-		}
-		// File times come from the gateway's clock; on a real clock the write time is it.
-		if _, virtual := g.clock.(*VirtualClock); virtual {
-			_ = os.Chtimes(tmp, f.CreatedAt, f.CreatedAt)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			return err
-		}
-		_ = syncDir(dir)
-		if err := g.store.MarkWritten(ctx, f.ID); err != nil {
-			return err
-		}
 		g.metrics.receipts.WithLabelValues(receiptLabel(f)).Inc()
 		g.journal.Append(Event{Username: f.Username, Type: EventReceipt, Path: "/out/" + f.Name, Code: f.Code, OK: f.Code != CodeError,
 			Reason: f.ErrorCode, Time: f.CreatedAt})
 	}
 	return nil
-}
-
-// writeSynced creates path with data and fsyncs it: one open, one write, one fsync.
-func writeSynced(path string, data []byte) error {
-	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
-		return err
-	}
-	_, err = fh.Write(data)
-	if err == nil {
-		err = fh.Sync()
-	}
-	if cerr := fh.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 func receiptLabel(f OutboxFile) string {
@@ -355,9 +311,6 @@ func (g *Gateway) expireOutbox(ctx context.Context, now time.Time) error {
 		return err
 	}
 	for _, f := range files {
-		if err := os.Remove(filepath.Join(g.outDir(f.Username), f.Name)); err != nil && !os.IsNotExist(err) {
-			return err
-		}
 		if err := g.store.MarkDeleted(ctx, f.ID, now); err != nil {
 			return err
 		}

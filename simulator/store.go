@@ -103,6 +103,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 	UNIQUE (submission_id, kind, code)
 );
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (written, deleted_at);
+CREATE INDEX IF NOT EXISTS outbox_user_name ON outbox (username, name);
 CREATE TABLE IF NOT EXISTS backend_received (
 	skat_id     TEXT PRIMARY KEY,
 	seq         INTEGER NOT NULL,

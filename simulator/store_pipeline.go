@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -19,7 +20,8 @@ type Delivery struct {
 }
 
 // OutboxFile is a receipt or reply file for a certificate's /out. The database row is the
-// truth; the file in /out is written from it (again, if a crash interrupted the write).
+// truth and the only copy: a certificate's /out is a view of its live rows, so a receipt is in
+// /out exactly when the transaction that made it committed.
 type OutboxFile struct {
 	ID           int64
 	SubmissionID int64
@@ -74,16 +76,11 @@ func (s *Store) queryDeliveries(ctx context.Context, where string, args ...any) 
 	return out, rows.Err()
 }
 
-// QueueStats returns the number of unfinished deliveries plus receipts not yet written to
-// /out, and the oldest unfinished delivery's receipt time.
+// QueueStats returns the number of unfinished deliveries and the oldest one's receipt time.
 func (s *Store) QueueStats(ctx context.Context) (int, time.Time, error) {
-	var n, unwritten int
+	var n int
 	var oldest sql.NullInt64
 	err := s.db.QueryRowContext(ctx, `SELECT count(*), min(s.received_at) FROM deliveries d JOIN submissions s ON s.id = d.submission_id WHERE d.state != 'done'`).Scan(&n, &oldest)
-	if err == nil {
-		err = s.db.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE written = 0 AND deleted_at IS NULL`).Scan(&unwritten)
-		n += unwritten
-	}
 	if !oldest.Valid {
 		return n, time.Time{}, err
 	}
@@ -176,14 +173,44 @@ func (s *Store) queryOutbox(ctx context.Context, where string, args ...any) ([]O
 	return out, rows.Err()
 }
 
-// UnwrittenOutbox returns outbox files not yet written to /out.
-func (s *Store) UnwrittenOutbox(ctx context.Context) ([]OutboxFile, error) {
-	return s.queryOutbox(ctx, `written = 0 AND deleted_at IS NULL`)
+// ExpiredOutbox returns files created before cutoff and not yet removed.
+func (s *Store) ExpiredOutbox(ctx context.Context, cutoff time.Time) ([]OutboxFile, error) {
+	return s.queryOutbox(ctx, `deleted_at IS NULL AND created_at < ?`, cutoff.UnixNano())
 }
 
-// ExpiredOutbox returns files written before cutoff and not yet removed.
-func (s *Store) ExpiredOutbox(ctx context.Context, cutoff time.Time) ([]OutboxFile, error) {
-	return s.queryOutbox(ctx, `written = 1 AND deleted_at IS NULL AND created_at < ?`, cutoff.UnixNano())
+// LiveOutbox lists what an /out holds: every file of its owners (one username; several only
+// under the shared-out defect) not removed, the newest row of each name (a name reused for
+// a second status_0 shows its latest receipt), in the order they were made.
+func (s *Store) LiveOutbox(ctx context.Context, owners ...string) ([]OutboxFile, error) {
+	in, args := inList(owners)
+	return s.queryOutbox(ctx, `username IN (`+in+`) AND deleted_at IS NULL AND id = (SELECT max(id) FROM outbox o2
+		WHERE o2.username IN (`+in+`) AND o2.name = outbox.name AND o2.deleted_at IS NULL)`, append(args, args...)...)
+}
+
+// OutboxByName returns the newest file of that name in an /out.
+func (s *Store) OutboxByName(ctx context.Context, name string, owners ...string) (OutboxFile, bool, error) {
+	in, args := inList(owners)
+	fs, err := s.queryOutbox(ctx, `username IN (`+in+`) AND name = ? AND deleted_at IS NULL`, append(args, name)...)
+	if err != nil || len(fs) == 0 {
+		return OutboxFile{}, false, err
+	}
+	return fs[len(fs)-1], true, nil // ordered by id: the newest
+}
+
+func inList(values []string) (string, []any) {
+	args := make([]any, len(values))
+	for i, v := range values {
+		args[i] = v
+	}
+	return strings.TrimSuffix(strings.Repeat("?,", len(values)), ","), args
+}
+
+// DeleteOutboxName removes a file from a username's /out (DELE with out_delete: allow).
+func (s *Store) DeleteOutboxName(ctx context.Context, name string, at time.Time, owners ...string) error {
+	in, args := inList(owners)
+	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET deleted_at = ? WHERE username IN (`+in+`) AND name = ? AND deleted_at IS NULL`,
+		append(append([]any{at.UnixNano()}, args...), name)...)
+	return err
 }
 
 // OldestLiveOutbox returns the creation time of the oldest file still in /out.
@@ -199,12 +226,6 @@ func (s *Store) OldestLiveOutbox(ctx context.Context) (time.Time, bool, error) {
 // Outbox returns every outbox file of a username ("" for all), oldest first.
 func (s *Store) Outbox(ctx context.Context, username string) ([]OutboxFile, error) {
 	return s.queryOutbox(ctx, `? = '' OR username = ?`, username, username)
-}
-
-// MarkWritten records that an outbox file is in /out.
-func (s *Store) MarkWritten(ctx context.Context, id int64) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET written = 1 WHERE id = ?`, id)
-	return err
 }
 
 // MarkDeleted records that retention removed an outbox file.

@@ -371,7 +371,13 @@ func TestKill9WithAFullReceiptQueue(t *testing.T) {
 	time.Sleep(30 * time.Millisecond) // receipts are being made now
 	srv.cmd.Process.Signal(syscall.SIGKILL)
 	srv.cmd.Wait()
-	atKill := countFiles(filepath.Join(data, "out"))
+	atKill := 0
+	if store, err := simulator.OpenStore(data); err == nil {
+		if files, err := store.Outbox(context.Background(), ""); err == nil {
+			atKill = len(files)
+		}
+		store.Close()
+	}
 
 	again := serve(t, args...)
 	api = control.NewClient(again.ready.ControlAPI, "")
@@ -402,17 +408,37 @@ func TestKill9WithAFullReceiptQueue(t *testing.T) {
 			t.Errorf("%s: receipts %v, want exactly [1 2]", name, codes)
 		}
 	}
-	// /out holds exactly those files, with the recorded content.
-	for _, r := range rs {
-		b, err := os.ReadFile(filepath.Join(data, "out", r.Username, r.Name))
-		if err != nil || string(b) != r.Content {
-			t.Errorf("%s/%s: on disk %v", r.Username, r.Name, err)
+	// Each certificate's /out, through FTPS, holds exactly its receipts, with the recorded content.
+	for _, idName := range []string{"moces", "voces", "foces", "other-company"} {
+		id, _ := m.Lookup(idName)
+		cert, _ := m.ClientCertificate(id)
+		c, err := ftpsclient.Dial(ctx, ftpsclient.Options{Addr: again.ready.Control, ServerName: "localhost", RootCAs: pool, Certificate: &cert})
+		if err != nil {
+			t.Fatal(err)
 		}
+		if err := c.Login(id.Username, id.Password); err != nil {
+			t.Fatal(err)
+		}
+		entries, err := c.List("/out")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		for _, r := range rs {
+			if r.Username != id.Username {
+				continue
+			}
+			want++
+			if b, err := c.Download("/out/" + r.Name); err != nil || string(b) != r.Content {
+				t.Errorf("%s/%s through FTPS: %v", r.Username, r.Name, err)
+			}
+		}
+		if len(entries) != want {
+			t.Errorf("%s: /out lists %d files, %d receipts recorded", idName, len(entries), want)
+		}
+		c.Close()
 	}
-	if onDisk := countFiles(filepath.Join(data, "out")); onDisk != len(rs) {
-		t.Errorf("%d files in /out folders, %d receipts recorded", onDisk, len(rs))
-	}
-	t.Logf("%d uploads; %d receipt files in /out when killed; %d receipts after the restart", len(perFile), atKill, len(rs))
+	t.Logf("%d uploads; %d receipts in /out when killed; %d receipts after the restart", len(perFile), atKill, len(rs))
 }
 
 func countFiles(dir string) int {

@@ -1,5 +1,0 @@
-//go:build !unix
-
-package simulator
-
-const noFollow = 0
