@@ -87,7 +87,7 @@ kill -0 $vpid 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/2121) 2>/dev/null || {
 # scenario -> ftpsgw load flags
 declare -A flags=(
 	[sessions]="--scenario sessions --concurrency 8 --duration 10s"
-	[upload256]="--scenario upload --concurrency 1 --count 2 --size 256MiB --duration 120s"
+	[upload256]="--scenario upload --concurrency 1 --count 4 --size 256MiB --duration 120s"
 	[idle1000]="--scenario idle --concurrency 1000 --duration 15s"
 	[upload200]="--scenario upload --concurrency 200 --size 1MiB --duration 15s"
 	[mixed]="--scenario mixed --concurrency 8 --size 4KiB --duration 10s"
@@ -103,8 +103,11 @@ for r in $(seq "$rounds"); do
 		[ -n "${flags[$s]:-}" ] || { echo "unknown scenario $s" >&2; exit 2; }
 		echo "== round $r $s: vsftpd"
 		rm -rf "${home:?}/FTPSGW.Heartbeat/"* 2>/dev/null || true
+		sync # no writeback of the previous run's files during this one
 		VSFTPD_PASSWORD=$password "$bin" load --target "$work/vsftpd.yaml" --server-pid "$vpid" ${flags[$s]} \
 			--json "$work/results/$s-vsftpd-$r.json" 2>/dev/null | sed 's/^/   /' || echo "   (errors: see the table)"
+		rm -rf "${home:?}/FTPSGW.Heartbeat/"* 2>/dev/null || true
+		sync
 		echo "== round $r $s: simulator"
 		"$bin" load ${flags[$s]} --json "$work/results/$s-simulator-$r.json" 2>/dev/null | sed 's/^/   /' || echo "   (errors: see the table)"
 	done
