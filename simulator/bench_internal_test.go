@@ -3,6 +3,8 @@ package simulator
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -96,4 +98,39 @@ func BenchmarkJournalAppendParallel(b *testing.B) {
 			j.Append(e)
 		}
 	})
+}
+
+// BenchmarkDiskCreateFile is what creating one new file costs on the disk that holds the
+// temporary folder (the data folder's, in the measurements of docs/BENCHMARKS.md): on some
+// virtual disks this, not the FTP work, dominates a small upload.
+func BenchmarkDiskCreateFile(b *testing.B) {
+	dir := b.TempDir()
+	for i := 0; b.Loop(); i++ {
+		f, err := os.OpenFile(filepath.Join(dir, fmt.Sprint(i)), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+	}
+}
+
+// BenchmarkDiskWriteFsync256MiB writes and fsyncs 256 MiB in 256 KiB writes, as an upload does.
+func BenchmarkDiskWriteFsync256MiB(b *testing.B) {
+	dir := b.TempDir()
+	buf := make([]byte, uploadBuffer)
+	b.SetBytes(256 << 20)
+	for i := 0; b.Loop(); i++ {
+		f, err := os.Create(filepath.Join(dir, "f"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for n := 0; n < 256<<20; n += len(buf) {
+			if _, err := f.Write(buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+		f.Sync()
+		f.Close()
+		os.Remove(f.Name())
+	}
 }

@@ -84,6 +84,9 @@ func SkipIfNoDocker(t testing.TB) {
 	if _, err := cli.Ping(ctx, client.PingOptions{}); err != nil {
 		t.Skipf("Docker is not available (%v): container tests skipped", err)
 	}
+	if tt, ok := t.(*testing.T); ok {
+		testcontainers.SkipIfProviderIsNotHealthy(tt) // testcontainers' own health check, as its docs advise
+	}
 }
 
 var buildMu sync.Mutex
