@@ -74,15 +74,16 @@ func SkipIfNoDocker(t testing.TB) {
 	if _, err := os.Stat("/var/run/docker.sock"); err != nil && os.Getenv("DOCKER_HOST") == "" {
 		t.Skip("Docker is not available (no /var/run/docker.sock, no DOCKER_HOST): container tests skipped")
 	}
+	oneLine := func(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
 	cli, err := testcontainers.NewDockerClientWithOpts(context.Background())
 	if err != nil {
-		t.Skipf("Docker is not available (%v): container tests skipped", err)
+		t.Skipf("Docker is not available (%s): container tests skipped", oneLine(err))
 	}
 	defer cli.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := cli.Ping(ctx, client.PingOptions{}); err != nil {
-		t.Skipf("Docker is not available (%v): container tests skipped", err)
+		t.Skipf("Docker is not available (%s): container tests skipped", oneLine(err))
 	}
 	if tt, ok := t.(*testing.T); ok {
 		testcontainers.SkipIfProviderIsNotHealthy(tt) // testcontainers' own health check, as its docs advise
