@@ -36,7 +36,7 @@ for i in m["identities"]:
         print(f"  - {{name: {i['name']}, cert: {pki}/{i['chain']}, key: {pki}/{i['key']}, username: {i['username']}, password: '{i['password']}', folders: {json.dumps(i['roles'])}}}")
 PY
 echo "soak: $soak against pid $spid ($ftps); samples every ${sample}s in $work/samples.tsv"
-"$bin" load --target "$work/target.yaml" --scenario mixed --concurrency 8 --duration "$soak" --json "$work/mixed.json" >"$work/mixed.txt" 2>/dev/null &
+"$bin" load --target "$work/target.yaml" --server-pid "$spid" --scenario mixed --concurrency 8 --duration "$soak" --json "$work/mixed.json" >"$work/mixed.txt" 2>/dev/null &
 m1=$!
 "$bin" load --target "$work/target.yaml" --identity other-company --scenario idle --concurrency 100 --duration "$soak" --json "$work/idle.json" >"$work/idle.txt" 2>/dev/null &
 m2=$!
