@@ -23,8 +23,8 @@ test:
 	$(GO) test -race -count=1 -timeout 15m ./...
 	# The defect and client-adapter matrices (whole certifications) are too slow under -race; run them plainly.
 	$(GO) test -count=1 -timeout 10m -run 'TestEveryDefectFailsExactlyItsRequirement|TestReferenceAdaptersPass|TestMisconfiguredAdapters' ./cmd/ftpsgw
-	# A short real fuzzing run of every target (make fuzz runs them for FUZZTIME each).
-	$(MAKE) --no-print-directory fuzz FUZZTIME=4s
+	# A short real fuzzing run of every target, bounded by count (no wall-clock race).
+	$(MAKE) --no-print-directory fuzz FUZZTIME=1000x
 
 # The main job: certify the embedded simulator; reports land in ftpsgw-report/.
 run: build
@@ -34,17 +34,10 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# Runs every fuzz target (func FuzzXxx) for FUZZTIME each. New interesting inputs are
-# minimised for at most 5 s: with Go's default (60 s) the exec rate falls to 0 for most of
-# a short run while it minimises.
+# Runs every fuzz target (func FuzzXxx) for FUZZTIME each: a duration or a count ("500x").
+# See scripts/fuzz.sh for the Go 1.26 coordinator race it reports instead of failing on.
 fuzz:
-	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' .); do \
-		dir=$$(dirname $$f); \
-		for t in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | sed 's/^func //'); do \
-			echo "== $$dir $$t ($(FUZZTIME))"; \
-			$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s $$dir; \
-		done; \
-	done
+	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 clean:
 	rm -rf bin $(RUNDIR)
