@@ -13,17 +13,7 @@ rounds=${ROUNDS:-3}
 scenarios=${SCENARIOS:-"sessions upload256 idle1000 upload200 mixed"}
 work=${WORK:-$(mktemp -d /tmp/ftpsgw-bench-XXXXXX)}
 mkdir -p "$work/results"
-command -v vsftpd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq vsftpd >/dev/null; }
-(cd "$repo" && make -s build)
-bin=$repo/bin/ftpsgw
-"$bin" pki init --out "$work/pki" >/dev/null
-password="Vs-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-id ftpsgwtest >/dev/null 2>&1 || useradd -m -s /usr/sbin/nologin ftpsgwtest
-grep -qx /usr/sbin/nologin /etc/shells || echo /usr/sbin/nologin >> /etc/shells
-echo "ftpsgwtest:$password" | chpasswd
-home=$(getent passwd ftpsgwtest | cut -d: -f6)
-mkdir -p "$home/FTPSGW.Heartbeat" "$home/out" /var/run/vsftpd/empty
-chown -R ftpsgwtest "$home"
+. "$repo/scripts/vsftpd-setup.sh" FTPSGW.Heartbeat
 cat > "$work/vsftpd.conf" <<CONF
 listen=YES
 listen_address=127.0.0.1

@@ -177,19 +177,7 @@ func TestCrashCampaign(t *testing.T) {
 			receipts[mi.Username+"/"+r.Filename] = append(receipts[mi.Username+"/"+r.Filename], r.Code)
 		}
 	}
-	srv.cmd.Process.Signal(syscall.SIGTERM)
-	if err := srv.cmd.Wait(); err != nil {
-		t.Fatalf("last server: %v\n%s", err, srv.stderr)
-	}
-	store, err := simulator.OpenStore(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	subs, err := store.Submissions(context.Background(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, subs := stopAndOpenStore(t, srv, data)
 	recorded := map[string]simulator.Submission{}
 	spooled := 0
 	for _, s := range subs {

@@ -246,19 +246,7 @@ func TestKill9DuringUploads(t *testing.T) {
 
 	// Restart on the same data folder, then stop it cleanly and inspect what it recovered.
 	again := serve(t, args...)
-	again.cmd.Process.Signal(syscall.SIGTERM)
-	if err := again.cmd.Wait(); err != nil {
-		t.Fatalf("restarted server: %v\n%s", err, again.stderr)
-	}
-	store, err := simulator.OpenStore(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	subs, err := store.Submissions(context.Background(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, subs := stopAndOpenStore(t, again, data)
 	byName := map[string]simulator.Submission{}
 	for _, s := range subs {
 		if _, dup := byName[s.Name]; dup {
@@ -439,6 +427,26 @@ func TestKill9WithAFullReceiptQueue(t *testing.T) {
 		c.Close()
 	}
 	t.Logf("%d uploads; %d receipts in /out when killed; %d receipts after the restart", len(perFile), atKill, len(rs))
+}
+
+// stopAndOpenStore stops a server with SIGTERM (it must exit cleanly) and opens its
+// database to inspect what it recorded.
+func stopAndOpenStore(t *testing.T, c *child, data string) (*simulator.Store, []simulator.Submission) {
+	t.Helper()
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	if err := c.cmd.Wait(); err != nil {
+		t.Fatalf("server: %v\n%s", err, c.stderr)
+	}
+	store, err := simulator.OpenStore(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	subs, err := store.Submissions(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, subs
 }
 
 func countFiles(dir string) int {
