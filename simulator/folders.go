@@ -134,7 +134,11 @@ func (f *folders) outOwners() []string {
 
 // outInfo describes an outbox row as a file.
 func outInfo(of OutboxFile) os.FileInfo {
-	return fileInfo{name: of.Name, size: int64(len(of.Content)), mod: of.CreatedAt}
+	size := of.Size
+	if of.Content != nil {
+		size = int64(len(of.Content))
+	}
+	return fileInfo{name: of.Name, size: size, mod: of.CreatedAt}
 }
 
 type fileInfo struct {

@@ -31,6 +31,7 @@ type OutboxFile struct {
 	Name         string
 	ErrorCode    string
 	Content      []byte
+	Size         int64 // length of Content; set without Content by LiveOutbox
 	CreatedAt    time.Time
 	Written      bool
 	DeletedAt    time.Time // zero while present
@@ -180,11 +181,28 @@ func (s *Store) ExpiredOutbox(ctx context.Context, cutoff time.Time) ([]OutboxFi
 
 // LiveOutbox lists what an /out holds: every file of its owners (one username; several only
 // under the shared-out defect) not removed, the newest row of each name (a name reused for
-// a second status_0 shows its latest receipt), in the order they were made.
+// a second status_0 shows its latest receipt), in the order they were made. Content is not
+// read: Content holds nil and Size the length.
 func (s *Store) LiveOutbox(ctx context.Context, owners ...string) ([]OutboxFile, error) {
 	in, args := inList(owners)
-	return s.queryOutbox(ctx, `username IN (`+in+`) AND deleted_at IS NULL AND id = (SELECT max(id) FROM outbox o2
-		WHERE o2.username IN (`+in+`) AND o2.name = outbox.name AND o2.deleted_at IS NULL)`, append(args, args...)...)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, length(content), created_at FROM outbox
+		WHERE username IN (`+in+`) AND deleted_at IS NULL AND id IN (SELECT max(id) FROM outbox
+			WHERE username IN (`+in+`) AND deleted_at IS NULL GROUP BY name) ORDER BY id`, append(args, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []OutboxFile
+	for rows.Next() {
+		var f OutboxFile
+		var created int64
+		if err := rows.Scan(&f.ID, &f.Name, &f.Size, &created); err != nil {
+			return nil, err
+		}
+		f.CreatedAt = time.Unix(0, created).UTC()
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }
 
 // OutboxByName returns the newest file of that name in an /out.
