@@ -23,7 +23,7 @@ import (
 // A reused name goes straight to done with _0 FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION.
 // While the backend link is down nothing moves: the step is retried with back-off, and no
 // outage, however long, ever produces a _0 (GATEWAY.md §7). Each step adds its receipt row and
-// moves the state in one transaction; files in /out are then written from the rows, so a
+// moves the state in one transaction; /out is a view of those rows, so a
 // crash at any point neither loses nor doubles a receipt.
 //
 // All of it runs in runDue, driven by the clock: a loop wakes at the next due time (real

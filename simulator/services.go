@@ -94,7 +94,7 @@ func (s *SecurityService) Handler() http.Handler {
 		if err := validateRoles(body.Roles); err != nil {
 			return nil, err
 		}
-		return nil, s.store.SetSourceRolesVersioned(r.Context(), r.PathValue("username"), body.Roles)
+		return nil, s.store.SetSourceRoles(r.Context(), r.PathValue("username"), body.Roles)
 	})
 	jsonRoute(mux, "DELETE "+p+"/registrations/{username}", func(r *http.Request) (any, error) {
 		return nil, s.store.DeleteSourceRecord(r.Context(), r.PathValue("username"))

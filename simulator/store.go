@@ -98,11 +98,11 @@ CREATE TABLE IF NOT EXISTS outbox (
 	error_code    TEXT NOT NULL DEFAULT '',
 	content       BLOB NOT NULL,
 	created_at    INTEGER NOT NULL,
-	written       INTEGER NOT NULL DEFAULT 0,
+	written       INTEGER NOT NULL DEFAULT 0, -- unused since /out became a view of the rows; kept for existing databases
 	deleted_at    INTEGER,
 	UNIQUE (submission_id, kind, code)
 );
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (written, deleted_at);
+DROP INDEX IF EXISTS outbox_pending;
 CREATE INDEX IF NOT EXISTS outbox_user_name ON outbox (username, name);
 CREATE TABLE IF NOT EXISTS backend_received (
 	skat_id     TEXT PRIMARY KEY,
@@ -206,18 +206,17 @@ func (s *Store) putRegistrationHash(ctx context.Context, r Registration, hash st
 	return tx.Commit()
 }
 
-// SetSourceRoles changes a certificate's roles in the security system only; the gateway
-// sees them after the next replication.
+// SetSourceRoles changes a certificate's roles in the security system only (and bumps its
+// version); the gateway sees them after the next replication.
 func (s *Store) SetSourceRoles(ctx context.Context, username string, roles []string) error {
 	b, _ := json.Marshal(nonNil(roles))
-	res, err := s.db.ExecContext(ctx, `UPDATE security_source SET roles = ? WHERE username = ?`, string(b), username)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotRegistered
-	}
-	return nil
+	return s.sourceWrite(ctx, func(tx *sql.Tx) (int64, error) {
+		res, err := tx.ExecContext(ctx, `UPDATE security_source SET roles = ? WHERE username = ?`, string(b), username)
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	})
 }
 
 // Replicate copies every registration and its roles from the security system into the

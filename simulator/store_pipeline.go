@@ -33,7 +33,6 @@ type OutboxFile struct {
 	Content      []byte
 	Size         int64 // length of Content; set without Content by LiveOutbox
 	CreatedAt    time.Time
-	Written      bool
 	DeletedAt    time.Time // zero while present
 }
 
@@ -143,13 +142,13 @@ func (s *Store) ReverseWaiting(ctx context.Context, now time.Time) error {
 	return err
 }
 
-const outboxColumns = `id, submission_id, username, kind, code, name, error_code, content, created_at, written, deleted_at`
+const outboxColumns = `id, submission_id, username, kind, code, name, error_code, content, created_at, deleted_at`
 
 func scanOutbox(rows interface{ Scan(...any) error }) (OutboxFile, error) {
 	var f OutboxFile
 	var created int64
 	var deleted sql.NullInt64
-	err := rows.Scan(&f.ID, &f.SubmissionID, &f.Username, &f.Kind, &f.Code, &f.Name, &f.ErrorCode, &f.Content, &created, &f.Written, &deleted)
+	err := rows.Scan(&f.ID, &f.SubmissionID, &f.Username, &f.Kind, &f.Code, &f.Name, &f.ErrorCode, &f.Content, &created, &deleted)
 	f.CreatedAt = time.Unix(0, created).UTC()
 	if deleted.Valid {
 		f.DeletedAt = time.Unix(0, deleted.Int64).UTC()

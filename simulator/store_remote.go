@@ -61,18 +61,6 @@ func (s *Store) PutSourceRecord(ctx context.Context, r control.SecurityRecord) e
 	})
 }
 
-// SetSourceRolesVersioned changes roles in the source and bumps its version.
-func (s *Store) SetSourceRolesVersioned(ctx context.Context, username string, roles []string) error {
-	b, _ := json.Marshal(nonNil(roles))
-	return s.sourceWrite(ctx, func(tx *sql.Tx) (int64, error) {
-		res, err := tx.ExecContext(ctx, `UPDATE security_source SET roles = ? WHERE username = ?`, string(b), username)
-		if err != nil {
-			return 0, err
-		}
-		return res.RowsAffected()
-	})
-}
-
 // DeleteSourceRecord removes a registration from the source.
 func (s *Store) DeleteSourceRecord(ctx context.Context, username string) error {
 	return s.sourceWrite(ctx, func(tx *sql.Tx) (int64, error) {
@@ -173,14 +161,13 @@ func (s *Store) Received(ctx context.Context, d control.BackendDelivery) (contro
 		return d, false, err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO backend_received (skat_id, seq, username, service, name, size, sha256, ascii, verdict, attempts, received_at)
+	_, err = tx.ExecContext(ctx, `INSERT INTO backend_received (skat_id, seq, username, service, name, size, sha256, ascii, verdict, attempts, received_at)
 		VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM backend_received), ?, ?, ?, ?, ?, ?, ?, 1, ?)
 		ON CONFLICT (skat_id) DO UPDATE SET attempts = attempts + 1`,
 		d.SkatID, d.Username, d.Service, d.Name, d.Size, d.SHA256, d.ASCII, string(verdict), d.ReceivedAt.UnixNano())
 	if err != nil {
 		return d, false, err
 	}
-	_ = res
 	first, err := queryReceived(ctx, tx, `WHERE skat_id = ?`, d.SkatID)
 	if err != nil {
 		return d, false, err
