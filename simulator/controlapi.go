@@ -568,6 +568,7 @@ func (g *Gateway) Reset(ctx context.Context) error {
 	if err := g.store.ResetAll(ctx); err != nil {
 		return err
 	}
+	g.queued.Store(0)
 	for _, d := range []string{"out", "spool", "tmp"} {
 		p := filepath.Join(g.dataDir, d)
 		if err := os.RemoveAll(p); err != nil {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
@@ -52,6 +53,10 @@ type Gateway struct {
 	faults          control.Faults
 	link            linkState // the remote backend link (backend.url)
 	replFailures    int       // replications failed in a row (security.url)
+
+	// queued counts unfinished deliveries (the receipt queue) without a database scan per
+	// STOR: counted at start and reset, +1 per committed upload, -1 per delivery done.
+	queued atomic.Int64
 
 	remoteBackend *control.BackendClient  // nil: the embedded backend
 	remoteSec     *control.SecurityClient // nil: the embedded security system

@@ -286,6 +286,9 @@ func (g *Gateway) advance(ctx context.Context, subID int64, from, to string, nex
 	if err := g.store.Advance(ctx, subID, from, to, nextAt, attempts, files); err != nil {
 		return err
 	}
+	if to == "done" {
+		g.queued.Add(-1)
+	}
 	for _, f := range files {
 		g.metrics.receipts.WithLabelValues(receiptLabel(f)).Inc()
 		g.journal.Append(Event{Username: f.Username, Type: EventReceipt, Path: "/out/" + f.Name, Code: f.Code, OK: f.Code != CodeError,

@@ -273,6 +273,11 @@ func (g *Gateway) recover(ctx context.Context, m *certs.Manifest) error {
 	} else if n > 0 {
 		g.log.Warn("freed names of uploads interrupted by the last stop", "count", n)
 	}
+	queued, _, err := g.store.QueueStats(ctx)
+	if err != nil {
+		return err
+	}
+	g.queued.Store(int64(queued))
 	tmp := filepath.Join(g.dataDir, "tmp")
 	entries, _ := os.ReadDir(tmp)
 	for _, e := range entries {
