@@ -73,9 +73,9 @@ func BenchmarkRenderReceipt(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		if i%2 == 0 {
-			RenderReceipt(d, CodeAccepted, at, "", nil, "", false)
+			RenderReceipt(d, CodeAccepted, at, "", nil, "", SKAT().Receipts)
 		} else {
-			RenderReceipt(d, CodeError, at, "", rerr, "", false)
+			RenderReceipt(d, CodeError, at, "", rerr, "", SKAT().Receipts)
 		}
 	}
 }

@@ -70,6 +70,9 @@ type Config struct {
 	Retention Duration `yaml:"retention"`
 	// Defects break rules on purpose (see Defects()); for testing suites and clients only.
 	Defects []string `yaml:"defects"`
+	// Observe makes the simulator record rather than enforce the TLS version, the client
+	// certificate and data protection and resumption (client certification; see Observe).
+	Observe bool `yaml:"observe"`
 }
 
 // ControlSettings configure the control API.

@@ -109,7 +109,7 @@ func (g *Gateway) controlHandler(version string) http.Handler {
 			return nil, err
 		}
 		g.markSourceChanged()
-		if g.defect(DefectInstantRoles) {
+		if !g.rules.Folders.RolesFromReplica {
 			return nil, g.ReplicateNow(r.Context())
 		}
 		return nil, nil
@@ -463,7 +463,7 @@ func (g *Gateway) setBackend(ctx context.Context, next BackendSettings) error {
 		if err := g.store.Kick(ctx, g.clock.Now()); err != nil {
 			return err
 		}
-		if g.defect(DefectReverseAfterDown) {
+		if !g.rules.Outage.InUploadOrder {
 			if err := g.store.ReverseWaiting(ctx, g.clock.Now()); err != nil {
 				return err
 			}

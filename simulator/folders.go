@@ -118,7 +118,7 @@ func (f *folders) outFile(name string) (OutboxFile, os.FileInfo, error) {
 // outOwners are the usernames whose receipts this /out shows: this certificate's only
 // (under the shared-out defect: every registered certificate of the CVR).
 func (f *folders) outOwners() []string {
-	if !f.gw.defect(DefectSharedOut) {
+	if f.gw.rules.Out.PrivatePerCertificate {
 		return []string{f.username}
 	}
 	f.gw.mu.Lock()
@@ -235,7 +235,7 @@ func (f *folders) GetHandle(name string, flags int, offset int64) (ftpserver.Fil
 	if flags&os.O_APPEND != 0 || offset != 0 {
 		return nil, f.refuseUpload(name, notAllowed("upload", name, "APPE and REST are not allowed: a submission is one whole file"))
 	}
-	if !f.s.cc.HasTLSForTransfers() && !f.gw.defect(DefectClearData) {
+	if !f.s.cc.HasTLSForTransfers() && f.gw.rules.Data.RequireProtection {
 		// PROT C: ftpserverlib answers PROT C with 200, so the transfer is refused here, before any file exists.
 		return nil, f.refuseUpload(name, notAllowed("upload", name, "data connections must be protected: send PROT P (PROT C is refused, RFC 4217 534)"))
 	}

@@ -25,6 +25,7 @@ import (
 // the trust anchors, the login limiter and the live sessions.
 type Gateway struct {
 	cfg     Config
+	rules   Rules // what this gateway enforces (RulesFor(cfg))
 	clock   Clock
 	store   *Store
 	journal *Journal
@@ -240,7 +241,7 @@ func (g *Gateway) verifyControlTLS(s *session, cs tls.ConnectionState) error {
 	ev := Event{Session: s.id, Remote: s.remote, Type: EventTLS, TLSVersion: tlsVersionName(cs.Version),
 		Cipher: tls.CipherSuiteName(cs.CipherSuite), Resumed: cs.DidResume}
 	err := g.trust.verifyClient(cs.PeerCertificates, g.clock.Now())
-	if len(cs.PeerCertificates) == 0 && g.defect(DefectNoClientCert) {
+	if len(cs.PeerCertificates) == 0 && !g.rules.TLS.RequireClientCert {
 		err = nil
 	}
 	s.mu.Lock()
@@ -271,8 +272,8 @@ func (g *Gateway) verifyDataTLS(s *session, cs tls.ConnectionState) error {
 		Cipher: tls.CipherSuiteName(cs.CipherSuite), Resumed: cs.DidResume}
 	var err error
 	switch {
-	case g.defect(DefectNoClientCert) && ctrlCert == nil:
-	case !cs.DidResume && g.cfg.SessionReuse == ReuseRequired && !g.defect(DefectNoSessionReuse):
+	case !g.rules.TLS.RequireClientCert && ctrlCert == nil:
+	case !cs.DidResume && g.rules.Data.RequireResumption:
 		err = errors.New("data connection did not resume the control connection's TLS session (session_reuse: required)")
 		if foreign {
 			err = errors.New("data connection presented a TLS session ticket of another control connection")
@@ -352,25 +353,25 @@ func (f *front) VerifyConnection(cc ftpserver.ClientContext, user string, _ *tls
 	s.mu.Lock()
 	ok, cert, id, idErr := s.tlsOK, s.cert, s.identity, s.identityErr
 	s.mu.Unlock()
-	if ok && cert == nil && g.defect(DefectNoClientCert) {
+	if ok && cert == nil && !g.rules.TLS.RequireClientCert {
 		return nil, nil // straight to the password
 	}
-	mismatchOK := g.defect(DefectIgnoreUsername)
+	mustMatch := g.rules.Login.UsernameMustMatchCertificate
 	switch {
 	case !ok || cert == nil:
 		return nil, g.refuseLogin(s, user, errTLSNotVerified, true)
-	case id.Kind == certs.KindUI && g.defect(DefectRefuseOCES3):
+	case id.Kind == certs.KindUI && !g.rules.Login.AdmitOCES3:
 		return nil, g.refuseLogin(s, user, fmt.Errorf("%w: OCES3 certificates are not supported", errNoIdentity), true)
 	case errors.Is(idErr, certs.ErrPersonalCertificate):
 		return nil, g.refuseLogin(s, user, errPersonal, true)
 	case idErr != nil:
 		return nil, g.refuseLogin(s, user, fmt.Errorf("%w: %v", errNoIdentity, idErr), true)
-	case id.Username() != user && !mismatchOK:
+	case id.Username() != user && mustMatch:
 		return nil, g.refuseLogin(s, user, fmt.Errorf("%w: the certificate is %s, whose username is %s", errUserMismatch, id, id.Username()), true)
 	}
 	reg, err := g.store.Registration(context.Background(), user)
 	if errors.Is(err, ErrNotRegistered) {
-		if g.defect(DefectUnregistered) {
+		if !g.rules.Login.RequireRegistration {
 			return nil, nil
 		}
 		return nil, g.refuseLogin(s, user, errNotRegistered, true)
@@ -378,7 +379,7 @@ func (f *front) VerifyConnection(cc ftpserver.ClientContext, user string, _ *tls
 	if err != nil {
 		return nil, fmt.Errorf("internal error: %w", err)
 	}
-	if !strings.EqualFold(reg.Fingerprint, certs.Fingerprint(cert)) && !mismatchOK {
+	if !strings.EqualFold(reg.Fingerprint, certs.Fingerprint(cert)) && mustMatch {
 		return nil, g.refuseLogin(s, user, errOtherCert, true)
 	}
 	return nil, nil
@@ -396,11 +397,11 @@ func (f *front) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserv
 	s.mu.Unlock()
 	// VerifyConnection ran for this USER; these guard against a library change skipping it.
 	switch {
-	case ok && cert == nil && g.defect(DefectNoClientCert):
+	case ok && cert == nil && !g.rules.TLS.RequireClientCert:
 		if parsed, err := certs.ParseUsername(user); err == nil {
 			id = parsed
 		}
-	case !ok || cert == nil || (id.Username() != user && !g.defect(DefectIgnoreUsername)):
+	case !ok || cert == nil || (id.Username() != user && g.rules.Login.UsernameMustMatchCertificate):
 		return nil, g.refuseLogin(s, user, errTLSNotVerified, true)
 	}
 	if until, locked := g.limiter.locked(s.remote, user); locked {
@@ -417,7 +418,8 @@ func (f *front) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserv
 	if err != nil && !errors.Is(err, ErrNotRegistered) {
 		return nil, fmt.Errorf("internal error: %w", err)
 	}
-	if !good && !g.defect(DefectAnyPassword) && !(errors.Is(err, ErrNotRegistered) && g.defect(DefectUnregistered)) {
+	unregistered := errors.Is(err, ErrNotRegistered)
+	if !good && g.rules.Login.CheckPassword && !(unregistered && !g.rules.Login.RequireRegistration) {
 		return nil, g.refuseLogin(s, user, errWrongPassword, true)
 	}
 	g.limiter.succeed(user)
@@ -560,7 +562,7 @@ func (g *Gateway) onReply(f *front, libID uint32, line string) {
 func (g *Gateway) currentRoles(username string) []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.defect(DefectShowAllFolders) {
+	if !g.rules.Folders.FilterByRoles {
 		var all []string
 		for _, roles := range g.roles {
 			for _, r := range roles {

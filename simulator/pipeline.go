@@ -142,7 +142,7 @@ func (g *Gateway) step(ctx context.Context, d Delivery, now time.Time) error {
 		})
 	}
 	if !g.backendUp(now) {
-		if g.defect(DefectStatus0OnOutage) && now.Sub(d.ReceivedAt) >= 6*time.Hour {
+		if !g.rules.Outage.NeverStatus0 && now.Sub(d.ReceivedAt) >= 6*time.Hour {
 			rerr := ReceiptError{Code: "Backend System not available", Message: "The backend system is not available.", Resolution: "Upload the file again."}
 			return g.advance(ctx, d.ID, d.State, "done", now, d.Attempts, []OutboxFile{g.receipt(d, CodeError, now, "", &rerr, "")})
 		}
@@ -173,7 +173,7 @@ func (g *Gateway) step(ctx context.Context, d Delivery, now time.Time) error {
 		}
 		g.linkOK()
 		if rerr := v.rerr; rerr != nil {
-			if g.defect(DefectRejectNoCode) {
+			if !g.rules.Receipts.ErrorCodeOnReject {
 				rerr = nil
 			}
 			return g.advance(ctx, d.ID, "delivered", "done", now, 0, []OutboxFile{g.receipt(d, CodeError, now, "", rerr, "")})
@@ -208,7 +208,7 @@ func (g *Gateway) linkFailedOr(ctx context.Context, d Delivery, now time.Time, e
 
 func (g *Gateway) receipt(d Delivery, code int, at time.Time, text string, rerr *ReceiptError, reply string) OutboxFile {
 	f := OutboxFile{SubmissionID: d.ID, Username: d.Username, Kind: "receipt", Code: code,
-		Name: ReceiptName(d.Service, d.Name, code), Content: RenderReceipt(d, code, at, text, rerr, reply, g.defect(DefectMisspeltReceipt)), CreatedAt: at}
+		Name: ReceiptName(d.Service, d.Name, code), Content: RenderReceipt(d, code, at, text, rerr, reply, g.rules.Receipts), CreatedAt: at}
 	if rerr != nil {
 		f.ErrorCode = rerr.Code
 	}
@@ -306,7 +306,7 @@ func receiptLabel(f OutboxFile) string {
 
 // expireOutbox removes receipts and reply files older than the retention period.
 func (g *Gateway) expireOutbox(ctx context.Context, now time.Time) error {
-	if g.defect(DefectNoRetention) {
+	if !g.rules.Receipts.Expire {
 		return nil
 	}
 	files, err := g.store.ExpiredOutbox(ctx, now.Add(-g.cfg.Retention.Std()))

@@ -90,9 +90,9 @@ func ReplyName(service, uploaded string) string {
 	return fmt.Sprintf("reply_%s_%s.xml", service, uploaded)
 }
 
-// RenderReceipt builds a status file exactly as published (element names and order).
-// misspelt is set by the receipt-element-misspelt defect.
-func RenderReceipt(d Delivery, code int, at time.Time, statusText string, rerr *ReceiptError, replyName string, misspelt bool) []byte {
+// RenderReceipt builds a status file as the rules say: with SKAT's rules exactly as
+// published (element names and order).
+func RenderReceipt(d Delivery, code int, at time.Time, statusText string, rerr *ReceiptError, replyName string, rules ReceiptRules) []byte {
 	if statusText == "" {
 		statusText = statusTexts[code]
 	}
@@ -107,8 +107,8 @@ func RenderReceipt(d Delivery, code int, at time.Time, statusText string, rerr *
 	if err != nil {
 		panic(err) // only strings: cannot fail
 	}
-	if misspelt {
-		out = bytes.ReplaceAll(out, []byte("FTPTransaktionsId>"), []byte("FTPTransactionId>"))
+	if el := rules.TransactionIDElement; el != "" && el != PublishedTransactionIDElement {
+		out = bytes.ReplaceAll(out, []byte(PublishedTransactionIDElement+">"), []byte(el+">"))
 	}
 	return append([]byte(xml.Header), append(out, '\n')...)
 }

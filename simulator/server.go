@@ -120,7 +120,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	var boot [3]byte
 	_, _ = rand.Read(boot[:])
 	g := &Gateway{
-		cfg: cfg, clock: opts.Clock, store: store, journal: NewJournal(opts.JournalCapacity, opts.Clock),
+		cfg: cfg, rules: RulesFor(cfg), clock: opts.Clock, store: store, journal: NewJournal(opts.JournalCapacity, opts.Clock),
 		log: opts.Logger, dataDir: data, trust: tr, limiter: newLoginLimiter(opts.Clock, cfg.Login),
 		boot: hex.EncodeToString(boot[:]), sessions: map[string]*session{}, byRemote: map[string]*session{},
 		byPassivePort: map[int]*session{}, controlPorts: map[int]bool{}, roles: map[string][]string{}, rawConns: map[string]net.Conn{},
@@ -164,7 +164,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 			IdleTimeout:          int(cfg.IdleTimeout.Std() / time.Second),
 			ConnectionTimeout:    int(cfg.DataConnectTimeout.Std() / time.Second),
 			TLSRequired:          ftpserver.MandatoryEncryption,
-			DisableActiveMode:    !g.defect(DefectActiveMode),
+			DisableActiveMode:    g.rules.Network.PassiveOnly,
 			DisableSite:          true,
 			DisableMFMT:          true,
 			DisableSTAT:          true,
@@ -175,7 +175,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		if lo != 0 {
 			settings.PassiveTransferPortRange = ftpserver.PortRange{Start: lo, End: hi}
 		}
-		if g.defect(DefectClearData) {
+		if !g.rules.Data.RequireProtection {
 			settings.TLSRequired = ftpserver.ClearOrEncrypted // control TLS is still enforced at USER
 		}
 		if implicit {

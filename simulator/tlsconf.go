@@ -101,15 +101,12 @@ func (g *Gateway) newBaseTLS(serverCert tls.Certificate) (*tls.Config, error) {
 	}
 	cfg := &tls.Config{
 		MinVersion:   tls.VersionTLS12,
-		MaxVersion:   tls.VersionTLS12,
+		MaxVersion:   g.rules.TLS.MaxVersion,
 		CipherSuites: aeadSuites,
 		Certificates: []tls.Certificate{serverCert},
 		// Requested, then checked in VerifyConnection, so every refusal is journalled with its reason.
 		ClientAuth: tls.RequestClientCert,
 		Time:       g.clock.Now,
-	}
-	if g.defect(DefectTLS13) {
-		cfg.MaxVersion = tls.VersionTLS13
 	}
 	cfg.SetSessionTicketKeys([][32]byte{key})
 	cfg.GetConfigForClient = g.configForClient

@@ -36,7 +36,7 @@ func (g *Gateway) scopeKey(username, cvr string) string {
 func (g *Gateway) startUpload(f *folders, service, name string) (ftpserver.FileTransfer, error) {
 	full := "/" + service + "/" + name
 	fn, err := ParseFileName(name)
-	if err != nil && g.defect(DefectAcceptBadNames) {
+	if err != nil && !g.rules.Names.EnforceCharacterRule {
 		fn, err = FileName{Name: name, Unique: name}, nil
 	}
 	if err != nil {
@@ -49,8 +49,8 @@ func (g *Gateway) startUpload(f *folders, service, name string) (ftpserver.FileT
 	switch err := g.store.Reserve(ctx, key, name, f.username, f.s.id, now); {
 	case errors.Is(err, ErrNameReused) && g.cfg.ReuseReply == ReuseReplyReject:
 		return nil, f.refuseUpload(full, fmt.Errorf("%w: %s: %s was submitted before", ftpserver.ErrFileNameNotAllowed, ErrCodeNameReused, name))
-	case errors.Is(err, ErrNameReused) && g.defect(DefectAcceptReused):
-		key = "" // defect: filed again like a new name
+	case errors.Is(err, ErrNameReused) && !g.rules.Names.RefuseReuse:
+		key = "" // filed again like a new name
 	case errors.Is(err, ErrNameReused):
 		reused = true // accepted, answered with a status_0 receipt (documented behaviour)
 	case errors.Is(err, ErrNameBusy):

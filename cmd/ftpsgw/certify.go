@@ -41,7 +41,7 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 	}
 	if *listDefects {
 		for _, d := range simulator.Defects() {
-			fmt.Fprintf(stdout, "%-26s %s\n", d.Name, d.Breaks)
+			fmt.Fprintf(stdout, "%-26s %s: %s\n", d.Name, d.Requirement, d.Breaks)
 		}
 		return exitOK
 	}
@@ -139,10 +139,12 @@ func (e *embedded) close() {
 // a virtual clock, free loopback ports, the documented passive range, and login lock-outs
 // out of the way (the suite makes many failed logins on purpose).
 func startEmbedded(ctx context.Context, defects []string) (*embedded, error) {
-	return startEmbeddedWith(ctx, defects, simulator.ReuseRequired)
+	return startEmbeddedWith(ctx, defects, false)
 }
 
-func startEmbeddedWith(ctx context.Context, defects []string, sessionReuse string) (*embedded, error) {
+// startEmbeddedWith starts the simulator with defects, or observing (client certification:
+// session resumption then is recorded, not required).
+func startEmbeddedWith(ctx context.Context, defects []string, observe bool) (*embedded, error) {
 	dir, err := os.MkdirTemp("", "ftpsgw-certify-")
 	if err != nil {
 		return nil, err
@@ -162,7 +164,10 @@ func startEmbeddedWith(ctx context.Context, defects []string, sessionReuse strin
 	cfg.Listen, cfg.Control.Listen = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Data, cfg.PKI = filepath.Join(dir, "data"), m.Dir()
 	cfg.Clock = simulator.ClockVirtual
-	cfg.SessionReuse = sessionReuse
+	cfg.SessionReuse, cfg.Observe = simulator.ReuseRequired, observe
+	if observe {
+		cfg.SessionReuse = simulator.ReuseOff
+	}
 	cfg.Login.MaxFailures = 100000
 	cfg.Defects = defects
 	e.srv, err = simulator.Start(ctx, cfg, simulator.Options{Logger: slog.New(slog.DiscardHandler), Version: version})

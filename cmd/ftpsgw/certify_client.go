@@ -12,14 +12,8 @@ import (
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/features"
-	"github.com/ftpsgw/ftpsgw/simulator"
 	"github.com/ftpsgw/ftpsgw/steps"
 )
-
-// clientDefects make the embedded simulator tolerate what a misbehaving client does (TLS 1.3,
-// no certificate, clear data), so each misbehaviour is seen in the journal and judged by
-// exactly its own requirement instead of stopping everything at the first refusal.
-var clientDefects = []string{simulator.DefectTLS13, simulator.DefectNoClientCert, simulator.DefectClearData}
 
 func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ftpsgw certify-client", flag.ContinueOnError)
@@ -64,7 +58,8 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 }
 
 // startEmbeddedClientMode is the simulator as client certification wants it: observing, not
-// requiring, what the client requirements judge.
+// requiring, what the client requirements judge (simulator.Observe), so each misbehaviour is
+// seen in the journal and judged by exactly its own requirement.
 func startEmbeddedClientMode(ctx context.Context) (*embedded, error) {
-	return startEmbeddedWith(ctx, clientDefects, simulator.ReuseOff)
+	return startEmbeddedWith(ctx, nil, true)
 }

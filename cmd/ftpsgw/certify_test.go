@@ -92,7 +92,7 @@ func TestEveryDefectFailsExactlyItsRequirement(t *testing.T) {
 	}
 	covered := map[string]bool{}
 	for _, d := range simulator.Defects() {
-		want := strings.SplitN(d.Breaks, ":", 2)[0]
+		want := d.Requirement
 		covered[want] = true
 		t.Run(d.Name, func(t *testing.T) {
 			run := certifyEmbedded(t, []string{d.Name}, true)
