@@ -23,6 +23,8 @@ test:
 	$(GO) test -race -count=1 -timeout 15m ./...
 	# The defect and client-adapter matrices (whole certifications) are too slow under -race; run them plainly.
 	$(GO) test -count=1 -timeout 10m -run 'TestEveryDefectFailsExactlyItsRequirement|TestReferenceAdaptersPass|TestMisconfiguredAdapters' ./cmd/ftpsgw
+	# A QA team's own godog suite (its own go.mod) mixing its step with ftpsgw's over one World.
+	cd examples/godog && $(GO) vet ./... && $(GO) test -count=1 ./...
 	# A short real fuzzing run of every target, bounded by count (no wall-clock race).
 	$(MAKE) --no-print-directory fuzz FUZZTIME=1000x
 
@@ -33,6 +35,7 @@ run: build
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -checks U1000 ./...
 
 # Runs every fuzz target (func FuzzXxx) for FUZZTIME each: a duration or a count ("500x").
 # See scripts/fuzz.sh for the Go 1.26 coordinator race it reports instead of failing on.

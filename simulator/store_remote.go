@@ -142,15 +142,6 @@ func (s *Store) ReplaceReplica(ctx context.Context, snap control.SecuritySnapsho
 // metaReplicaVersion is the remote source version the replica was copied from.
 const metaReplicaVersion = "replica_version"
 
-// registrationHash returns the stored password hash of a registration in the replica.
-func (s *Store) registrationHash(ctx context.Context, username string) (string, error) {
-	var h string
-	err := s.db.QueryRowContext(ctx, `SELECT password_hash FROM registrations WHERE username = ?`, username).Scan(&h)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", ErrNotRegistered
-	}
-	return h, err
-}
 
 // Received records a file the backend received, or, when the SkatID is known, counts the
 // attempt and returns the first record: delivery is idempotent.

@@ -47,7 +47,7 @@ type adapterRun struct {
 }
 
 // runAdapter runs one adapter action and records its result as evidence.
-func (w *world) runAdapter(action string, args ...string) error {
+func (w *World) runAdapter(action string, args ...string) error {
 	a := w.suite.adapter
 	p := w.suite.profile
 	id, _, ok := p.Identity(a.Identity)
@@ -98,7 +98,7 @@ func (w *world) runAdapter(action string, args ...string) error {
 }
 
 // clientUpload makes a new local file and has the client upload it.
-func (w *world) clientUpload(service, name string, data []byte) error {
+func (w *World) clientUpload(service, name string, data []byte) error {
 	local := filepath.Join(w.workDir, name)
 	if err := os.WriteFile(local, data, 0o644); err != nil {
 		return err
@@ -111,7 +111,7 @@ func (w *world) clientUpload(service, name string, data []byte) error {
 
 // events returns the journal since the scenario began (the gateway was reset for it, and
 // only the client talks to it).
-func (w *world) events(types ...control.EventType) ([]control.Event, error) {
+func (w *World) events(types ...control.EventType) ([]control.Event, error) {
 	j, err := w.suite.api.Journal(w.ctx, control.JournalQuery{Types: types})
 	if err != nil {
 		return nil, err
@@ -120,12 +120,12 @@ func (w *world) events(types ...control.EventType) ([]control.Event, error) {
 }
 
 // clientFingerprint is the SHA-256 of the certificate the client was given.
-func (w *world) clientFingerprint() string {
+func (w *World) clientFingerprint() string {
 	_, cert, _ := w.suite.profile.Identity(w.suite.adapter.Identity)
 	return certs.Fingerprint(cert.Leaf)
 }
 
-func (w *world) uploadsOf(name string) (int, error) {
+func (w *World) uploadsOf(name string) (int, error) {
 	evs, err := w.events(control.EventUpload)
 	if err != nil {
 		return 0, err
@@ -139,12 +139,13 @@ func (w *world) uploadsOf(name string) (int, error) {
 	return n, nil
 }
 
-// initializeClientScenario registers the client-certification steps.
+// initializeClientScenario registers the client-certification hooks and steps: the
+// client's actions through its adapter, judgements from the simulator's journal, and the
+// shared steps that put the simulator into a state.
 func (s *Suite) initializeClientScenario(sc *godog.ScenarioContext) {
+	w := newWorld(s)
 	sc.Before(func(ctx context.Context, scn *godog.Scenario) (context.Context, error) {
-		w := &world{suite: s, ctx: ctx, clients: nil, receipts: map[int]string{}, roles: map[string][]string{}, format: "binary"}
-		ctx = context.WithValue(ctx, worldKey{}, w)
-		s.results.begin(scn, w)
+		ctx = w.begin(ctx, scn)
 		dir, err := os.MkdirTemp("", "ftpsgw-client-")
 		if err != nil {
 			return ctx, err
@@ -158,308 +159,329 @@ func (s *Suite) initializeClientScenario(sc *godog.ScenarioContext) {
 		return ctx, s.api.Reset(ctx)
 	})
 	sc.After(func(ctx context.Context, scn *godog.Scenario, err error) (context.Context, error) {
-		w := getWorld(ctx)
+		w.close()
 		os.RemoveAll(w.workDir)
 		s.results.end(scn)
 		return ctx, nil
 	})
-	sc.StepContext().After(func(ctx context.Context, st *godog.Step, status godog.StepResultStatus, err error) (context.Context, error) {
-		s.results.step(ctx, st, status, err)
-		return ctx, nil
-	})
-	w := func(ctx context.Context) *world { return getWorld(ctx) }
+	s.recordSteps(sc)
+	clientSteps{w}.register(sc)
+	stateSteps{w}.register(sc)
+}
 
-	upload := func(ctx context.Context, service string) error {
-		x := w(ctx)
-		return x.clientUpload(service, x.newName(""), []byte("ftpsgw client certification\r\n"))
-	}
-	sc.Step(`^the client uploads a new file to "([^"]*)"$`, upload)
-	sc.Step(`^the client has uploaded a new file to "([^"]*)"$`, func(ctx context.Context, service string) error {
-		if err := upload(ctx, service); err != nil {
-			return err
-		}
-		return w(ctx).clientSucceeded()
-	})
-	sc.Step(`^the client uploads (\d+) new files to "([^"]*)"$`, func(ctx context.Context, n int, service string) error {
-		for range n {
-			if err := upload(ctx, service); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	fixed := func(ctx context.Context, service string) error {
-		x := w(ctx)
-		x.format = "fixed-record"
-		return x.clientUpload(service, x.newName(""), []byte("0123456789\r\nABCDEFGHIJ\r\n"))
-	}
-	sc.Step(`^the client uploads a new fixed-record file to "([^"]*)"$`, fixed)
-	sc.Step(`^the client has uploaded a new fixed-record file to "([^"]*)"$`, func(ctx context.Context, service string) error {
-		if err := fixed(ctx, service); err != nil {
-			return err
-		}
-		return w(ctx).clientSucceeded()
-	})
-	sc.Step(`^the client is asked to upload a file with the same name to "([^"]*)"$`, func(ctx context.Context, service string) error {
-		x := w(ctx)
-		f, err := x.lastFile()
-		if err != nil {
-			return err
-		}
-		return x.clientUpload(service, f.name, []byte("a different file under a name already submitted\r\n"))
-	})
-	sc.Step(`^the client fetches its receipts$`, func(ctx context.Context) error {
-		return w(ctx).runAdapter("receipts", w(ctx).receiptDir)
-	})
-	sc.Step(`^the client reports success$`, func(ctx context.Context) error { return w(ctx).clientSucceeded() })
-	sc.Step(`^the client reports failure$`, func(ctx context.Context) error {
-		x := w(ctx)
-		if x.adapter.code == 0 {
-			return expected("the client to refuse (non-zero exit)", "exit 0 for %s", x.adapter.action)
-		}
-		return nil
-	})
+// clientSteps: client certification (features/client/*.feature).
+type clientSteps struct{ *World }
 
-	// --- judgements from the journal ----------------------------------------------------
-	sc.Step(`^the gateway saw only TLS 1\.2 handshakes with the client's certificate$`, func(ctx context.Context) error {
-		x := w(ctx)
-		evs, err := x.events(control.EventTLS)
-		if err != nil {
-			return err
-		}
-		if len(evs) == 0 {
-			return expected("a TLS handshake", "none (did the client send AUTH TLS?)")
-		}
-		fp := x.clientFingerprint()
-		for _, e := range evs {
-			if e.TLSVersion != "TLS1.2" || e.Fingerprint != fp {
-				return expected("TLS1.2 with the client's certificate "+fp[:16]+"…",
-					"%s with certificate %q (%s)", e.TLSVersion, shortFP(e.Fingerprint), e.Reason)
-			}
-		}
-		return nil
-	})
-	sc.Step(`^the gateway saw PROT P before every transfer$`, func(ctx context.Context) error {
-		x := w(ctx)
-		evs, err := x.events(control.EventCommand)
-		if err != nil {
-			return err
-		}
-		prot := map[string]string{}
-		transfers := 0
-		for _, e := range evs {
-			verb, arg, _ := strings.Cut(strings.ToUpper(e.Line), " ")
-			switch verb {
-			case "PROT":
-				prot[e.Session] = strings.TrimSpace(arg)
-			case "STOR", "RETR", "LIST", "NLST", "MLSD", "APPE":
-				transfers++
-				if prot[e.Session] != "P" {
-					return expected("PROT P before "+verb, "PROT %q in session %s", prot[e.Session], e.Session)
-				}
-			}
-		}
-		if transfers == 0 {
-			return expected("at least one transfer", "none")
-		}
-		return nil
-	})
-	sc.Step(`^the gateway saw no active-mode command$`, func(ctx context.Context) error {
-		evs, err := w(ctx).events(control.EventCommand)
-		if err != nil {
-			return err
-		}
-		for _, e := range evs {
-			verb, _, _ := strings.Cut(strings.ToUpper(e.Line), " ")
-			if verb == "PORT" || verb == "EPRT" {
-				return expected("passive mode only", "%q", e.Line)
-			}
-		}
-		return nil
-	})
-	dataTLS := func(ctx context.Context, check func(control.Event) error) error {
-		evs, err := w(ctx).events(control.EventDataTLS)
-		if err != nil {
-			return err
-		}
-		if len(evs) == 0 {
-			return expected("TLS-protected data connections", "no data connection with TLS")
-		}
-		for _, e := range evs {
-			if err := check(e); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	sc.Step(`^every data connection the gateway saw used TLS$`, func(ctx context.Context) error {
-		return dataTLS(ctx, func(e control.Event) error {
-			if e.TLSVersion == "" {
-				return expected("TLS on the data connection", "%+v", e)
-			}
-			return nil
-		})
-	})
-	sc.Step(`^every data connection the gateway saw resumed its control connection's TLS session$`, func(ctx context.Context) error {
-		return dataTLS(ctx, func(e control.Event) error {
-			if !e.Resumed {
-				return expected("the data connection to resume the control connection's TLS session", "a full handshake (%s)", e.TLSVersion)
-			}
-			return nil
-		})
-	})
-	sc.Step(`^the gateway saw the client log in as the username of its certificate, without a refused attempt$`, func(ctx context.Context) error {
-		x := w(ctx)
-		evs, err := x.events(control.EventLogin)
-		if err != nil {
-			return err
-		}
-		_, cert, _ := x.suite.profile.Identity(x.suite.adapter.Identity)
-		id, _ := certs.FromCertificate(cert.Leaf)
-		if len(evs) == 0 {
-			return expected("a login", "none")
-		}
-		for _, e := range evs {
-			if !e.OK || e.Username != id.Username() {
-				return expected("logins as "+id.Username()+" that succeed", "%q ok=%v %s", e.Username, e.OK, e.Reason)
-			}
-		}
-		return nil
-	})
-	sc.Step(`^the gateway saw the file uploaded exactly once$`, func(ctx context.Context) error {
-		x := w(ctx)
-		f, err := x.lastFile()
-		if err != nil {
-			return err
-		}
-		n, err := x.uploadsOf(f.name)
-		if err != nil {
-			return err
-		}
-		if n != 1 {
-			return expected("exactly one completed upload of "+f.name, "%d", n)
-		}
-		return nil
-	})
-	sc.Step(`^the gateway saw the client connect more than once$`, func(ctx context.Context) error {
-		evs, err := w(ctx).events(control.EventConnect)
-		if err != nil {
-			return err
-		}
-		if len(evs) < 2 {
-			return expected("a reconnection after the dropped connection", "%d connection(s)", len(evs))
-		}
-		return nil
-	})
-	sc.Step(`^the gateway saw (\d+) uploads under (\d+) different names$`, func(ctx context.Context, n, distinct int) error {
-		evs, err := w(ctx).events(control.EventUpload)
-		if err != nil {
-			return err
-		}
-		var names []string
-		for _, e := range evs {
-			if e.OK {
-				names = append(names, filepath.Base(e.Path))
-			}
-		}
-		uniq := slices.Clone(names)
-		slices.Sort(uniq)
-		uniq = slices.Compact(uniq)
-		if len(names) != n || len(uniq) != distinct {
-			return expected(fmt.Sprintf("%d uploads under %d names", n, distinct), "%v", names)
-		}
-		return nil
-	})
-	sc.Step(`^the file arrived whole in "([^"]*)"$`, func(ctx context.Context, service string) error {
-		x := w(ctx)
-		f, _ := x.lastFile()
-		subs, err := x.suite.api.Submissions(ctx, "")
-		if err != nil {
-			return err
-		}
-		for _, sub := range subs {
-			if sub.Name == f.name && sub.Service == service && sub.SHA256 == x.localSums[len(x.localSums)-1] {
-				return nil
-			}
-		}
-		return expected(fmt.Sprintf("%s in %s with SHA-256 %s", f.name, service, x.localSums[len(x.localSums)-1][:16]), "%s", describeSubs(subs))
-	})
-	sc.Step(`^the gateway recorded the upload as made in ASCII mode$`, func(ctx context.Context) error {
-		x := w(ctx)
-		f, _ := x.lastFile()
-		subs, err := x.suite.api.Submissions(ctx, "")
-		if err != nil {
-			return err
-		}
-		for _, sub := range subs {
-			if sub.Name == f.name {
-				if !sub.ASCII {
-					return expected(f.name+" uploaded with TYPE A", "binary (TYPE I)")
-				}
-				return nil
-			}
-		}
-		return expected("a submission "+f.name, "%s", describeSubs(subs))
-	})
+func (x clientSteps) register(sc *godog.ScenarioContext) {
+	sc.Step(`^the client uploads a new file to "([^"]*)"$`, x.uploadsNewFile)
+	sc.Step(`^the client has uploaded a new file to "([^"]*)"$`, x.hasUploadedNewFile)
+	sc.Step(`^the client uploads (\d+) new files to "([^"]*)"$`, x.uploadsNewFiles)
+	sc.Step(`^the client uploads a new fixed-record file to "([^"]*)"$`, x.uploadsFixedRecord)
+	sc.Step(`^the client has uploaded a new fixed-record file to "([^"]*)"$`, x.hasUploadedFixedRecord)
+	sc.Step(`^the client is asked to upload a file with the same name to "([^"]*)"$`, x.askedToReuseName)
+	sc.Step(`^the client fetches its receipts$`, x.fetchesReceipts)
+	sc.Step(`^the client reports success$`, x.clientSucceeded)
+	sc.Step(`^the client reports failure$`, x.reportsFailure)
 
-	// --- gateway state ------------------------------------------------------------------
-	sc.Step(`^the gateway will drop the control connection at the next (login|STOR)$`, func(ctx context.Context, at string) error {
-		f := control.Faults{DropAtLogin: 1}
-		if at == "STOR" {
-			f = control.Faults{DropAtStor: 1}
-		}
-		return w(ctx).suite.api.SetFaults(ctx, f)
-	})
-	sc.Step(`^the backend requires ASCII mode for "([^"]*)"$`, func(ctx context.Context, service string) error {
-		_, err := w(ctx).suite.api.SetBackend(ctx, control.Backend{Services: map[string]control.ServiceRule{
-			service: {Action: "accept", Delay: "1s", RequireASCII: true}}})
+	// judgements from the journal
+	sc.Step(`^the gateway saw only TLS 1\.2 handshakes with the client's certificate$`, x.sawOnlyTLS12WithCertificate)
+	sc.Step(`^the gateway saw PROT P before every transfer$`, x.sawProtPBeforeTransfers)
+	sc.Step(`^the gateway saw no active-mode command$`, x.sawNoActiveMode)
+	sc.Step(`^every data connection the gateway saw used TLS$`, x.sawDataTLS)
+	sc.Step(`^every data connection the gateway saw resumed its control connection's TLS session$`, x.sawDataResumed)
+	sc.Step(`^the gateway saw the client log in as the username of its certificate, without a refused attempt$`, x.sawOwnUsername)
+	sc.Step(`^the gateway saw the file uploaded exactly once$`, x.sawUploadedOnce)
+	sc.Step(`^the gateway saw the client connect more than once$`, x.sawReconnect)
+	sc.Step(`^the gateway saw (\d+) uploads under (\d+) different names$`, x.sawUploadsUnderNames)
+	sc.Step(`^the file arrived whole in "([^"]*)"$`, x.arrivedWhole)
+	sc.Step(`^the gateway recorded the upload as made in ASCII mode$`, x.recordedASCII)
+
+	// simulator state
+	sc.Step(`^the gateway will drop the control connection at the next (login|STOR)$`, x.dropAtNext)
+	sc.Step(`^the backend requires ASCII mode for "([^"]*)"$`, x.backendRequiresASCII)
+	sc.Step(`^the gateway has put receipts ([0-3](?:(?:, | and )[0-3])*) for it in /out$`, x.gatewayPutReceipts)
+	sc.Step(`^the client's receipt folder holds receipts ([0-3](?:(?:, | and )[0-3])*) for it, byte for byte$`, x.receiptFolderHolds)
+}
+
+func (x clientSteps) uploadsNewFile(service string) error {
+	return x.clientUpload(service, x.newName(""), []byte("ftpsgw client certification\r\n"))
+}
+
+func (x clientSteps) hasUploadedNewFile(service string) error {
+	if err := x.uploadsNewFile(service); err != nil {
 		return err
-	})
-	sc.Step(`^the backend rejects files in "([^"]*)" with "([^"]*)"$`, func(ctx context.Context, service, code string) error {
-		_, err := w(ctx).suite.api.SetBackend(ctx, control.Backend{Services: map[string]control.ServiceRule{
-			service: {Action: "reject", ErrorCode: code, ErrorMessage: "rejected by the certification", Delay: "1s"}}})
-		return err
-	})
-	sc.Step(`^the backend (is down|comes back)$`, func(ctx context.Context, state string) error {
-		return w(ctx).suite.api.SetBackendUp(ctx, state == "comes back")
-	})
-	sc.Step(`^(\d+) (minute|minutes|hour|hours|day|days) pass(?:es)?$`, func(ctx context.Context, n int, unit string) error {
-		d := map[string]time.Duration{"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour}[strings.TrimSuffix(unit, "s")]
-		return w(ctx).advance(time.Duration(n) * d)
-	})
-	sc.Step(`^the gateway has put receipts ([0-3](?:(?:, | and )[0-3])*) for it in /out$`, func(ctx context.Context, list string) error {
-		x := w(ctx)
-		f, err := x.lastFile()
-		if err != nil {
+	}
+	return x.clientSucceeded()
+}
+
+func (x clientSteps) uploadsNewFiles(n int, service string) error {
+	for range n {
+		if err := x.uploadsNewFile(service); err != nil {
 			return err
 		}
-		return x.waitReceiptsAPI(f, parseCodes(list)...)
-	})
-	sc.Step(`^the client's receipt folder holds receipts ([0-3](?:(?:, | and )[0-3])*) for it, byte for byte$`, func(ctx context.Context, list string) error {
-		x := w(ctx)
-		f, _ := x.lastFile()
-		for _, code := range parseCodes(list) {
-			name := receiptName(f.service, f.name, code)
-			got, err := os.ReadFile(filepath.Join(x.receiptDir, name))
-			if err != nil {
-				entries, _ := os.ReadDir(x.receiptDir)
-				var have []string
-				for _, e := range entries {
-					have = append(have, e.Name())
-				}
-				return expected(name+" in the client's receipt folder", "%v", have)
+	}
+	return nil
+}
+
+func (x clientSteps) uploadsFixedRecord(service string) error {
+	x.format = "fixed-record"
+	return x.clientUpload(service, x.newName(""), []byte("0123456789\r\nABCDEFGHIJ\r\n"))
+}
+
+func (x clientSteps) hasUploadedFixedRecord(service string) error {
+	if err := x.uploadsFixedRecord(service); err != nil {
+		return err
+	}
+	return x.clientSucceeded()
+}
+
+func (x clientSteps) askedToReuseName(service string) error {
+	f, err := x.lastFile()
+	if err != nil {
+		return err
+	}
+	return x.clientUpload(service, f.name, []byte("a different file under a name already submitted\r\n"))
+}
+
+func (x clientSteps) fetchesReceipts() error { return x.runAdapter("receipts", x.receiptDir) }
+
+func (x clientSteps) reportsFailure() error {
+	if x.adapter.code == 0 {
+		return expected("the client to refuse (non-zero exit)", "exit 0 for %s", x.adapter.action)
+	}
+	return nil
+}
+
+func (x clientSteps) sawOnlyTLS12WithCertificate() error {
+	evs, err := x.events(control.EventTLS)
+	if err != nil {
+		return err
+	}
+	if len(evs) == 0 {
+		return expected("a TLS handshake", "none (did the client send AUTH TLS?)")
+	}
+	fp := x.clientFingerprint()
+	for _, e := range evs {
+		if e.TLSVersion != "TLS1.2" || e.Fingerprint != fp {
+			return expected("TLS1.2 with the client's certificate "+fp[:16]+"…",
+				"%s with certificate %q (%s)", e.TLSVersion, shortFP(e.Fingerprint), e.Reason)
+		}
+	}
+	return nil
+}
+
+func (x clientSteps) sawProtPBeforeTransfers() error {
+	evs, err := x.events(control.EventCommand)
+	if err != nil {
+		return err
+	}
+	prot := map[string]string{}
+	transfers := 0
+	for _, e := range evs {
+		verb, arg, _ := strings.Cut(strings.ToUpper(e.Line), " ")
+		switch verb {
+		case "PROT":
+			prot[e.Session] = strings.TrimSpace(arg)
+		case "STOR", "RETR", "LIST", "NLST", "MLSD", "APPE":
+			transfers++
+			if prot[e.Session] != "P" {
+				return expected("PROT P before "+verb, "PROT %q in session %s", prot[e.Session], e.Session)
 			}
-			if string(got) != x.receipts[code] {
-				return expected(name+" byte for byte as in /out", "%d bytes that differ", len(got))
-			}
+		}
+	}
+	if transfers == 0 {
+		return expected("at least one transfer", "none")
+	}
+	return nil
+}
+
+func (x clientSteps) sawNoActiveMode() error {
+	evs, err := x.events(control.EventCommand)
+	if err != nil {
+		return err
+	}
+	for _, e := range evs {
+		verb, _, _ := strings.Cut(strings.ToUpper(e.Line), " ")
+		if verb == "PORT" || verb == "EPRT" {
+			return expected("passive mode only", "%q", e.Line)
+		}
+	}
+	return nil
+}
+
+// eachDataTLSEvent applies check to every data-connection handshake the journal holds.
+func (x clientSteps) eachDataTLSEvent(check func(control.Event) error) error {
+	evs, err := x.events(control.EventDataTLS)
+	if err != nil {
+		return err
+	}
+	if len(evs) == 0 {
+		return expected("TLS-protected data connections", "no data connection with TLS")
+	}
+	for _, e := range evs {
+		if err := check(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (x clientSteps) sawDataTLS() error {
+	return x.eachDataTLSEvent(func(e control.Event) error {
+		if e.TLSVersion == "" {
+			return expected("TLS on the data connection", "%+v", e)
 		}
 		return nil
 	})
 }
 
+func (x clientSteps) sawDataResumed() error {
+	return x.eachDataTLSEvent(func(e control.Event) error {
+		if !e.Resumed {
+			return expected("the data connection to resume the control connection's TLS session", "a full handshake (%s)", e.TLSVersion)
+		}
+		return nil
+	})
+}
+
+func (x clientSteps) sawOwnUsername() error {
+	evs, err := x.events(control.EventLogin)
+	if err != nil {
+		return err
+	}
+	_, cert, _ := x.suite.profile.Identity(x.suite.adapter.Identity)
+	id, _ := certs.FromCertificate(cert.Leaf)
+	if len(evs) == 0 {
+		return expected("a login", "none")
+	}
+	for _, e := range evs {
+		if !e.OK || e.Username != id.Username() {
+			return expected("logins as "+id.Username()+" that succeed", "%q ok=%v %s", e.Username, e.OK, e.Reason)
+		}
+	}
+	return nil
+}
+
+func (x clientSteps) sawUploadedOnce() error {
+	f, err := x.lastFile()
+	if err != nil {
+		return err
+	}
+	n, err := x.uploadsOf(f.name)
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return expected("exactly one completed upload of "+f.name, "%d", n)
+	}
+	return nil
+}
+
+func (x clientSteps) sawReconnect() error {
+	evs, err := x.events(control.EventConnect)
+	if err != nil {
+		return err
+	}
+	if len(evs) < 2 {
+		return expected("a reconnection after the dropped connection", "%d connection(s)", len(evs))
+	}
+	return nil
+}
+
+func (x clientSteps) sawUploadsUnderNames(n, distinct int) error {
+	evs, err := x.events(control.EventUpload)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, e := range evs {
+		if e.OK {
+			names = append(names, filepath.Base(e.Path))
+		}
+	}
+	uniq := slices.Clone(names)
+	slices.Sort(uniq)
+	uniq = slices.Compact(uniq)
+	if len(names) != n || len(uniq) != distinct {
+		return expected(fmt.Sprintf("%d uploads under %d names", n, distinct), "%v", names)
+	}
+	return nil
+}
+
+func (x clientSteps) arrivedWhole(service string) error {
+	f, _ := x.lastFile()
+	subs, err := x.suite.api.Submissions(x.ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, sub := range subs {
+		if sub.Name == f.name && sub.Service == service && sub.SHA256 == x.localSums[len(x.localSums)-1] {
+			return nil
+		}
+	}
+	return expected(fmt.Sprintf("%s in %s with SHA-256 %s", f.name, service, x.localSums[len(x.localSums)-1][:16]), "%s", describeSubs(subs))
+}
+
+func (x clientSteps) recordedASCII() error {
+	f, _ := x.lastFile()
+	subs, err := x.suite.api.Submissions(x.ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, sub := range subs {
+		if sub.Name == f.name {
+			if !sub.ASCII {
+				return expected(f.name+" uploaded with TYPE A", "binary (TYPE I)")
+			}
+			return nil
+		}
+	}
+	return expected("a submission "+f.name, "%s", describeSubs(subs))
+}
+
+func (x clientSteps) dropAtNext(at string) error {
+	f := control.Faults{DropAtLogin: 1}
+	if at == "STOR" {
+		f = control.Faults{DropAtStor: 1}
+	}
+	return x.suite.api.SetFaults(x.ctx, f)
+}
+
+func (x clientSteps) backendRequiresASCII(service string) error {
+	return stateSteps(x).setService(service, control.ServiceRule{Action: "accept", Delay: "1s", RequireASCII: true})
+}
+
+func (x clientSteps) gatewayPutReceipts(list string) error {
+	f, err := x.lastFile()
+	if err != nil {
+		return err
+	}
+	return x.waitReceiptsAPI(f, parseCodes(list)...)
+}
+
+func (x clientSteps) receiptFolderHolds(list string) error {
+	f, _ := x.lastFile()
+	for _, code := range parseCodes(list) {
+		name := receiptName(f.service, f.name, code)
+		got, err := os.ReadFile(filepath.Join(x.receiptDir, name))
+		if err != nil {
+			entries, _ := os.ReadDir(x.receiptDir)
+			var have []string
+			for _, e := range entries {
+				have = append(have, e.Name())
+			}
+			return expected(name+" in the client's receipt folder", "%v", have)
+		}
+		if string(got) != x.receipts[code] {
+			return expected(name+" byte for byte as in /out", "%d bytes that differ", len(got))
+		}
+	}
+	return nil
+}
+
 // waitReceiptsAPI waits (advancing a virtual clock) until the gateway has made receipts with
 // these codes for the file, and keeps their content for comparison.
-func (w *world) waitReceiptsAPI(f upFile, codes ...int) error {
+func (w *World) waitReceiptsAPI(f upFile, codes ...int) error {
 	deadline := time.Now().Add(time.Duration(w.suite.profile.Timeouts.Receipt))
 	var spent time.Duration
 	for {
@@ -499,7 +521,7 @@ func (w *world) waitReceiptsAPI(f upFile, codes ...int) error {
 	}
 }
 
-func (w *world) clientSucceeded() error {
+func (w *World) clientSucceeded() error {
 	if w.adapter.code != 0 {
 		return expected("the client to succeed (exit 0)", "exit %d for %s: %s", w.adapter.code, w.adapter.action, lastLine(w.adapter.output))
 	}

@@ -2,20 +2,17 @@ package steps
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cucumber/godog"
 
-	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/features"
+	"github.com/ftpsgw/ftpsgw/simulator/simtest"
 )
 
 // The suite under `go test` and under the godog CLI.
@@ -87,50 +84,12 @@ func TestFeatures(t *testing.T) {
 	}
 }
 
-// serveForTest builds ftpsgw, starts `ftpsgw serve` as a child process the way certification
-// wants it, and returns its profile: the suite then works over the network only.
+// serveForTest starts `ftpsgw serve` as a child process the way certification wants it
+// (simtest) and returns its profile: the suite then works over the network only.
 func serveForTest(t *testing.T) *Profile {
 	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "ftpsgw")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/ftpsgw").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	pki := filepath.Join(dir, "pki")
-	if out, err := exec.Command(bin, "pki", "init", "--out", pki).CombinedOutput(); err != nil {
-		t.Fatalf("pki init: %v\n%s", err, out)
-	}
-	cfg := filepath.Join(dir, "serve.yaml")
-	os.WriteFile(cfg, []byte("clock: virtual\nsession_reuse: required\nlogin: {max_failures: 100000, window: 15m, lockout: 15m}\n"), 0o644)
-	data := filepath.Join(dir, "data")
-	cmd := exec.Command(bin, "serve", "--config", cfg, "--data", data, "--pki", pki, "--listen", "127.0.0.1:0",
-		"--control", "127.0.0.1:0", "--log-level", "warn")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	var ready struct {
-		Control      string `json:"control"`
-		ControlAPI   string `json:"control_api"`
-		PassivePorts string `json:"passive_ports"`
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		b, err := os.ReadFile(filepath.Join(data, "ready.json"))
-		if err == nil && json.Unmarshal(b, &ready) == nil && ready.ControlAPI != "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("ftpsgw serve did not become ready")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	m, err := certs.LoadManifest(pki)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := ProfileFromManifest(m, "ftpsgw serve (child process)", ready.Control, ready.ControlAPI, ready.PassivePorts)
+	sim := simtest.New(t, simtest.Options{Mode: simtest.ChildProcess, Stderr: os.Stderr})
+	p, err := ProfileFromManifest(sim.Manifest, "ftpsgw serve (child process)", sim.FTPS, sim.ControlURL, sim.PassivePorts)
 	if err != nil {
 		t.Fatal(err)
 	}

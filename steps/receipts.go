@@ -16,7 +16,7 @@ func receiptName(service, file string, code int) string {
 }
 
 // listOut lists an identity's /out over FTPS.
-func (w *world) listOut(who string) ([]string, error) {
+func (w *World) listOut(who string) ([]string, error) {
 	c, err := w.login(who)
 	if err != nil {
 		return nil, err
@@ -47,7 +47,7 @@ func receiptsFor(list []string, f upFile) []string {
 // downloads them into w.receipts, and fails with what it saw at the deadline. On a target
 // with a virtual clock the clock is moved forward while waiting (1 s per poll, at most 10
 // minutes of gateway time): receipts come from the gateway's timers.
-func (w *world) waitReceipts(f upFile, codes ...int) error {
+func (w *World) waitReceipts(f upFile, codes ...int) error {
 	deadline := time.Now().Add(time.Duration(w.suite.profile.Timeouts.Receipt))
 	var virtualSpent time.Duration
 	for {

@@ -22,13 +22,13 @@ type collector struct {
 
 type scenarioRecord struct {
 	reports.Scenario
-	world *world
+	world *World
 	start time.Time
 }
 
 func newCollector() *collector { return &collector{byID: map[string]*scenarioRecord{}} }
 
-func (c *collector) begin(scn *godog.Scenario, w *world) {
+func (c *collector) begin(scn *godog.Scenario, w *World) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	rec := &scenarioRecord{world: w, start: time.Now()}
@@ -42,7 +42,7 @@ func (c *collector) begin(scn *godog.Scenario, w *world) {
 }
 
 func (c *collector) step(ctx context.Context, st *godog.Step, status godog.StepResultStatus, err error) {
-	w, _ := ctx.Value(worldKey{}).(*world)
+	w, _ := ctx.Value(worldKey{}).(*World)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var rec *scenarioRecord

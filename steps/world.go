@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"net"
 	"strings"
 	"sync"
 	"time"
@@ -20,8 +19,10 @@ import (
 // errUnsupported marks a scenario the target cannot run; the runner reports it UNSUPPORTED.
 var errUnsupported = godog.ErrSkip
 
-// world is one scenario's state. It lives in the scenario's context.
-type world struct {
+// World is one scenario's state: its sessions, its uploads, what it saw, and the evidence it
+// collected for the report. Steps of one area are methods of a small registrar that embeds
+// the World; a team's own steps reach it through Suite.Register's result or WorldFrom(ctx).
+type World struct {
 	suite *Suite
 	ctx   context.Context
 
@@ -62,6 +63,74 @@ type world struct {
 	mu          sync.Mutex
 }
 
+// newWorld is the one constructor of a scenario's World (gateway and client suites alike).
+func newWorld(s *Suite) *World {
+	return &World{suite: s, ctx: context.Background(), clients: map[string]*ftpsclient.Client{},
+		receipts: map[int]string{}, roles: map[string][]string{}, format: "binary"}
+}
+
+// begin starts the scenario: the World goes into its context and the collector learns of it.
+func (w *World) begin(ctx context.Context, scn *godog.Scenario) context.Context {
+	w.ctx = context.WithValue(ctx, worldKey{}, w)
+	w.suite.results.begin(scn, w)
+	return w.ctx
+}
+
+// Context is the scenario's context (cancelled when the run is).
+func (w *World) Context() context.Context { return w.ctx }
+
+// Profile is the target being certified.
+func (w *World) Profile() *Profile { return w.suite.profile }
+
+// Control is the target's control API client, or an error that makes the scenario
+// UNSUPPORTED when the target has none.
+func (w *World) Control() (*control.Client, error) { return w.api() }
+
+// Identity returns a profile identity (username, password, folders), or an error that makes
+// the scenario UNSUPPORTED when the profile lacks it.
+func (w *World) Identity(name string) (ProfileIdentity, error) {
+	_, id, err := w.options(name)
+	return id, err
+}
+
+// ClientOptions are the FTPS connection options of a profile identity (address, mode, its
+// certificate, the CA to trust), for a team's own client.
+func (w *World) ClientOptions(name string) (ftpsclient.Options, error) {
+	opts, _, err := w.options(name)
+	return opts, err
+}
+
+// Login returns a logged-in session of ftpsgw's own client for an identity, reused within
+// the scenario.
+func (w *World) Login(name string) (*ftpsclient.Client, error) { return w.login(name) }
+
+// NewName returns a file name no earlier run has used (letters, digits, underscore), with an
+// optional prefix such as "val_".
+func (w *World) NewName(prefix string) string { return w.newName(prefix) }
+
+// Uploaded records an upload made by a team's own client, so ftpsgw's steps about "it"
+// (receipts, rejections, /out) apply to it. err is the upload's outcome (nil: 226).
+func (w *World) Uploaded(who, service, name string, err error) error {
+	if _, _, oerr := w.options(who); oerr != nil {
+		return oerr
+	}
+	w.upload = uploadResult{err: err, code: ftpsclient.Code(err)}
+	w.files = append(w.files, upFile{who: who, service: service, name: name, err: err})
+	w.receipts = map[int]string{}
+	w.note("upload of /%s/%s as %s by the caller's own client: %v", service, name, who, errOr226(err))
+	return nil
+}
+
+// Note adds a line of evidence to the scenario's report.
+func (w *World) Note(format string, a ...any) { w.note(format, a...) }
+
+func errOr226(err error) any {
+	if err == nil {
+		return "226"
+	}
+	return err
+}
+
 type upFile struct {
 	who, service, name string
 	err                error
@@ -73,7 +142,7 @@ type uploadResult struct {
 }
 
 // note records evidence for the report.
-func (w *world) note(format string, a ...any) {
+func (w *World) note(format string, a ...any) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	line := fmt.Sprintf(format, a...)
@@ -84,7 +153,7 @@ func (w *world) note(format string, a ...any) {
 }
 
 // unsupportedf ends the scenario as UNSUPPORTED.
-func (w *world) unsupportedf(format string, a ...any) error {
+func (w *World) unsupportedf(format string, a ...any) error {
 	w.unsupported = fmt.Sprintf(format, a...)
 	return errUnsupported
 }
@@ -94,7 +163,7 @@ func expected(what string, seenFormat string, a ...any) error {
 	return fmt.Errorf("expected %s; saw %s", what, fmt.Sprintf(seenFormat, a...))
 }
 
-func (w *world) options(name string) (ftpsclient.Options, ProfileIdentity, error) {
+func (w *World) options(name string) (ftpsclient.Options, ProfileIdentity, error) {
 	opts, id, ok := w.suite.profile.ClientOptions(name)
 	if !ok {
 		return opts, id, w.unsupportedf("the target profile has no identity %q", name)
@@ -103,7 +172,7 @@ func (w *world) options(name string) (ftpsclient.Options, ProfileIdentity, error
 }
 
 // login returns a logged-in session for an identity, reusing one from this scenario.
-func (w *world) login(name string) (*ftpsclient.Client, error) {
+func (w *World) login(name string) (*ftpsclient.Client, error) {
 	if c, ok := w.clients[name]; ok {
 		return c, nil
 	}
@@ -124,7 +193,7 @@ func (w *world) login(name string) (*ftpsclient.Client, error) {
 }
 
 // fresh drops a cached session (roles may have changed; a new login sees the current view).
-func (w *world) fresh(name string) (*ftpsclient.Client, error) {
+func (w *World) fresh(name string) (*ftpsclient.Client, error) {
 	if c, ok := w.clients[name]; ok {
 		c.Close()
 		delete(w.clients, name)
@@ -133,7 +202,7 @@ func (w *world) fresh(name string) (*ftpsclient.Client, error) {
 }
 
 // rawLogin opens a raw session: AUTH TLS (explicit), USER, PASS, PBSZ 0, PROT P.
-func (w *world) rawLogin(name string) (*ftpsclient.Raw, error) {
+func (w *World) rawLogin(name string) (*ftpsclient.Raw, error) {
 	opts, id, err := w.options(name)
 	if err != nil {
 		return nil, err
@@ -165,7 +234,7 @@ func (w *world) rawLogin(name string) (*ftpsclient.Raw, error) {
 	return r, nil
 }
 
-func (w *world) close() {
+func (w *World) close() {
 	for _, c := range w.clients {
 		c.Close()
 	}
@@ -175,7 +244,7 @@ func (w *world) close() {
 }
 
 // api returns the control client, or marks the scenario unsupported.
-func (w *world) api() (*control.Client, error) {
+func (w *World) api() (*control.Client, error) {
 	if w.suite.api == nil {
 		return nil, w.unsupportedf("the target has no control API")
 	}
@@ -183,7 +252,7 @@ func (w *world) api() (*control.Client, error) {
 }
 
 // advance moves the target's clock; a real clock makes the scenario unsupported.
-func (w *world) advance(d time.Duration) error {
+func (w *World) advance(d time.Duration) error {
 	api, err := w.api()
 	if err != nil {
 		return err
@@ -200,7 +269,7 @@ func (w *world) advance(d time.Duration) error {
 }
 
 // newName makes a file name no earlier run has used: letters, digits, underscore.
-func (w *world) newName(prefix string) string {
+func (w *World) newName(prefix string) string {
 	n := w.suite.next()
 	return fmt.Sprintf("%sftpsgw_%s_%03d.txt", prefix, w.suite.runID, n)
 }
@@ -217,7 +286,7 @@ func randomLetters(n int) string {
 }
 
 // uploadAs uploads data under name into a service folder as an identity.
-func (w *world) uploadAs(who, service, name string, data []byte) error {
+func (w *World) uploadAs(who, service, name string, data []byte) error {
 	c, err := w.login(who)
 	if err != nil {
 		return err
@@ -234,7 +303,7 @@ func (w *world) uploadAs(who, service, name string, data []byte) error {
 	return nil
 }
 
-func (w *world) lastFile() (upFile, error) {
+func (w *World) lastFile() (upFile, error) {
 	if len(w.files) == 0 {
 		return upFile{}, errors.New("no file was uploaded in this scenario")
 	}
@@ -243,10 +312,3 @@ func (w *world) lastFile() (upFile, error) {
 
 func isRefused(code int) bool { return code >= 400 }
 
-func hostOf(addr string) string {
-	h, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	return h
-}

@@ -6,16 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
 
-	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/features"
 	"github.com/ftpsgw/ftpsgw/reports"
 	"github.com/ftpsgw/ftpsgw/simulator"
+	"github.com/ftpsgw/ftpsgw/simulator/simtest"
 	"github.com/ftpsgw/ftpsgw/steps"
 )
 
@@ -71,7 +70,7 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 		if len(defects) > 0 {
 			description += fmt.Sprintf(", defects %v", defects)
 		}
-		fmt.Fprintf(stderr, "certifying the embedded simulator at %s (control API %s)\n", emb.srv.Ready().Control, emb.srv.Ready().ControlAPI)
+		fmt.Fprintf(stderr, "certifying the embedded simulator at %s (control API %s)\n", emb.sim.FTPS, emb.sim.ControlURL)
 	}
 	if err := os.MkdirAll(*reportDir, 0o755); err != nil {
 		return fail(stderr, "%v", err)
@@ -121,62 +120,29 @@ func writeReports(dir string, run *reports.Run) error {
 	)
 }
 
-// embedded is an in-process simulator with a fresh PKI in a temporary folder.
+// embedded is an in-process simulator (simtest) and the profile the suite certifies it by.
 type embedded struct {
-	srv     *simulator.Server
+	sim     *simtest.Simulator
 	profile *steps.Profile
-	dir     string
 }
 
-func (e *embedded) close() {
-	if e.srv != nil {
-		e.srv.Close()
-	}
-	os.RemoveAll(e.dir)
-}
+func (e *embedded) close() { e.sim.Close() }
 
 // startEmbedded starts the simulator as certification wants it: its strictest settings,
 // a virtual clock, free loopback ports, the documented passive range, and login lock-outs
 // out of the way (the suite makes many failed logins on purpose).
 func startEmbedded(ctx context.Context, defects []string) (*embedded, error) {
-	return startEmbeddedWith(ctx, defects, false)
+	return startSimulator(ctx, simtest.Options{Defects: defects})
 }
 
-// startEmbeddedWith starts the simulator with defects, or observing (client certification:
-// session resumption then is recorded, not required).
-func startEmbeddedWith(ctx context.Context, defects []string, observe bool) (*embedded, error) {
-	dir, err := os.MkdirTemp("", "ftpsgw-certify-")
+func startSimulator(ctx context.Context, opts simtest.Options) (*embedded, error) {
+	opts.Version = version
+	sim, err := simtest.Start(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	e := &embedded{dir: dir}
-	p, err := certs.NewPKI(certs.Options{})
-	if err != nil {
-		e.close()
-		return nil, err
-	}
-	m, err := certs.WriteDir(filepath.Join(dir, "pki"), p, false)
-	if err != nil {
-		e.close()
-		return nil, err
-	}
-	cfg := simulator.DefaultConfig()
-	cfg.Listen, cfg.Control.Listen = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Data, cfg.PKI = filepath.Join(dir, "data"), m.Dir()
-	cfg.Clock = simulator.ClockVirtual
-	cfg.SessionReuse, cfg.Observe = simulator.ReuseRequired, observe
-	if observe {
-		cfg.SessionReuse = simulator.ReuseOff
-	}
-	cfg.Login.MaxFailures = 100000
-	cfg.Defects = defects
-	e.srv, err = simulator.Start(ctx, cfg, simulator.Options{Logger: slog.New(slog.DiscardHandler), Version: version})
-	if err != nil {
-		e.close()
-		return nil, err
-	}
-	r := e.srv.Ready()
-	e.profile, err = steps.ProfileFromManifest(m, "ftpsgw embedded simulator", r.Control, r.ControlAPI, cfg.PassivePorts)
+	e := &embedded{sim: sim}
+	e.profile, err = steps.ProfileFromManifest(sim.Manifest, "ftpsgw embedded simulator", sim.FTPS, sim.ControlURL, sim.PassivePorts)
 	if err != nil {
 		e.close()
 		return nil, err

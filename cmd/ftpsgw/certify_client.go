@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/features"
+	"github.com/ftpsgw/ftpsgw/simulator/simtest"
 	"github.com/ftpsgw/ftpsgw/steps"
 )
 
@@ -40,7 +41,7 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "starting the embedded simulator: %v", err)
 	}
 	defer emb.close()
-	fmt.Fprintf(stderr, "certifying the client %q against the embedded simulator at %s\n", *execCmd, emb.srv.Ready().Control)
+	fmt.Fprintf(stderr, "certifying the client %q against the embedded simulator at %s\n", *execCmd, emb.sim.FTPS)
 	if err := os.MkdirAll(*reportDir, 0o755); err != nil {
 		return fail(stderr, "%v", err)
 	}
@@ -61,5 +62,5 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 // requiring, what the client requirements judge (simulator.Observe), so each misbehaviour is
 // seen in the journal and judged by exactly its own requirement.
 func startEmbeddedClientMode(ctx context.Context) (*embedded, error) {
-	return startEmbeddedWith(ctx, nil, true)
+	return startSimulator(ctx, simtest.Options{Observe: true})
 }

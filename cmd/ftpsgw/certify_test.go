@@ -154,8 +154,8 @@ func TestCertifyTagsAndBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	profile := filepath.Join(dir, "dead.yaml")
-	id, _ := emb.srv.Manifest().Lookup("moces")
-	m := emb.srv.Manifest()
+	id, _ := emb.sim.Manifest.Lookup("moces")
+	m := emb.sim.Manifest
 	os.WriteFile(profile, []byte("address: 127.0.0.1:1\nca: "+m.Path(m.CA.Bundle)+"\nidentities:\n  - {name: moces, cert: "+
 		m.Path(id.Chain)+", key: "+m.Path(id.Key)+", username: x, password: y}\n"), 0o644)
 	code, _, stderr := runCLI("certify", "--target", profile, "--report", dir)

@@ -7,16 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/simulator"
+	"github.com/ftpsgw/ftpsgw/simulator/simtest"
 	"github.com/ftpsgw/ftpsgw/steps"
 	"github.com/ftpsgw/ftpsgw/steps/load"
 )
@@ -93,12 +91,12 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "ftpsgw load: --server-pid goes with --target (without it the simulator child is measured)")
 			return exitUsage
 		}
-		child, err := startChildSimulator(ctx, stderr, *pprofOn)
+		sim, profile, err := startChildSimulator(ctx, stderr, *pprofOn)
 		if err != nil {
 			return fail(stderr, "starting the simulator: %v", err)
 		}
-		defer child.close()
-		opts.Profile, opts.Server = child.profile, &load.Process{PID: child.cmd.Process.Pid}
+		defer sim.Close()
+		opts.Profile, opts.Server = profile, &load.Process{PID: sim.PID}
 	}
 	res, err := load.Run(ctx, opts)
 	if err != nil {
@@ -152,82 +150,28 @@ func writeLoadJSON(path string, r *load.Result) error {
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
-// childSimulator is `ftpsgw serve` in a process of its own, so its CPU and RSS are its own.
-type childSimulator struct {
-	cmd     *exec.Cmd
-	dir     string
-	profile *steps.Profile
-}
-
-func startChildSimulator(ctx context.Context, stderr io.Writer, pprofOn bool) (*childSimulator, error) {
+// startChildSimulator starts `ftpsgw serve` (this binary) in a process of its own, so its
+// CPU and RSS are its own: as users run it (real clock, journal, database and receipts on),
+// with one change: a load generator's thousands of sessions from one address and identity
+// are not an attack, so lock-out and session limits are lifted.
+func startChildSimulator(ctx context.Context, stderr io.Writer, pprofOn bool) (*simtest.Simulator, *steps.Profile, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	dir, err := os.MkdirTemp("", "ftpsgw-load-")
+	sim, err := simtest.Start(ctx, simtest.Options{Mode: simtest.ChildProcess, Binary: self, RealClock: true,
+		SessionReuse: simulator.ReuseOff, PassivePorts: "0", LiftSessionLimits: true, Pprof: pprofOn,
+		Stderr: stderr, LogLevel: "error"})
 	if err != nil {
-		return nil, err
-	}
-	c := &childSimulator{dir: dir}
-	data := filepath.Join(dir, "data")
-	cfgFile := filepath.Join(dir, "sim.yaml")
-	// As users run it, with one change: a load generator's thousands of sessions from one
-	// address and identity are not an attack, so lock-out and session limits are lifted.
-	if err := os.WriteFile(cfgFile, []byte("login: {max_failures: 1000000, window: 15m, lockout: 1s}\n"+
-		"limits: {max_sessions: 0, max_sessions_per_address: 0, max_sessions_per_identity: 0}\n"), 0o600); err != nil {
-		c.close()
-		return nil, err
-	}
-	args := []string{"serve", "--config", cfgFile, "--data", data, "--listen", "127.0.0.1:0", "--passive-ports", "0",
-		"--control", "127.0.0.1:0", "--log-level", "error"}
-	if pprofOn {
-		args = append(args, "--pprof")
-	}
-	c.cmd = exec.Command(self, args...)
-	c.cmd.Stdout, c.cmd.Stderr = io.Discard, stderr
-	if err := c.cmd.Start(); err != nil {
-		c.close()
-		return nil, err
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	var ready simulator.Ready
-	for {
-		b, err := os.ReadFile(filepath.Join(data, simulator.ReadyFile))
-		if err == nil && json.Unmarshal(b, &ready) == nil && ready.PID == c.cmd.Process.Pid {
-			break
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			c.close()
-			return nil, fmt.Errorf("the simulator child did not become ready in 30 s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	m, err := certs.LoadManifest(ready.PKI)
-	if err != nil {
-		c.close()
-		return nil, err
+		return nil, nil, err
 	}
 	if pprofOn {
-		fmt.Fprintf(stderr, "profiler: %s/debug/pprof/ (e.g. go tool pprof %s/debug/pprof/profile?seconds=10)\n", ready.ControlAPI, ready.ControlAPI)
+		fmt.Fprintf(stderr, "profiler: %s/debug/pprof/ (e.g. go tool pprof %s/debug/pprof/profile?seconds=10)\n", sim.ControlURL, sim.ControlURL)
 	}
-	if c.profile, err = steps.ProfileFromManifest(m, "ftpsgw serve (child process)", ready.Control, ready.ControlAPI, "1-65535"); err != nil {
-		c.close()
-		return nil, err
+	p, err := steps.ProfileFromManifest(sim.Manifest, "ftpsgw serve (child process)", sim.FTPS, sim.ControlURL, sim.PassivePorts)
+	if err != nil {
+		sim.Close()
+		return nil, nil, err
 	}
-	return c, nil
-}
-
-func (c *childSimulator) close() {
-	if c.cmd != nil && c.cmd.Process != nil {
-		_ = c.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { c.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			c.cmd.Process.Kill()
-			<-done
-		}
-	}
-	os.RemoveAll(c.dir)
+	return sim, p, nil
 }

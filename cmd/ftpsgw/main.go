@@ -33,7 +33,7 @@ func commands() []command {
 		{"certify-client", "certify client software (run through an adapter) against the simulator", runCertifyClient},
 		{"load", "drive load against a gateway (default: the simulator) and report throughput and latency", runLoad},
 		{"client", "the reference client adapter (upload FILE FOLDER | receipts DIR)", runClient},
-		{"version", "print the version", func([]string, io.Writer, io.Writer) int { fmt.Println(version); return exitOK }},
+		{"version", "print the version", func(_ []string, stdout, _ io.Writer) int { fmt.Fprintln(stdout, version); return exitOK }},
 	}
 }
 

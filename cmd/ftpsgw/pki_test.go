@@ -63,3 +63,10 @@ func TestPKICommands(t *testing.T) {
 		t.Errorf("--help: code %d", code)
 	}
 }
+
+func TestVersionWritesToStdout(t *testing.T) {
+	code, stdout, stderr := runCLI("version")
+	if code != exitOK || strings.TrimSpace(stdout) != version || stderr != "" {
+		t.Errorf("version: code %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}

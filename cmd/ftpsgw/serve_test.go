@@ -449,13 +449,3 @@ func stopAndOpenStore(t *testing.T, c *child, data string) (*simulator.Store, []
 	return store, subs
 }
 
-func countFiles(dir string) int {
-	n := 0
-	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && !fi.IsDir() {
-			n++
-		}
-		return nil
-	})
-	return n
-}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -137,19 +136,18 @@ func TestServiceAndEnvErrors(t *testing.T) {
 		{[]string{"serve", "--security-url", "http://x/path"}, nil, "security.url"},
 		{[]string{"serve"}, map[string]string{"FTPSGW_CLOCK": "sometimes"}, "clock"},
 		{[]string{"serve"}, map[string]string{"FTPSGW_REMOTE_TIMEOUT": "soon"}, "FTPSGW_REMOTE_TIMEOUT"},
-		{[]string{"backend", "--listen", "nonsense"}, nil, "nonsense"},
+		{[]string{"backend", "--listen", "nonsense", "--data", t.TempDir()}, nil, "nonsense"},
 		{[]string{"security", "--config", "x.yaml"}, nil, "backend only"},
 		{[]string{"backend", "extra"}, nil, "Usage"},
 	} {
-		for k, v := range tc.env {
-			os.Setenv(k, v)
-		}
-		code, _, stderr := runCLI(tc.args...)
-		for k := range tc.env {
-			os.Unsetenv(k)
-		}
-		if code == exitOK || !strings.Contains(stderr, tc.want) {
-			t.Errorf("%v %v: code %d, stderr %q (want %q)", tc.env, tc.args, code, stderr, tc.want)
-		}
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			code, _, stderr := runCLI(tc.args...)
+			if code == exitOK || !strings.Contains(stderr, tc.want) {
+				t.Errorf("%v %v: code %d, stderr %q (want %q)", tc.env, tc.args, code, stderr, tc.want)
+			}
+		})
 	}
 }

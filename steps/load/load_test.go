@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"testing"
 	"time"
 )
@@ -15,7 +14,7 @@ func TestLoadGoesToLoopbackOnly(t *testing.T) {
 			t.Errorf("%s refused: %v", a, err)
 		}
 	}
-	os.Unsetenv("FTPSGW_LOAD_ALLOW_REMOTE")
+	t.Setenv("FTPSGW_LOAD_ALLOW_REMOTE", "") // unset for this test
 	for _, a := range []string{"192.0.2.1:21", "10.0.0.1:990", "nonsense"} {
 		if err := loopbackOrProfile(a); err == nil {
 			t.Errorf("%s accepted", a)

@@ -1,0 +1,159 @@
+package steps
+
+import (
+	"fmt"
+
+	"github.com/cucumber/godog"
+
+	"github.com/ftpsgw/ftpsgw/certs"
+	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
+)
+
+// authSteps: logins, usernames and registrations (features/auth.feature, and the
+// certificate refusals of features/tls.feature).
+type authSteps struct{ *World }
+
+func (x authSteps) register(sc *godog.ScenarioContext) {
+	sc.Step(`^a client without a certificate tries to log in as "([^"]*)"$`, x.triesWithoutCertificate)
+	sc.Step(`^"([^"]*)" tries to log in with its password$`, x.triesWithItsPassword)
+	sc.Step(`^"([^"]*)" tries to log in with a wrong password$`, x.triesWithWrongPassword)
+	sc.Step(`^"([^"]*)" tries to log in as "([^"]*)" with that certificate's password$`, x.triesAsAnother)
+	sc.Step(`^the connection is refused$`, x.connectionRefused)
+	sc.Step(`^the login is refused$`, x.loginRefused)
+	sc.Step(`^the login succeeds$`, x.loginSucceeds)
+	sc.Step(`^the username of "([^"]*)" is made from its certificate$`, x.usernameFromCertificate)
+	sc.Step(`^"([^"]*)" has the same CVR as "([^"]*)"$`, x.sameCVR)
+	sc.Step(`^the registration of "([^"]*)" is removed$`, x.registrationRemoved)
+}
+
+func (x authSteps) triesWithoutCertificate(who string) error {
+	_, id, err := x.options(who)
+	if err != nil {
+		return err
+	}
+	return x.tryLogin("", id.Username, id.Password)
+}
+
+func (x authSteps) triesWithItsPassword(who string) error {
+	_, id, err := x.options(who)
+	if err != nil {
+		return err
+	}
+	return x.tryLogin(who, id.Username, id.Password)
+}
+
+func (x authSteps) triesWithWrongPassword(who string) error {
+	_, id, err := x.options(who)
+	if err != nil {
+		return err
+	}
+	return x.tryLogin(who, id.Username, id.Password+"-wrong")
+}
+
+func (x authSteps) triesAsAnother(who, as string) error {
+	_, other, err := x.options(as)
+	if err != nil {
+		return err
+	}
+	return x.tryLogin(who, other.Username, other.Password)
+}
+
+func (x authSteps) connectionRefused() error { return x.refused("the connection") }
+
+func (x authSteps) loginRefused() error { return x.refused("the login") }
+
+func (x authSteps) loginSucceeds() error {
+	if x.tlsErr != nil || x.loginCode != 230 {
+		return expected("230 after PASS", "TLS %v, reply %d %s %v", x.tlsErr, x.loginCode, x.loginMsg, x.loginErr)
+	}
+	return nil
+}
+
+func (x authSteps) usernameFromCertificate(who string) error {
+	_, id, err := x.options(who)
+	if err != nil {
+		return err
+	}
+	_, cert, _ := x.suite.profile.Identity(who)
+	got, err := certs.FromCertificate(cert.Leaf)
+	if err != nil {
+		return expected("an OCES identity in the certificate of "+who, "%v", err)
+	}
+	x.note("%s: certificate %s -> username %s", who, got, got.Username())
+	if got.Username() != id.Username {
+		return expected("the profile's username "+id.Username, "the certificate gives %s", got.Username())
+	}
+	return nil
+}
+
+func (x authSteps) sameCVR(a, b string) error {
+	_, ca, ok1 := x.suite.profile.Identity(a)
+	_, cb, ok2 := x.suite.profile.Identity(b)
+	if !ok1 || !ok2 {
+		return x.unsupportedf("the profile lacks %q or %q", a, b)
+	}
+	ia, _ := certs.FromCertificate(ca.Leaf)
+	ib, _ := certs.FromCertificate(cb.Leaf)
+	if ia.CVR == "" || ia.CVR != ib.CVR {
+		return x.unsupportedf("the profile's %s (CVR %s) and %s (CVR %s) do not share a CVR", a, ia.CVR, b, ib.CVR)
+	}
+	return nil
+}
+
+func (x authSteps) registrationRemoved(who string) error {
+	api, err := x.api()
+	if err != nil {
+		return err
+	}
+	_, id, err := x.options(who)
+	if err != nil {
+		return err
+	}
+	return api.Unregister(x.ctx, id.Username)
+}
+
+// tryLogin connects with the certificate of certOf ("" for none) and logs in.
+func (w authSteps) tryLogin(certOf, user, pass string) error {
+	opts, _, err := w.options(certOf)
+	if err != nil {
+		return err
+	}
+	w.tlsErr, w.loginCode, w.loginMsg, w.loginErr = nil, 0, "", nil
+	r, err := ftpsclient.DialRaw(w.ctx, opts)
+	if err != nil {
+		if opts.Implicit {
+			w.tlsErr = err
+			w.note("implicit TLS handshake: %v", err)
+			return nil
+		}
+		return fmt.Errorf("connecting: %w", err)
+	}
+	defer r.Close()
+	if !opts.Implicit {
+		st, err := r.AuthTLS(w.ctx)
+		if err != nil {
+			w.tlsErr = err
+			w.note("TLS handshake refused: %v", err)
+			return nil
+		}
+		w.tlsState = describeTLS(st)
+	}
+	code, msg, err := r.Login(user, pass)
+	w.loginCode, w.loginMsg, w.loginErr = code, msg, err
+	w.note("login as %s with the certificate of %q: %d %s %v", user, certOf, code, msg, err)
+	return nil
+}
+
+// refused passes when the last attempt failed in the handshake, by a 4xx/5xx reply, or by
+// the server closing the connection.
+func (w authSteps) refused(what string) error {
+	switch {
+	case w.tlsErr != nil:
+		return nil
+	case w.loginErr != nil:
+		return nil // the server hung up (a TLS 1.2 certificate refusal shows here)
+	case isRefused(w.loginCode):
+		return nil
+	}
+	return expected(what+" to be refused", "%d %s (TLS %s)", w.loginCode, w.loginMsg, w.tlsState)
+}

@@ -1,0 +1,108 @@
+package steps
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cucumber/godog"
+)
+
+// folderSteps: the inbox's folders and what cannot be reached (features/folders.feature).
+type folderSteps struct{ *World }
+
+func (x folderSteps) register(sc *godog.ScenarioContext) {
+	sc.Step(`^the root folder lists exactly "out" and the service folders of "([^"]*)"$`, x.rootListsExactly)
+	sc.Step(`^"([^"]*)" cannot be reached$`, x.unreachable)
+	sc.Step(`^"([^"]*)" (does not see|sees) the folder "([^"]*)"$`, x.seesFolder)
+	sc.Step(`^"([^"]*)" can log in and sees the folders of its last replicated roles$`, x.seesLastReplicatedFolders)
+}
+
+func (x folderSteps) rootListsExactly(who string) error {
+	_, id, err := x.options(who)
+	if err != nil {
+		return err
+	}
+	got, err := x.rootNames(who, false)
+	if err != nil {
+		return err
+	}
+	want := append([]string{"out"}, id.Folders...)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		return expected(fmt.Sprint(want), "%v", got)
+	}
+	return nil
+}
+
+func (x folderSteps) seesFolder(who, sees, folder string) error {
+	got, err := x.rootNames(who, true)
+	if err != nil {
+		return err
+	}
+	if present := slices.Contains(got, folder); present != (sees == "sees") {
+		return expected(fmt.Sprintf("%s %s %s", who, sees, folder), "root %v", got)
+	}
+	return nil
+}
+
+func (x folderSteps) seesLastReplicatedFolders(who string) error {
+	_, id, err := x.options(who)
+	if err != nil {
+		return err
+	}
+	got, err := x.rootNames(who, true)
+	if err != nil {
+		return err
+	}
+	// Exactly which folders show is GW-DIR-01's; here only the last replica must be kept.
+	for _, f := range id.Folders {
+		if !slices.Contains(got, f) {
+			return expected(fmt.Sprintf("the folders %v of the last replication", id.Folders), "%v", got)
+		}
+	}
+	return nil
+}
+
+// rootNames lists "/" for an identity; fresh makes a new login first.
+func (w folderSteps) rootNames(who string, fresh bool) ([]string, error) {
+	get := w.login
+	if fresh {
+		get = w.fresh
+	}
+	c, err := get(who)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := c.List("/")
+	if err != nil {
+		return nil, fmt.Errorf("LIST / as %s: %w", who, err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, strings.TrimPrefix(e.Name, "/"))
+	}
+	slices.Sort(out)
+	w.note("LIST / as %s: %v", who, out)
+	return out, nil
+}
+
+// unreachable checks that CWD and MLST of a path fail and leave the session where it was.
+func (w folderSteps) unreachable(path string) error {
+	r := w.raw
+	for _, cmd := range []string{"CWD", "MLST", "SIZE"} {
+		code, msg, err := r.Cmd("%s %s", cmd, path)
+		if err != nil {
+			return err
+		}
+		w.note("%s %s -> %d %s", cmd, path, code, msg)
+		if !isRefused(code) {
+			return expected(cmd+" "+path+" to fail", "%d %s", code, msg)
+		}
+	}
+	code, msg, _ := r.Cmd("PWD")
+	if code != 257 || !strings.Contains(msg, `"/"`) {
+		return expected(`the session to stay in "/"`, "PWD %d %s", code, msg)
+	}
+	return nil
+}

@@ -1,0 +1,215 @@
+package steps
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/cucumber/godog"
+
+	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
+)
+
+// tlsSteps: the TLS version, client certificates, and protection of data connections
+// (features/tls.feature).
+type tlsSteps struct{ *World }
+
+func (x tlsSteps) register(sc *godog.ScenarioContext) {
+	sc.Step(`^"([^"]*)" connects offering only TLS (1\.[0-3])$`, x.connectOffering)
+	sc.Step(`^the TLS handshake succeeds with TLS 1\.2 and an AEAD cipher suite$`, x.handshakeSucceeds)
+	sc.Step(`^the TLS handshake is refused$`, x.handshakeRefused)
+	sc.Step(`^every data connection used TLS 1\.2$`, x.everyDataConnectionUsedTLS12)
+	sc.Step(`^every data connection resumed the control connection's TLS session$`, x.everyDataConnectionResumed)
+	sc.Step(`^"([^"]*)" turns data protection off with PROT C$`, x.protC)
+	sc.Step(`^an upload over a clear data connection is refused$`, x.clearUploadRefused)
+	sc.Step(`^a listing over a clear data connection is refused$`, x.clearListingRefused)
+	sc.Step(`^no data flowed in clear$`, x.noClearData)
+	sc.Step(`^"([^"]*)" uploads over a data connection with a fresh TLS session$`, x.uploadFreshSession)
+}
+
+func (x tlsSteps) handshakeSucceeds() error {
+	if x.tlsErr != nil {
+		return expected("a TLS 1.2 handshake", "%v", x.tlsErr)
+	}
+	if !strings.HasPrefix(x.tlsState, "TLS1.2 ") || !(strings.Contains(x.tlsState, "GCM") || strings.Contains(x.tlsState, "CHACHA20")) {
+		return expected("TLS 1.2 with an AEAD (GCM or ChaCha20-Poly1305) suite", "%s", x.tlsState)
+	}
+	return nil
+}
+
+func (x tlsSteps) handshakeRefused() error {
+	if x.tlsErr == nil {
+		return expected("the handshake to fail", "it succeeded: %s", x.tlsState)
+	}
+	return nil
+}
+
+func (x tlsSteps) everyDataConnectionUsedTLS12() error {
+	return x.eachDataTLS(func(st tls.ConnectionState) error {
+		if st.Version != tls.VersionTLS12 || !st.HandshakeComplete {
+			return expected("a completed TLS 1.2 handshake", "version %x, complete %v", st.Version, st.HandshakeComplete)
+		}
+		return nil
+	})
+}
+
+func (x tlsSteps) everyDataConnectionResumed() error {
+	return x.eachDataTLS(func(st tls.ConnectionState) error {
+		if !st.DidResume {
+			return expected("the data connection to resume the control connection's session", "a full handshake")
+		}
+		return nil
+	})
+}
+
+func (x tlsSteps) protC(who string) error {
+	code, msg, err := x.raw.Cmd("PROT C")
+	x.note("PROT C -> %d %s", code, msg)
+	return err
+}
+
+func (x tlsSteps) clearUploadRefused() error {
+	return x.clearTransfer("STOR /FTPSGW.Heartbeat/"+x.newName(""), true)
+}
+
+func (x tlsSteps) clearListingRefused() error { return x.clearTransfer("LIST /", false) }
+
+func (x tlsSteps) noClearData() error {
+	if n := x.clearData; n > 0 {
+		return expected("no byte on a clear data connection", "%d bytes", n)
+	}
+	return nil
+}
+
+// connectOffering connects as who, offering exactly one TLS version.
+func (w tlsSteps) connectOffering(who, version string) error {
+	opts, _, err := w.options(who)
+	if err != nil {
+		return err
+	}
+	v := map[string]uint16{"1.0": tls.VersionTLS10, "1.1": tls.VersionTLS11, "1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13}[version]
+	opts.MinVersion, opts.MaxVersion = v, v
+	if opts.Implicit {
+		r, err := ftpsclient.DialRaw(w.ctx, opts)
+		w.tlsErr = err
+		if err == nil {
+			st, _ := r.ConnectionState()
+			w.tlsState = describeTLS(st)
+			r.Close()
+		}
+		w.note("TLS %s offered: %s %v", version, w.tlsState, w.tlsErr)
+		return nil
+	}
+	r, err := ftpsclient.DialRaw(w.ctx, opts)
+	if err != nil {
+		return fmt.Errorf("connecting: %w", err)
+	}
+	defer r.Close()
+	st, err := r.AuthTLS(w.ctx)
+	if err == nil {
+		// TLS 1.2: a server may refuse after the client finished; one command makes sure.
+		if _, _, cmdErr := r.Cmd("NOOP"); cmdErr != nil {
+			err = cmdErr
+		}
+	}
+	w.tlsErr = err
+	if err == nil {
+		w.tlsState = describeTLS(st)
+	}
+	w.note("TLS %s offered: %s %v", version, w.tlsState, w.tlsErr)
+	return nil
+}
+
+func describeTLS(st tls.ConnectionState) string {
+	v := map[uint16]string{tls.VersionTLS10: "TLS1.0", tls.VersionTLS11: "TLS1.1", tls.VersionTLS12: "TLS1.2", tls.VersionTLS13: "TLS1.3"}[st.Version]
+	return v + " " + tls.CipherSuiteName(st.CipherSuite)
+}
+
+func (w tlsSteps) eachDataTLS(check func(tls.ConnectionState) error) error {
+	var states []tls.ConnectionState
+	for _, c := range w.clients {
+		states = append(states, c.DataTLS()...)
+	}
+	if len(states) == 0 {
+		return expected("at least one data connection", "none")
+	}
+	for i, st := range states {
+		w.note("data connection %d: %s resumed=%v", i+1, describeTLS(st), st.DidResume)
+		if err := check(st); err != nil {
+			return fmt.Errorf("data connection %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// clearTransfer runs a command over a data connection without TLS and counts clear bytes.
+func (w tlsSteps) clearTransfer(cmd string, upload bool) error {
+	r := w.raw
+	data, err := r.OpenData(w.ctx, false)
+	if err != nil {
+		return err
+	}
+	defer data.Close()
+	code, msg, err := r.Cmd("%s", cmd)
+	if err != nil {
+		return err
+	}
+	w.note("%s over a clear data connection -> %d %s", cmd, code, msg)
+	if isRefused(code) {
+		return nil
+	}
+	if upload {
+		n, _ := data.Write([]byte("clear text payload\r\n"))
+		data.Close()
+		final, fmsg, _ := r.ReadReply()
+		w.note("after sending %d bytes in clear: %d %s", n, final, fmsg)
+		if !isRefused(final) {
+			w.clearData += n
+			return expected(cmd+" to be refused", "%d then %d: the file was accepted over a clear connection", code, final)
+		}
+		return nil
+	}
+	_ = data.SetReadDeadline(time.Now().Add(2 * time.Second))
+	b, _ := io.ReadAll(data)
+	w.clearData += len(b)
+	final, _, _ := r.ReadReply()
+	if len(b) > 0 || !isRefused(final) {
+		return expected(cmd+" to be refused", "%d, %d bytes in clear, then %d", code, len(b), final)
+	}
+	return nil
+}
+
+// uploadFreshSession uploads over a data connection whose TLS session is not the control's.
+func (w tlsSteps) uploadFreshSession(who string) error {
+	r := w.raw
+	opts, _, err := w.options(who)
+	if err != nil {
+		return err
+	}
+	conn, err := r.OpenData(w.ctx, false)
+	if err != nil {
+		return err
+	}
+	tc := tls.Client(conn, opts.TLSConfig()) // a new session cache: nothing to resume
+	defer tc.Close()
+	name := "/FTPSGW.Heartbeat/" + w.newName("")
+	code, msg, err := r.Cmd("STOR %s", name)
+	if err != nil {
+		return err
+	}
+	w.upload = uploadResult{code: code}
+	if isRefused(code) {
+		w.upload.err = fmt.Errorf("%d %s", code, msg)
+		return nil
+	}
+	_, werr := tc.Write([]byte("fresh session\r\n"))
+	tc.Close()
+	final, fmsg, _ := r.ReadReply()
+	w.note("STOR over a fresh TLS session: %d %s; write %v; then %d %s", code, msg, werr, final, fmsg)
+	if isRefused(final) || werr != nil {
+		w.upload = uploadResult{err: fmt.Errorf("%d %s", final, fmsg), code: final}
+	}
+	return nil
+}
