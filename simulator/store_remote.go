@@ -142,7 +142,6 @@ func (s *Store) ReplaceReplica(ctx context.Context, snap control.SecuritySnapsho
 // metaReplicaVersion is the remote source version the replica was copied from.
 const metaReplicaVersion = "replica_version"
 
-
 // Received records a file the backend received, or, when the SkatID is known, counts the
 // attempt and returns the first record: delivery is idempotent.
 func (s *Store) Received(ctx context.Context, d control.BackendDelivery) (control.BackendDelivery, bool, error) {

@@ -311,4 +311,3 @@ func (w *World) lastFile() (upFile, error) {
 }
 
 func isRefused(code int) bool { return code >= 400 }
-

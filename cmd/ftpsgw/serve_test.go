@@ -448,4 +448,3 @@ func stopAndOpenStore(t *testing.T, c *child, data string) (*simulator.Store, []
 	}
 	return store, subs
 }
-
