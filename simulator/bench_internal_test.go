@@ -12,7 +12,7 @@ import (
 // Benchmarks of the hot paths (go test -bench . ./simulator); numbers in docs/BENCHMARKS.md.
 
 func benchFolders() *folders {
-	g := &Gateway{roles: map[string][]string{"CVR_19552101_RID_60134540": {"FTPSGW.Heartbeat", "eKapital.Rente.Udlaan", "eKapital.Rente.Pantebreve", "Told.Import"}}}
+	g := &Gateway{rules: SKAT(), roles: &roleView{roles: map[string][]string{"CVR_19552101_RID_60134540": {"FTPSGW.Heartbeat", "eKapital.Rente.Udlaan", "eKapital.Rente.Pantebreve", "Told.Import"}}}}
 	return &folders{gw: g, username: "CVR_19552101_RID_60134540", cvr: "19552101"}
 }
 

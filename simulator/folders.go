@@ -15,7 +15,6 @@ import (
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
 
-	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/spf13/afero"
 )
 
@@ -121,15 +120,7 @@ func (f *folders) outOwners() []string {
 	if f.gw.rules.Out.PrivatePerCertificate {
 		return []string{f.username}
 	}
-	f.gw.mu.Lock()
-	defer f.gw.mu.Unlock()
-	owners := []string{f.username}
-	for u := range f.gw.roles {
-		if id, err := certs.ParseUsername(u); err == nil && id.CVR == f.cvr && u != f.username {
-			owners = append(owners, u)
-		}
-	}
-	return owners
+	return f.gw.roles.ofCVR(f.username, f.cvr)
 }
 
 // outInfo describes an outbox row as a file.

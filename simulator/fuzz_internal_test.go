@@ -22,7 +22,7 @@ func FuzzResolvePath(f *testing.F) {
 		f.Add(s)
 	}
 	fo := benchFolders()
-	roles := fo.gw.roles[fo.username]
+	roles := fo.gw.roles.of(fo.username, false)
 	f.Fuzz(func(t *testing.T, p string) {
 		tg, role, file := fo.resolve(p)
 		if tg == tNone {

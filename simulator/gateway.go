@@ -9,20 +9,18 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
 
 	"github.com/ftpsgw/ftpsgw/certs"
-	"github.com/ftpsgw/ftpsgw/simulator/control"
 )
 
-// Gateway is the state shared by the simulator's FTPS listeners: the store, the journal,
-// the trust anchors, the login limiter and the live sessions.
+// Gateway is the state shared by the simulator's FTPS listeners: the rules it enforces, the
+// store, the journal, the trust anchors, and its run-time parts, each with a lock of its own
+// (sessions, roles, login limiter, receipt pipeline, backend link, replication, faults).
 type Gateway struct {
 	cfg     Config
 	rules   Rules // what this gateway enforces (RulesFor(cfg))
@@ -39,36 +37,16 @@ type Gateway struct {
 	addrs   Ready // listener addresses, for /health
 	m       *certs.Manifest
 
-	// tickMu serialises the pipeline, replication and clock advances.
-	tickMu   sync.Mutex
-	wake     chan struct{}
-	loopDone chan struct{}
+	// The parts of the run-time state, each owning its lock.
+	pipe     pipelineState  // the receipt pipeline's loop, lock and queue count
+	link     *backendLink   // backend settings and the link's failures
+	repl     *replication   // replication of the security system
+	faults   *faultInjector // connection drops armed through the control API
+	backend  Backend        // embedded or `ftpsgw backend`
+	security SecuritySystem // embedded or `ftpsgw security`
 
-	// stateMu guards the run-time state the control API changes.
-	stateMu         sync.Mutex
-	backend         BackendSettings
-	secReachable    bool
-	lastRepl        time.Time // last successful replication
-	lastReplAttempt time.Time
-	sourceDirty     bool // the security source may differ from the replica
-	faults          control.Faults
-	link            linkState // the remote backend link (backend.url)
-	replFailures    int       // replications failed in a row (security.url)
-
-	// queued counts unfinished deliveries (the receipt queue) without a database scan per
-	// STOR: counted at start and reset, +1 per committed upload, -1 per delivery done.
-	queued atomic.Int64
-
-	remoteBackend *control.BackendClient  // nil: the embedded backend
-	remoteSec     *control.SecurityClient // nil: the embedded security system
-
-	mu            sync.Mutex
-	sessions      map[string]*session // by session id
-	byRemote      map[string]*session // control connection remote address
-	byPassivePort map[int]*session
-	controlPorts  map[int]bool
-	rawConns      map[string]net.Conn // control connections by remote address (for Reset)
-	roles         map[string][]string // username -> current roles
+	sessions *sessionTable // live sessions (own lock)
+	roles    *roleView     // username -> current roles (own lock)
 }
 
 // session is one control connection and everything learned about it.
@@ -118,30 +96,16 @@ func (g *Gateway) sessionID(f *front, libID uint32) string {
 }
 
 func (g *Gateway) session(f *front, libID uint32) *session {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.sessions[g.sessionID(f, libID)]
+	return g.sessions.get(g.sessionID(f, libID))
 }
 
 // injectFault consumes one armed fault of a kind and, if one was armed, closes the session's
 // control connection (the client sees it dropped).
 func (g *Gateway) injectFault(s *session, atLogin bool) bool {
-	g.stateMu.Lock()
-	n := &g.faults.DropAtStor
-	if atLogin {
-		n = &g.faults.DropAtLogin
-	}
-	armed := *n > 0
-	if armed {
-		*n--
-	}
-	g.stateMu.Unlock()
-	if !armed {
+	if !g.faults.take(atLogin) {
 		return false
 	}
-	g.mu.Lock()
-	c := g.rawConns[s.remote]
-	g.mu.Unlock()
+	c := g.sessions.conn(s.remote)
 	g.journal.Append(Event{Session: s.id, Remote: s.remote, Username: s.user(), Type: EventDisconnect, Reason: "fault injected: control connection dropped"})
 	if c != nil {
 		_ = c.Close()
@@ -159,24 +123,9 @@ type trackingListener struct {
 func (l trackingListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err == nil {
-		l.g.mu.Lock()
-		l.g.rawConns[c.RemoteAddr().String()] = c
-		l.g.mu.Unlock()
+		l.g.sessions.trackConn(c)
 	}
 	return c, err
-}
-
-// sessionForConn finds the session a TLS connection belongs to and whether it is a data connection.
-func (g *Gateway) sessionForConn(local *net.TCPAddr, remote string) (*session, bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if local != nil && !g.controlPorts[local.Port] {
-		if s := g.byPassivePort[local.Port]; s != nil {
-			return s, true
-		}
-		return nil, true
-	}
-	return g.byRemote[remote], false
 }
 
 // GetSettings implements ftpserver.MainDriver.
@@ -195,16 +144,11 @@ func (f *front) ClientConnected(cc ftpserver.ClientContext) (string, error) {
 	}
 	// Debug on: the library then logs each command and reply, which libTap turns into the journal.
 	cc.SetDebug(true)
-	g.mu.Lock()
-	if msg := g.sessionLimitLocked(s.remote); msg != "" {
-		g.mu.Unlock()
+	if msg := g.sessions.add(s, g.cfg.Limits); msg != "" {
 		g.metrics.limits.WithLabelValues("sessions").Inc()
 		g.journal.Append(Event{Session: s.id, Remote: s.remote, Type: EventConnect, OK: false, Reason: msg})
 		return msg, errors.New(msg)
 	}
-	g.sessions[s.id] = s
-	g.byRemote[s.remote] = s
-	g.mu.Unlock()
 	g.metrics.sessions.Inc()
 	g.metrics.active.Inc()
 	g.journal.Append(Event{Session: s.id, Remote: s.remote, Type: EventConnect, OK: true, Reason: "listener " + f.name})
@@ -214,23 +158,7 @@ func (f *front) ClientConnected(cc ftpserver.ClientContext) (string, error) {
 // ClientDisconnected implements ftpserver.MainDriver.
 func (f *front) ClientDisconnected(cc ftpserver.ClientContext) {
 	g := f.gw
-	id := g.sessionID(f, cc.ID())
-	g.mu.Lock()
-	s := g.sessions[id]
-	delete(g.sessions, id)
-	if s != nil {
-		if g.byRemote[s.remote] == s {
-			delete(g.byRemote, s.remote)
-		}
-		delete(g.rawConns, s.remote)
-		for _, p := range s.passivePorts {
-			if g.byPassivePort[p] == s {
-				delete(g.byPassivePort, p)
-			}
-		}
-	}
-	g.mu.Unlock()
-	if s != nil {
+	if s := g.sessions.remove(g.sessionID(f, cc.ID())); s != nil {
 		g.metrics.active.Dec()
 		g.journal.Append(Event{Session: s.id, Remote: s.remote, Username: s.user(), Type: EventDisconnect, OK: true})
 	}
@@ -410,7 +338,7 @@ func (f *front) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserv
 	if g.injectFault(s, true) {
 		return nil, errors.New("connection dropped (fault injected)")
 	}
-	if max := g.cfg.Limits.MaxSessionsPerIdentity; max > 0 && g.loggedIn(user) >= max {
+	if max := g.cfg.Limits.MaxSessionsPerIdentity; max > 0 && g.sessions.loggedIn(user) >= max {
 		g.metrics.limits.WithLabelValues("sessions_per_identity").Inc()
 		return nil, g.refuseLogin(s, user, fmt.Errorf("%w: %s already has %d sessions open (limits.max_sessions_per_identity)", errTooManySessions, user, max), false)
 	}
@@ -476,44 +404,6 @@ func (c *stallConn) Write(p []byte) (int, error) {
 // errTooManySessions refuses a login over limits.max_sessions_per_identity.
 var errTooManySessions = errors.New("too many sessions")
 
-// sessionLimitLocked says why a new connection from remote is over a limit ("" if not).
-func (g *Gateway) sessionLimitLocked(remote string) string {
-	l := g.cfg.Limits
-	if l.MaxSessions > 0 && len(g.sessions) >= l.MaxSessions {
-		return fmt.Sprintf("too many sessions: the gateway serves %d at once (limits.max_sessions); try again later", l.MaxSessions)
-	}
-	if l.MaxSessionsPerAddress > 0 {
-		host, _, _ := net.SplitHostPort(remote)
-		n := 0
-		for _, other := range g.sessions {
-			if h, _, _ := net.SplitHostPort(other.remote); h == host {
-				n++
-			}
-		}
-		if n >= l.MaxSessionsPerAddress {
-			return fmt.Sprintf("too many sessions from %s: %d at once (limits.max_sessions_per_address); try again later", host, l.MaxSessionsPerAddress)
-		}
-	}
-	return ""
-}
-
-// loggedIn counts the sessions logged in as user.
-func (g *Gateway) loggedIn(user string) int {
-	g.mu.Lock()
-	all := make([]*session, 0, len(g.sessions))
-	for _, s := range g.sessions {
-		all = append(all, s)
-	}
-	g.mu.Unlock()
-	n := 0
-	for _, s := range all {
-		if s.user() == user {
-			n++
-		}
-	}
-	return n
-}
-
 // onCommand is called by libTap for every command line received.
 func (g *Gateway) onCommand(f *front, libID uint32, line string) {
 	s := g.session(f, libID)
@@ -537,15 +427,7 @@ func (g *Gateway) onReply(f *front, libID uint32, line string) {
 	}
 	code, text := parseReply(line)
 	if port := passivePort(code, line); port > 0 {
-		g.mu.Lock()
-		for _, p := range s.passivePorts {
-			if g.byPassivePort[p] == s {
-				delete(g.byPassivePort, p)
-			}
-		}
-		s.passivePorts = []int{port}
-		g.byPassivePort[port] = s
-		g.mu.Unlock()
+		g.sessions.setPassivePort(s, port)
 	}
 	s.mu.Lock()
 	if s.pendingType != "" && code != 0 {
@@ -560,20 +442,7 @@ func (g *Gateway) onReply(f *front, libID uint32, line string) {
 
 // currentRoles returns the roles a username holds now.
 func (g *Gateway) currentRoles(username string) []string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if !g.rules.Folders.FilterByRoles {
-		var all []string
-		for _, roles := range g.roles {
-			for _, r := range roles {
-				if !slices.Contains(all, r) {
-					all = append(all, r)
-				}
-			}
-		}
-		return all
-	}
-	return g.roles[username]
+	return g.roles.of(username, !g.rules.Folders.FilterByRoles)
 }
 
 // loginLimiter locks out an address or an identity after too many failures in a window.

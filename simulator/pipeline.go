@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -41,45 +43,29 @@ func newSkatID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// pipelineState is the receipt pipeline's own state: mu serialises the pipeline with
+// replication and clock advances; wake and done drive and end its loop; queued counts
+// unfinished deliveries (the receipt queue) without a database scan per STOR: counted at
+// start and reset, +1 per committed upload, -1 per delivery done.
+type pipelineState struct {
+	mu     sync.Mutex
+	wake   chan struct{}
+	done   chan struct{}
+	queued atomic.Int64
+}
+
 // kick wakes the pipeline loop.
 func (g *Gateway) kick() {
 	select {
-	case g.wake <- struct{}{}:
+	case g.pipe.wake <- struct{}{}:
 	default:
 	}
 }
 
-// backendUp reports whether the backend link is up at t (manual switch and scheduled outages).
-func (g *Gateway) backendUp(t time.Time) bool {
-	g.stateMu.Lock()
-	defer g.stateMu.Unlock()
-	if !g.backend.Up {
-		return false
-	}
-	for _, o := range g.backend.Outages {
-		if !t.Before(o.From) && t.Before(o.To) {
-			return false
-		}
-	}
-	return true
-}
-
-// backendSettings returns a copy of the backend settings.
-func (g *Gateway) backendSettings() BackendSettings {
-	g.stateMu.Lock()
-	defer g.stateMu.Unlock()
-	b := g.backend
-	b.Services = make(map[string]ServiceRule, len(g.backend.Services))
-	for k, v := range g.backend.Services {
-		b.Services[k] = v
-	}
-	return b
-}
-
 // runDue performs everything due at the clock's current time, in order.
 func (g *Gateway) runDue(ctx context.Context) error {
-	g.tickMu.Lock()
-	defer g.tickMu.Unlock()
+	g.pipe.mu.Lock()
+	defer g.pipe.mu.Unlock()
 	return g.runDueLocked(ctx)
 }
 
@@ -155,7 +141,7 @@ func (g *Gateway) step(ctx context.Context, d Delivery, now time.Time) error {
 	}
 	switch d.State {
 	case "queued":
-		delay, err := g.handOver(ctx, d)
+		delay, err := g.backend.HandOver(ctx, d)
 		if err != nil {
 			return g.linkFailedOr(ctx, d, now, err)
 		}
@@ -163,7 +149,7 @@ func (g *Gateway) step(ctx context.Context, d Delivery, now time.Time) error {
 		return g.advance(ctx, d.ID, "queued", "delivered", now.Add(delay), 0,
 			[]OutboxFile{g.receipt(d, CodeDelivered, now, "", nil, "")})
 	case "delivered":
-		v, err := g.answer(ctx, d)
+		v, err := g.backend.Answer(ctx, d)
 		if errors.Is(err, errRedelivered) {
 			g.linkOK()
 			return g.store.Postpone(ctx, d.ID, now.Add(g.backendSettings().RetryMin.Std()), d.Attempts)
@@ -287,7 +273,7 @@ func (g *Gateway) advance(ctx context.Context, subID int64, from, to string, nex
 		return err
 	}
 	if to == "done" {
-		g.queued.Add(-1)
+		g.pipe.queued.Add(-1)
 	}
 	for _, f := range files {
 		g.metrics.receipts.WithLabelValues(receiptLabel(f)).Inc()
@@ -323,7 +309,7 @@ func (g *Gateway) expireOutbox(ctx context.Context, now time.Time) error {
 
 // loop runs the pipeline: at the next due time on a real clock, and whenever work arrives.
 func (g *Gateway) loop(ctx context.Context) {
-	defer close(g.loopDone)
+	defer close(g.pipe.done)
 	for {
 		if err := g.runDue(ctx); err != nil && ctx.Err() == nil {
 			g.log.Error("receipt pipeline", "err", err)
@@ -340,7 +326,7 @@ func (g *Gateway) loop(ctx context.Context) {
 		case <-ctx.Done():
 			timer.Stop()
 			return
-		case <-g.wake:
+		case <-g.pipe.wake:
 		case <-timer.C:
 		}
 		timer.Stop()
@@ -357,8 +343,8 @@ func (g *Gateway) AdvanceClock(ctx context.Context, d time.Duration) (time.Time,
 	if d < 0 {
 		return time.Time{}, fmt.Errorf("cannot move the clock backwards (%s)", d)
 	}
-	g.tickMu.Lock()
-	defer g.tickMu.Unlock()
+	g.pipe.mu.Lock()
+	defer g.pipe.mu.Unlock()
 	target := vc.Now().Add(d)
 	for {
 		if err := g.runDueLocked(ctx); err != nil {

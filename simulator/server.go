@@ -122,17 +122,19 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	g := &Gateway{
 		cfg: cfg, rules: RulesFor(cfg), clock: opts.Clock, store: store, journal: NewJournal(opts.JournalCapacity, opts.Clock),
 		log: opts.Logger, dataDir: data, trust: tr, limiter: newLoginLimiter(opts.Clock, cfg.Login),
-		boot: hex.EncodeToString(boot[:]), sessions: map[string]*session{}, byRemote: map[string]*session{},
-		byPassivePort: map[int]*session{}, controlPorts: map[int]bool{}, roles: map[string][]string{}, rawConns: map[string]net.Conn{},
-		wake: make(chan struct{}, 1), loopDone: make(chan struct{}), backend: cfg.Backend, secReachable: cfg.Security.Reachable, m: m,
-		sourceDirty: true, // unknown until the first replication
+		boot: hex.EncodeToString(boot[:]), sessions: newSessionTable(), roles: &roleView{roles: map[string][]string{}},
+		link: &backendLink{s: cfg.Backend}, faults: &faultInjector{}, m: m,
+		repl: &replication{interval: cfg.Security.ReplicationInterval.Std(), retryMin: cfg.Backend.RetryMin.Std(),
+			reachable: cfg.Security.Reachable, dirty: true}, // dirty: unknown until the first replication
 	}
+	g.pipe.wake, g.pipe.done = make(chan struct{}, 1), make(chan struct{})
 	g.metrics = newMetrics(g)
+	g.backend, g.security = embeddedBackend{g}, embeddedSecurity{store}
 	if cfg.Backend.URL != "" {
-		g.remoteBackend = control.NewBackendClient(cfg.Backend.URL, cfg.Backend.Timeout.Std())
+		g.backend = httpBackend{g: g, c: control.NewBackendClient(cfg.Backend.URL, cfg.Backend.Timeout.Std())}
 	}
 	if cfg.Security.URL != "" {
-		g.remoteSec = control.NewSecurityClient(cfg.Security.URL, cfg.Security.Timeout.Std())
+		g.security = httpSecurity{store: store, c: control.NewSecurityClient(cfg.Security.URL, cfg.Security.Timeout.Std())}
 	}
 	srv.gw = g
 	if vc, ok := opts.Clock.(*VirtualClock); ok {
@@ -156,7 +158,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 			return fmt.Errorf("listening on %s: %w", addr, err)
 		}
 		ln := net.Listener(trackingListener{Listener: tcp, g: g})
-		g.controlPorts[ln.Addr().(*net.TCPAddr).Port] = true
+		g.sessions.addControlPort(ln.Addr().(*net.TCPAddr).Port)
 		f := &front{gw: g, name: "e"}
 		settings := &ftpserver.Settings{
 			Listener:             ln,
@@ -277,7 +279,7 @@ func (g *Gateway) recover(ctx context.Context, m *certs.Manifest) error {
 	if err != nil {
 		return err
 	}
-	g.queued.Store(int64(queued))
+	g.pipe.queued.Store(int64(queued))
 	tmp := filepath.Join(g.dataDir, "tmp")
 	entries, _ := os.ReadDir(tmp)
 	for _, e := range entries {
@@ -299,54 +301,47 @@ func (g *Gateway) recover(ctx context.Context, m *certs.Manifest) error {
 		}
 		return nil
 	})
-	if g.remoteSec != nil {
-		if err := g.startRemoteSecurity(ctx); err != nil {
-			return err
-		}
-	} else if n, err := g.store.CountRegistrations(ctx); err != nil {
+	if done, err := g.startSecurity(ctx); err != nil || done {
 		return err
-	} else if n == 0 {
-		return g.initialRegistrations(ctx)
 	}
 	// Run-time state the control API changed survives a restart.
 	var bs backendState
 	if ok, err := g.store.MetaJSON(ctx, metaBackend, &bs); err != nil {
 		return err
 	} else if ok {
-		g.backend.Up, g.backend.Default, g.backend.Services = bs.Up, bs.Default, bs.Services
-		if g.backend.Services == nil {
-			g.backend.Services = map[string]ServiceRule{}
-		}
+		g.link.restore(bs)
 	}
 	if v, ok, err := g.store.Meta(ctx, metaSecurityReachable); err != nil {
 		return err
 	} else if ok {
-		g.secReachable = v == "true"
+		g.repl.setReachable(v == "true")
 	}
 	last, err := g.store.MetaTime(ctx, metaLastReplication)
 	if err != nil {
 		return err
 	}
-	g.lastRepl, g.lastReplAttempt = last, last
+	g.repl.startAt(last)
 	return g.loadRoles(ctx)
 }
 
-// startRemoteSecurity fills an empty remote security system with the manifest's
-// registrations, or replicates from it. When it does not answer, the gateway starts from
-// its last replica and keeps retrying.
-func (g *Gateway) startRemoteSecurity(ctx context.Context) error {
-	snap, err := g.remoteSnapshot(ctx)
-	if err != nil {
-		g.log.Warn("security system unreachable at start; serving from the last replica", "url", g.remoteSec.URL(), "err", err)
-		g.stateMu.Lock()
-		g.replFailures = 1
-		g.stateMu.Unlock()
-		return nil
+// startSecurity fills an empty security system with the manifest's registrations (done:
+// the gateway then starts from them), or, from a remote one, replicates. When a remote one
+// does not answer, the gateway starts from its last replica and keeps retrying.
+func (g *Gateway) startSecurity(ctx context.Context) (done bool, err error) {
+	empty, err := g.security.Empty(ctx)
+	switch {
+	case errors.Is(err, errUnreachable):
+		g.log.Warn("security system unreachable at start; serving from the last replica", "url", g.cfg.Security.URL, "err", err)
+		g.repl.failed()
+		return false, nil
+	case err != nil:
+		return false, err
+	case empty:
+		return true, g.initialRegistrations(ctx)
+	case g.cfg.Security.URL != "": // a remote source is replicated from at once
+		return false, g.replicateFromSource(ctx, g.clock.Now())
 	}
-	if len(snap.Registrations) == 0 {
-		return g.initialRegistrations(ctx)
-	}
-	return g.replicateRemote(ctx, g.clock.Now())
+	return false, nil
 }
 
 // initialRegistrations registers every login-capable identity of the manifest (with its
@@ -365,9 +360,7 @@ func (g *Gateway) initialRegistrations(ctx context.Context) error {
 	if err := g.store.SetMetaTime(ctx, metaLastReplication, now); err != nil {
 		return err
 	}
-	g.stateMu.Lock()
-	g.lastRepl, g.lastReplAttempt = now, now
-	g.stateMu.Unlock()
+	g.repl.startAt(now)
 	return g.loadRoles(ctx)
 }
 
@@ -380,9 +373,7 @@ func (g *Gateway) loadRoles(ctx context.Context) error {
 	for _, r := range regs {
 		roles[r.Username] = r.Roles
 	}
-	g.mu.Lock()
-	g.roles = roles
-	g.mu.Unlock()
+	g.roles.set(roles)
 	return nil
 }
 
@@ -433,9 +424,9 @@ func (s *Server) Close() error {
 		s.wg.Wait()
 		if s.stopLoop != nil {
 			s.stopLoop()
-			if s.gw != nil && s.gw.loopDone != nil {
+			if s.gw != nil && s.gw.pipe.done != nil {
 				select {
-				case <-s.gw.loopDone:
+				case <-s.gw.pipe.done:
 				case <-time.After(10 * time.Second):
 				}
 			}

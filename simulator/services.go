@@ -39,7 +39,7 @@ var skatIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // SecurityService is the central security system: registrations and roles, versioned.
 type SecurityService struct {
-	store   *Store
+	store   securityStore
 	version string
 }
 
@@ -48,11 +48,11 @@ func OpenSecurityService(dataDir, version string) (*SecurityService, error) {
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return nil, err
 	}
-	st, err := openStoreFile(dataDir, "security.db")
+	db, err := openDB(dataDir, "security.db", securitySchema)
 	if err != nil {
 		return nil, err
 	}
-	return &SecurityService{store: st, version: version}, nil
+	return &SecurityService{store: securityStore{db}, version: version}, nil
 }
 
 // Close closes the database.
@@ -106,7 +106,7 @@ func (s *SecurityService) Handler() http.Handler {
 // BackendService stands in for SKAT's backend systems: it receives delivered files, keeps
 // them, and answers each by its rules (the same rules as the embedded backend).
 type BackendService struct {
-	store   *Store
+	store   backendStore
 	dir     string
 	version string
 	initial BackendSettings
@@ -125,10 +125,11 @@ func OpenBackendService(dataDir string, settings BackendSettings, version string
 			return nil, err
 		}
 	}
-	st, err := openStoreFile(dataDir, "backend.db")
+	db, err := openDB(dataDir, "backend.db", backendSchema)
 	if err != nil {
 		return nil, err
 	}
+	st := backendStore{db}
 	b := &BackendService{store: st, dir: dataDir, version: version, initial: settings, rules: settings}
 	var saved backendState
 	if ok, err := st.MetaJSON(context.Background(), metaBackendRules, &saved); err != nil {

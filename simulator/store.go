@@ -16,8 +16,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	_ "modernc.org/sqlite" // pure-Go SQLite: the binary stays static
 )
 
 // Store is the gateway's durable state in an embedded SQLite database: registrations (who may
@@ -25,7 +23,7 @@ import (
 // and the accepted submissions. Every write is a transaction with synchronous=FULL, so what a
 // client was told survives kill -9.
 type Store struct {
-	db *sql.DB
+	sqlDB
 
 	// verified remembers successful password checks (stored hash + SHA-256 of the
 	// password), so a load of logins does not run PBKDF2 each time. Keyed on the stored
@@ -43,8 +41,7 @@ type Registration struct {
 	CreatedAt   time.Time
 }
 
-const schema = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+const schema = securitySchema + `
 CREATE TABLE IF NOT EXISTS registrations (
 	username      TEXT PRIMARY KEY,
 	cvr           TEXT NOT NULL,
@@ -104,59 +101,27 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 DROP INDEX IF EXISTS outbox_pending;
 CREATE INDEX IF NOT EXISTS outbox_user_name ON outbox (username, name);
-CREATE TABLE IF NOT EXISTS backend_received (
-	skat_id     TEXT PRIMARY KEY,
-	seq         INTEGER NOT NULL,
-	username    TEXT NOT NULL,
-	service     TEXT NOT NULL,
-	name        TEXT NOT NULL,
-	size        INTEGER NOT NULL,
-	sha256      TEXT NOT NULL,
-	ascii       INTEGER NOT NULL,
-	verdict     TEXT NOT NULL,
-	attempts    INTEGER NOT NULL,
-	received_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS security_source (
-	username      TEXT PRIMARY KEY,
-	cvr           TEXT NOT NULL,
-	fingerprint   TEXT NOT NULL,
-	password_hash TEXT NOT NULL,
-	roles         TEXT NOT NULL,
-	created_at    INTEGER NOT NULL
-);
 `
 
-// OpenStore opens (creating if needed) dataDir/gateway.db.
-func OpenStore(dataDir string) (*Store, error) { return openStoreFile(dataDir, "gateway.db") }
-
-// openStoreFile opens (creating if needed) dataDir/file with the schema. The backend and
-// security services keep their own files and use only their own tables.
-func openStoreFile(dataDir, file string) (*Store, error) {
-	path := filepath.Join(dataDir, file)
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
-	db, err := sql.Open("sqlite", dsn)
+// OpenStore opens (creating if needed) dataDir/gateway.db: the gateway's tables, and the
+// embedded security system's (security_source).
+func OpenStore(dataDir string) (*Store, error) {
+	db, err := openDB(dataDir, "gateway.db", schema)
 	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", path, err)
-	}
-	// One connection: SQLite serialises writers anyway, and this rules out SQLITE_BUSY.
-	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(schema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("creating the schema in %s: %w", path, err)
+		return nil, err
 	}
 	// Databases from before inline uploads lack the content column.
-	if _, err := db.Exec(`SELECT content FROM submissions LIMIT 0`); err != nil {
-		if _, err := db.Exec(`ALTER TABLE submissions ADD COLUMN content BLOB`); err != nil {
+	if _, err := db.db.Exec(`SELECT content FROM submissions LIMIT 0`); err != nil {
+		if _, err := db.db.Exec(`ALTER TABLE submissions ADD COLUMN content BLOB`); err != nil {
 			db.Close()
-			return nil, fmt.Errorf("upgrading %s: %w", path, err)
+			return nil, fmt.Errorf("upgrading %s: %w", filepath.Join(dataDir, "gateway.db"), err)
 		}
 	}
-	return &Store{db: db}, nil
+	return &Store{sqlDB: db}, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// source is the embedded security system's table in the gateway's database.
+func (s *Store) source() securityStore { return securityStore{s.sqlDB} }
 
 // Recover drops reservations of uploads that never completed (the server stopped mid-transfer):
 // their clients were never told 226, so their names are free again.
@@ -204,19 +169,6 @@ func (s *Store) putRegistrationHash(ctx context.Context, r Registration, hash st
 		}
 	}
 	return tx.Commit()
-}
-
-// SetSourceRoles changes a certificate's roles in the security system only (and bumps its
-// version); the gateway sees them after the next replication.
-func (s *Store) SetSourceRoles(ctx context.Context, username string, roles []string) error {
-	b, _ := json.Marshal(nonNil(roles))
-	return s.sourceWrite(ctx, func(tx *sql.Tx) (int64, error) {
-		res, err := tx.ExecContext(ctx, `UPDATE security_source SET roles = ? WHERE username = ?`, string(b), username)
-		if err != nil {
-			return 0, err
-		}
-		return res.RowsAffected()
-	})
 }
 
 // Replicate copies every registration and its roles from the security system into the

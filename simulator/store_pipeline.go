@@ -3,9 +3,7 @@ package simulator
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -249,53 +247,4 @@ func (s *Store) Outbox(ctx context.Context, username string) ([]OutboxFile, erro
 func (s *Store) MarkDeleted(ctx context.Context, id int64, at time.Time) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET deleted_at = ? WHERE id = ?`, at.UnixNano(), id)
 	return err
-}
-
-// Meta reads a persisted setting.
-func (s *Store) Meta(ctx context.Context, key string) (string, bool, error) {
-	var v string
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
-	}
-	return v, err == nil, err
-}
-
-// SetMeta persists a setting.
-func (s *Store) SetMeta(ctx context.Context, key, value string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
-	return err
-}
-
-// MetaTime reads a persisted time.
-func (s *Store) MetaTime(ctx context.Context, key string) (time.Time, error) {
-	v, ok, err := s.Meta(ctx, key)
-	if err != nil || !ok {
-		return time.Time{}, err
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	return time.Unix(0, n).UTC(), err
-}
-
-// SetMetaTime persists a time.
-func (s *Store) SetMetaTime(ctx context.Context, key string, t time.Time) error {
-	return s.SetMeta(ctx, key, strconv.FormatInt(t.UnixNano(), 10))
-}
-
-// MetaJSON reads a persisted JSON value into v; it reports whether the key existed.
-func (s *Store) MetaJSON(ctx context.Context, key string, v any) (bool, error) {
-	raw, ok, err := s.Meta(ctx, key)
-	if err != nil || !ok {
-		return false, err
-	}
-	return true, json.Unmarshal([]byte(raw), v)
-}
-
-// SetMetaJSON persists v as JSON.
-func (s *Store) SetMetaJSON(ctx context.Context, key string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return s.SetMeta(ctx, key, string(b))
 }

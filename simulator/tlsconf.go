@@ -120,7 +120,7 @@ func (g *Gateway) newBaseTLS(serverCert tls.Certificate) (*tls.Config, error) {
 func (g *Gateway) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	local, _ := hello.Conn.LocalAddr().(*net.TCPAddr)
 	remote := hello.Conn.RemoteAddr().String()
-	s, data := g.sessionForConn(local, remote)
+	s, data := g.sessions.forConn(local, remote)
 	if s == nil {
 		g.log.Info("TLS connection refused: it belongs to no session", "remote", remote, "local", hello.Conn.LocalAddr(), "data", data)
 		return nil, fmt.Errorf("no session for a TLS connection from %s", remote)

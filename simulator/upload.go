@@ -221,7 +221,7 @@ func (u *upload) Close() error {
 		}
 		return fmt.Errorf("recording the upload: %w", err)
 	}
-	g.queued.Add(1)
+	g.pipe.queued.Add(1)
 	g.kick()
 	reason, result := "", "accepted"
 	if u.reused {
@@ -265,7 +265,7 @@ func (g *Gateway) uploadRoom(ctx context.Context, username string, now time.Time
 		}
 	}
 	if l.MaxQueue > 0 {
-		if n := int(g.queued.Load()); n >= l.MaxQueue {
+		if n := int(g.pipe.queued.Load()); n >= l.MaxQueue {
 			g.metrics.limits.WithLabelValues("max_queue").Inc()
 			return 0, fmt.Errorf("%w: %d uploads wait for receipts (limits.max_queue); try again later", ftpserver.ErrStorageExceeded, n)
 		}

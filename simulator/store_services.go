@@ -12,11 +12,46 @@ import (
 	"github.com/ftpsgw/ftpsgw/simulator/control"
 )
 
-// Tables of the two neighbour services when they run as processes of their own: the security
-// system's security_source (with a version that grows with every change) and the backend's
-// backend_received. Each service opens its own database file.
+// The stores of the gateway's two neighbours. The security system's securityStore holds
+// security_source, with a version that grows with every change: `ftpsgw security` keeps it in
+// security.db, the embedded security system in the gateway's own database. The backend's
+// backendStore (backend_received) is in `ftpsgw backend`'s own backend.db.
 
 const metaSourceVersion = "source_version"
+
+const securitySchema = `
+CREATE TABLE IF NOT EXISTS security_source (
+	username      TEXT PRIMARY KEY,
+	cvr           TEXT NOT NULL,
+	fingerprint   TEXT NOT NULL,
+	password_hash TEXT NOT NULL,
+	roles         TEXT NOT NULL,
+	created_at    INTEGER NOT NULL
+);
+`
+
+const backendSchema = `
+CREATE TABLE IF NOT EXISTS backend_received (
+	skat_id     TEXT PRIMARY KEY,
+	seq         INTEGER NOT NULL,
+	username    TEXT NOT NULL,
+	service     TEXT NOT NULL,
+	name        TEXT NOT NULL,
+	size        INTEGER NOT NULL,
+	sha256      TEXT NOT NULL,
+	ascii       INTEGER NOT NULL,
+	verdict     TEXT NOT NULL,
+	attempts    INTEGER NOT NULL,
+	received_at INTEGER NOT NULL
+);
+`
+
+// securityStore is the security system's registrations and roles (the source the gateway
+// replicates from).
+type securityStore struct{ sqlDB }
+
+// backendStore is what the backend received.
+type backendStore struct{ sqlDB }
 
 // bumpVersion increments the security source's version inside tx.
 func bumpVersion(ctx context.Context, tx *sql.Tx) error {
@@ -26,7 +61,7 @@ func bumpVersion(ctx context.Context, tx *sql.Tx) error {
 }
 
 // sourceWrite runs fn and bumps the version in one transaction; n is the rows fn changed.
-func (s *Store) sourceWrite(ctx context.Context, fn func(tx *sql.Tx) (int64, error)) error {
+func (s securityStore) sourceWrite(ctx context.Context, fn func(tx *sql.Tx) (int64, error)) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -46,7 +81,7 @@ func (s *Store) sourceWrite(ctx context.Context, fn func(tx *sql.Tx) (int64, err
 }
 
 // PutSourceRecord registers a certificate in the security source.
-func (s *Store) PutSourceRecord(ctx context.Context, r control.SecurityRecord) error {
+func (s securityStore) PutSourceRecord(ctx context.Context, r control.SecurityRecord) error {
 	roles, _ := json.Marshal(nonNil(r.Roles))
 	return s.sourceWrite(ctx, func(tx *sql.Tx) (int64, error) {
 		res, err := tx.ExecContext(ctx, `INSERT INTO security_source (username, cvr, fingerprint, password_hash, roles, created_at)
@@ -61,8 +96,21 @@ func (s *Store) PutSourceRecord(ctx context.Context, r control.SecurityRecord) e
 	})
 }
 
+// SetSourceRoles changes a certificate's roles in the security system only (and bumps its
+// version); the gateway sees them after the next replication.
+func (s securityStore) SetSourceRoles(ctx context.Context, username string, roles []string) error {
+	b, _ := json.Marshal(nonNil(roles))
+	return s.sourceWrite(ctx, func(tx *sql.Tx) (int64, error) {
+		res, err := tx.ExecContext(ctx, `UPDATE security_source SET roles = ? WHERE username = ?`, string(b), username)
+		if err != nil {
+			return 0, err
+		}
+		return res.RowsAffected()
+	})
+}
+
 // DeleteSourceRecord removes a registration from the source.
-func (s *Store) DeleteSourceRecord(ctx context.Context, username string) error {
+func (s securityStore) DeleteSourceRecord(ctx context.Context, username string) error {
 	return s.sourceWrite(ctx, func(tx *sql.Tx) (int64, error) {
 		res, err := tx.ExecContext(ctx, `DELETE FROM security_source WHERE username = ?`, username)
 		if err != nil {
@@ -73,7 +121,7 @@ func (s *Store) DeleteSourceRecord(ctx context.Context, username string) error {
 }
 
 // ResetSource removes every registration from the source.
-func (s *Store) ResetSource(ctx context.Context) error {
+func (s securityStore) ResetSource(ctx context.Context) error {
 	return s.sourceWrite(ctx, func(tx *sql.Tx) (int64, error) {
 		_, err := tx.ExecContext(ctx, `DELETE FROM security_source`)
 		return 1, err
@@ -81,7 +129,7 @@ func (s *Store) ResetSource(ctx context.Context) error {
 }
 
 // SourceSnapshot returns the source's registrations and version.
-func (s *Store) SourceSnapshot(ctx context.Context) (control.SecuritySnapshot, error) {
+func (s securityStore) SourceSnapshot(ctx context.Context) (control.SecuritySnapshot, error) {
 	snap := control.SecuritySnapshot{Registrations: []control.SecurityRecord{}}
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -139,12 +187,9 @@ func (s *Store) ReplaceReplica(ctx context.Context, snap control.SecuritySnapsho
 	return tx.Commit()
 }
 
-// metaReplicaVersion is the remote source version the replica was copied from.
-const metaReplicaVersion = "replica_version"
-
 // Received records a file the backend received, or, when the SkatID is known, counts the
 // attempt and returns the first record: delivery is idempotent.
-func (s *Store) Received(ctx context.Context, d control.BackendDelivery) (control.BackendDelivery, bool, error) {
+func (s backendStore) Received(ctx context.Context, d control.BackendDelivery) (control.BackendDelivery, bool, error) {
 	verdict, _ := json.Marshal(d.Verdict)
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -169,7 +214,7 @@ func (s *Store) Received(ctx context.Context, d control.BackendDelivery) (contro
 }
 
 // ReceivedFiles lists what the backend received, oldest first ("" for all, else one SkatID).
-func (s *Store) ReceivedFiles(ctx context.Context, skatID string) ([]control.BackendDelivery, error) {
+func (s backendStore) ReceivedFiles(ctx context.Context, skatID string) ([]control.BackendDelivery, error) {
 	if skatID != "" {
 		return queryReceived(ctx, s.db, `WHERE skat_id = ?`, skatID)
 	}
@@ -177,7 +222,7 @@ func (s *Store) ReceivedFiles(ctx context.Context, skatID string) ([]control.Bac
 }
 
 // ResetReceived forgets every received file.
-func (s *Store) ResetReceived(ctx context.Context) error {
+func (s backendStore) ResetReceived(ctx context.Context) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM backend_received`)
 	return err
 }

@@ -1,0 +1,371 @@
+package simulator
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/ftpsgw/ftpsgw/certs"
+	"github.com/ftpsgw/ftpsgw/simulator/control"
+)
+
+// The simulator's domain operations behind the control API: each validates its input and
+// changes the gateway's state; the routes in controlapi.go only decode and encode.
+
+// Unregister removes a registration from the security system and the replica.
+func (g *Gateway) Unregister(ctx context.Context, username string) error {
+	if err := g.security.Unregister(ctx, username); err != nil {
+		return err
+	}
+	return g.loadRoles(ctx)
+}
+
+// SetRoles changes a username's roles in the security system; the gateway shows them after
+// the next replication.
+func (g *Gateway) SetRoles(ctx context.Context, username string, roles []string) error {
+	if err := validateRoles(roles); err != nil {
+		return err
+	}
+	if err := g.security.SetRoles(ctx, username, roles); err != nil {
+		return err
+	}
+	g.markSourceChanged()
+	if !g.rules.Folders.RolesFromReplica {
+		return g.ReplicateNow(ctx)
+	}
+	return nil
+}
+
+// SetFaults arms connection drops (at most 100 of each).
+func (g *Gateway) SetFaults(f control.Faults) error {
+	if f.DropAtLogin < 0 || f.DropAtStor < 0 || f.DropAtLogin > 100 || f.DropAtStor > 100 {
+		return badRequest("fault counts must be 0 to 100")
+	}
+	g.faults.set(f)
+	return nil
+}
+
+// ClockMode is "real" or "virtual".
+func (g *Gateway) ClockMode() string { return g.apiClock().Mode }
+
+func (g *Gateway) apiClock() control.Clock {
+	mode := ClockReal
+	if _, ok := g.clock.(*VirtualClock); ok {
+		mode = ClockVirtual
+	}
+	return control.Clock{Now: g.clock.Now(), Mode: mode}
+}
+
+func (g *Gateway) health(ctx context.Context, version string) (control.Health, error) {
+	n, _, err := g.store.QueueStats(ctx)
+	if err != nil {
+		return control.Health{}, err
+	}
+	return control.Health{Status: "ok", Version: version, Clock: g.apiClock(), BackendUp: g.backendUp(g.clock.Now()),
+		SecurityReachable: g.securityReachable(), LastReplication: g.lastReplication(), QueueDepth: n,
+		FTPS: g.addrs.Control, FTPSImplicit: g.addrs.Implicit}, nil
+}
+
+func (g *Gateway) apiSecurity() control.Security {
+	r := g.securityReachable()
+	return control.Security{Reachable: &r, LastReplication: g.lastReplication(), NextReplication: g.nextReplication()}
+}
+
+func (g *Gateway) apiRegistrations(ctx context.Context) ([]control.Registration, error) {
+	regs, err := g.store.Registrations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []control.Registration{}
+	for _, r := range regs {
+		out = append(out, control.Registration{Username: r.Username, CVR: r.CVR, Fingerprint: r.Fingerprint, Roles: nonNil(r.Roles)})
+	}
+	return out, nil
+}
+
+var roleRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+
+func validateRoles(roles []string) error {
+	for _, r := range roles {
+		if !roleRe.MatchString(r) || r == outFolder {
+			return badRequest("role %q is not a service folder name (letters, digits, '.', '_', '-'; not %q)", r, outFolder)
+		}
+	}
+	return nil
+}
+
+// Register registers a certificate: it must be issued by the gateway's CA, valid now and
+// not revoked; its username comes from the certificate.
+func (g *Gateway) Register(ctx context.Context, body control.Registration) (control.Registration, error) {
+	var none control.Registration
+	block, _ := pem.Decode([]byte(body.CertificatePEM))
+	if block == nil || block.Type != "CERTIFICATE" {
+		return none, badRequest("certificate_pem must hold a PEM CERTIFICATE")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return none, badRequest("certificate_pem: %v", err)
+	}
+	if err := g.trust.verifyClient([]*x509.Certificate{cert}, g.clock.Now()); err != nil {
+		return none, badRequest("%v", err)
+	}
+	id, err := certs.FromCertificate(cert)
+	if err != nil {
+		return none, badRequest("%v", err)
+	}
+	if body.Username != "" && body.Username != id.Username() {
+		return none, badRequest("username %q does not belong to the certificate, whose username is %s", body.Username, id.Username())
+	}
+	if len(body.Password) < 8 {
+		return none, badRequest("password must be at least 8 characters")
+	}
+	if err := validateRoles(body.Roles); err != nil {
+		return none, err
+	}
+	reg := Registration{Username: id.Username(), CVR: id.CVR, Fingerprint: certs.Fingerprint(cert), Roles: body.Roles}
+	if err := g.register(ctx, reg, body.Password, g.clock.Now()); err != nil {
+		return none, err
+	}
+	if err := g.loadRoles(ctx); err != nil {
+		return none, err
+	}
+	return control.Registration{Username: reg.Username, CVR: reg.CVR, Fingerprint: reg.Fingerprint, Roles: nonNil(reg.Roles)}, nil
+}
+
+func ruleFromAPI(name string, r control.ServiceRule) (ServiceRule, error) {
+	out := ServiceRule{Action: r.Action, ErrorCode: r.ErrorCode, ErrorMessage: r.ErrorMessage,
+		RequireASCII: r.RequireASCII, RecordLength: r.RecordLength, Reply: r.Reply}
+	for _, d := range []struct {
+		field string
+		in    string
+		out   *Duration
+	}{{"delay", r.Delay, &out.Delay}, {"expose_delay", r.ExposeDelay, &out.ExposeDelay}} {
+		if d.in == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.in)
+		if err != nil {
+			return out, badRequest("%s.%s: %q is not a duration", name, d.field, d.in)
+		}
+		*d.out = Duration(v)
+	}
+	if err := validateRule(name, out); err != nil {
+		return out, badRequest("%v", err)
+	}
+	return out, nil
+}
+
+func ruleToAPI(r ServiceRule) control.ServiceRule {
+	return control.ServiceRule{Action: r.Action, ErrorCode: r.ErrorCode, ErrorMessage: r.ErrorMessage, Delay: r.Delay.Std().String(),
+		RequireASCII: r.RequireASCII, RecordLength: r.RecordLength, Reply: r.Reply, ExposeDelay: r.ExposeDelay.Std().String()}
+}
+
+func backendToAPI(b BackendSettings, upNow bool) control.Backend {
+	def := ruleToAPI(b.Default)
+	out := control.Backend{Up: &upNow, Default: &def, Services: map[string]control.ServiceRule{}}
+	for name, r := range b.Services {
+		out.Services[name] = ruleToAPI(r)
+	}
+	return out
+}
+
+// applyRules applies a default and per-service rules given through an API to b.
+func applyRules(b *BackendSettings, def *control.ServiceRule, services map[string]control.ServiceRule) error {
+	if def != nil {
+		rule, err := ruleFromAPI("default", *def)
+		if err != nil {
+			return err
+		}
+		b.Default = rule
+	}
+	for name, in := range services {
+		if err := validateRoles([]string{name}); err != nil {
+			return err
+		}
+		rule, err := ruleFromAPI("services."+name, in)
+		if err != nil {
+			return err
+		}
+		b.Services[name] = rule
+	}
+	return nil
+}
+
+const metaBackend = "backend_state"
+
+// backendState is the part of the backend settings the control API changes; it is persisted.
+type backendState struct {
+	Up       bool                   `json:"up"`
+	Default  ServiceRule            `json:"default"`
+	Services map[string]ServiceRule `json:"services"`
+}
+
+// SetBackend changes the backend link (up or down) and service rules; a rule that does not
+// validate changes nothing.
+func (g *Gateway) SetBackend(ctx context.Context, body control.Backend) (control.Backend, error) {
+	next := g.backendSettings()
+	if err := applyRules(&next, body.Default, body.Services); err != nil {
+		return control.Backend{}, err
+	}
+	if body.Default != nil || len(body.Services) > 0 {
+		if err := g.backend.SetRules(ctx, control.BackendRules{Default: body.Default, Services: body.Services}); err != nil {
+			return control.Backend{}, err
+		}
+	}
+	if body.Up != nil {
+		next.Up = *body.Up
+	}
+	if err := g.setBackend(ctx, next); err != nil {
+		return control.Backend{}, err
+	}
+	return g.apiBackend(ctx)
+}
+
+// apiBackend is the link state with the rules of the backend in use (the remote one's, when
+// backend.url is set).
+func (g *Gateway) apiBackend(ctx context.Context) (control.Backend, error) {
+	out := backendToAPI(g.backendSettings(), g.backendUp(g.clock.Now()))
+	rules, err := g.backend.Rules(ctx)
+	out.Default, out.Services = rules.Default, rules.Services
+	return out, err
+}
+
+// register registers a certificate in the security system (the remote one too, when
+// security.url is set) and in the replica: a registration takes effect now.
+func (g *Gateway) register(ctx context.Context, reg Registration, password string, now time.Time) error {
+	hash, err := hashPassword(password)
+	if err != nil {
+		return err
+	}
+	return g.security.Register(ctx, reg, hash, now)
+}
+
+// setBackend applies and persists backend settings; when the link comes back, waiting
+// deliveries are due at once (receipts then flow in their original order).
+func (g *Gateway) setBackend(ctx context.Context, next BackendSettings) error {
+	g.pipe.mu.Lock()
+	defer g.pipe.mu.Unlock()
+	wasUp := g.backendUp(g.clock.Now())
+	if err := g.store.SetMetaJSON(ctx, metaBackend, backendState{Up: next.Up, Default: next.Default, Services: next.Services}); err != nil {
+		return err
+	}
+	g.link.set(next)
+	if !wasUp && g.backendUp(g.clock.Now()) {
+		g.link.reset(nil) // try the remote backend at once too
+		if err := g.store.Kick(ctx, g.clock.Now()); err != nil {
+			return err
+		}
+		if !g.rules.Outage.InUploadOrder {
+			if err := g.store.ReverseWaiting(ctx, g.clock.Now()); err != nil {
+				return err
+			}
+		}
+	}
+	g.kick()
+	return nil
+}
+
+const metaSecurityReachable = "security_reachable"
+
+// SetSecurityReachable cuts or restores the link to the security system (persisted).
+func (g *Gateway) SetSecurityReachable(ctx context.Context, reachable bool) error {
+	if err := g.store.SetMeta(ctx, metaSecurityReachable, strconv.FormatBool(reachable)); err != nil {
+		return err
+	}
+	g.repl.setReachable(reachable)
+	return nil
+}
+
+func (g *Gateway) apiJournal(jq JournalQuery) control.Journal {
+	last, dropped := g.journal.Stats()
+	events := g.journal.Query(jq)
+	if events == nil {
+		events = []Event{}
+	}
+	return control.Journal{Events: events, LastSeq: last, Dropped: dropped}
+}
+
+func (g *Gateway) apiReceipts(ctx context.Context, username string) ([]control.Receipt, error) {
+	files, err := g.store.Outbox(ctx, username)
+	if err != nil {
+		return nil, err
+	}
+	subs, err := g.store.Submissions(ctx, username)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int64]Submission{}
+	for _, s := range subs {
+		byID[s.ID] = s
+	}
+	out := []control.Receipt{}
+	for _, f := range files {
+		s := byID[f.SubmissionID]
+		out = append(out, control.Receipt{Username: f.Username, Service: s.Service, Filename: s.Name, Kind: f.Kind, Code: f.Code,
+			Name: f.Name, Created: f.CreatedAt, Deleted: !f.DeletedAt.IsZero(), ErrorCode: f.ErrorCode, Content: string(f.Content)})
+	}
+	return out, nil
+}
+
+func (g *Gateway) apiSubmissions(ctx context.Context, username string) ([]control.Submission, error) {
+	ds, err := g.store.Deliveries(ctx, username)
+	if err != nil {
+		return nil, err
+	}
+	out := []control.Submission{}
+	for _, d := range ds {
+		out = append(out, control.Submission{ID: d.ID, Username: d.Username, Service: d.Service, Name: d.Name, Size: d.Size,
+			SHA256: d.SHA256, ASCII: d.ASCII, Validation: d.Validation, Reused: d.Reused, ReceivedAt: d.ReceivedAt,
+			State: d.State, Attempts: d.Attempts})
+	}
+	return out, nil
+}
+
+// Reset returns the simulator to its initial registrations, with empty journal, name
+// registry, queues and /out folders, the backend and security system as configured. Open
+// sessions are closed. A virtual clock goes back to the wall clock's time.
+func (g *Gateway) Reset(ctx context.Context) error {
+	g.pipe.mu.Lock()
+	defer g.pipe.mu.Unlock()
+	// The remote parts first: if one does not answer, nothing changes here.
+	if err := g.backend.Reset(ctx); err != nil {
+		return err
+	}
+	if err := g.security.Reset(ctx); err != nil {
+		return err
+	}
+	for _, c := range g.sessions.conns() {
+		_ = c.Close() // the session's own goroutine then disconnects it
+	}
+	if err := g.store.ResetAll(ctx); err != nil {
+		return err
+	}
+	g.pipe.queued.Store(0)
+	for _, d := range []string{"out", "spool", "tmp"} {
+		p := filepath.Join(g.dataDir, d)
+		if err := os.RemoveAll(p); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(p, 0o750); err != nil {
+			return err
+		}
+	}
+	if vc, ok := g.clock.(*VirtualClock); ok {
+		vc.rewind(time.Now())
+		if err := g.store.SetMetaTime(ctx, metaVirtualNow, vc.Now()); err != nil {
+			return err
+		}
+	}
+	g.journal.Reset()
+	g.limiter.reset()
+	initial := g.cfg.Backend
+	g.link.reset(&initial)
+	g.repl.reset(g.cfg.Security.Reachable)
+	g.faults.set(control.Faults{})
+	return g.initialRegistrations(ctx)
+}
