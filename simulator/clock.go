@@ -1,55 +1,47 @@
 package simulator
 
 import (
-	"sync"
 	"time"
+
+	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/clock"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/journal"
 )
 
-// Clock is the one source of time for every rule of the gateway: certificate validity, login
-// lock-outs, receipt timestamps and file times, delivery delays and retries, replication and
-// retention. With a virtual clock, time moves only when the control API advances it, and the
-// gateway runs everything that falls due, in order, before the advance returns.
-type Clock interface {
-	Now() time.Time
-}
+// The simulator's public names for its parts' types (the parts live in internal/).
+type (
+	// Clock is the one source of time for every rule of the gateway (see internal/clock).
+	Clock = clock.Clock
+	// RealClock is the wall clock.
+	RealClock = clock.Real
+	// VirtualClock moves only when the control API advances it.
+	VirtualClock = clock.Virtual
 
-// RealClock is the wall clock.
-type RealClock struct{}
+	// Journal is the in-memory record of every session (see internal/journal).
+	Journal = journal.Journal
+	// JournalQuery selects journal events; empty fields match everything.
+	JournalQuery = journal.Query
+	// Event and EventType are the control API's wire types: the journal is what the API serves.
+	Event     = control.Event
+	EventType = control.EventType
+)
 
-// Now returns the current time in UTC.
-func (RealClock) Now() time.Time { return time.Now().UTC() }
-
-// VirtualClock is a clock that moves only when told to.
-type VirtualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// Journal event types (see the control package for their meaning).
+const (
+	EventConnect    = control.EventConnect
+	EventTLS        = control.EventTLS
+	EventDataTLS    = control.EventDataTLS
+	EventCommand    = control.EventCommand
+	EventReply      = control.EventReply
+	EventLogin      = control.EventLogin
+	EventUpload     = control.EventUpload
+	EventDownload   = control.EventDownload
+	EventDisconnect = control.EventDisconnect
+	EventReceipt    = control.EventReceipt
+)
 
 // NewVirtualClock starts a virtual clock at start (UTC, whole milliseconds).
-func NewVirtualClock(start time.Time) *VirtualClock {
-	return &VirtualClock{now: start.UTC().Truncate(time.Millisecond)}
-}
+func NewVirtualClock(start time.Time) *VirtualClock { return clock.NewVirtual(start) }
 
-// Now returns the virtual time.
-func (c *VirtualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// set moves the clock to t; it never goes backwards.
-func (c *VirtualClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t.After(c.now) {
-		c.now = t
-	}
-}
-
-// rewind sets the clock to t, backwards included. Only a reset may do this: it wipes every
-// state that carries a time.
-func (c *VirtualClock) rewind(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t.UTC().Truncate(time.Millisecond)
-}
+// NewJournal makes a journal keeping at most capacity events.
+func NewJournal(capacity int, c Clock) *Journal { return journal.New(capacity, c) }

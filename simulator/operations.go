@@ -12,6 +12,7 @@ import (
 
 	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/store"
 )
 
 // The simulator's domain operations behind the control API: each validates its input and
@@ -238,7 +239,7 @@ func (g *Gateway) apiBackend(ctx context.Context) (control.Backend, error) {
 // register registers a certificate in the security system (the remote one too, when
 // security.url is set) and in the replica: a registration takes effect now.
 func (g *Gateway) register(ctx context.Context, reg Registration, password string, now time.Time) error {
-	hash, err := hashPassword(password)
+	hash, err := store.HashPassword(password)
 	if err != nil {
 		return err
 	}
@@ -356,7 +357,7 @@ func (g *Gateway) Reset(ctx context.Context) error {
 		}
 	}
 	if vc, ok := g.clock.(*VirtualClock); ok {
-		vc.rewind(time.Now())
+		vc.Rewind(time.Now())
 		if err := g.store.SetMetaTime(ctx, metaVirtualNow, vc.Now()); err != nil {
 			return err
 		}

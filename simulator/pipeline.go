@@ -354,9 +354,9 @@ func (g *Gateway) AdvanceClock(ctx context.Context, d time.Duration) (time.Time,
 		if !ok || next.After(target) || !next.After(vc.Now()) {
 			break
 		}
-		vc.set(next)
+		vc.Set(next)
 	}
-	vc.set(target)
+	vc.Set(target)
 	if err := g.store.SetMetaTime(ctx, metaVirtualNow, target); err != nil {
 		return target, err
 	}

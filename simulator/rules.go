@@ -103,9 +103,6 @@ type NetworkRules struct {
 	PassiveOnly bool `req:"GW-NET-01"`
 }
 
-// PublishedTransactionIDElement is the receipt element name SKAT publishes (spelling as is).
-const PublishedTransactionIDElement = "FTPTransaktionsId"
-
 // SKAT returns the rules of SKAT's gateway at their strictest: every documented rule, and
 // every assumed one (session resumption) at its stricter reading. Config relaxes the
 // assumed ones (session_reuse: off).

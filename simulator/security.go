@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/store"
 )
 
 // The central security system. Registrations and roles live in the security system (the
@@ -20,9 +21,6 @@ import (
 // last replica (docs/GATEWAY.md §4).
 
 const metaLastReplication = "last_replication"
-
-// metaReplicaVersion is the remote source version the replica was copied from.
-const metaReplicaVersion = "replica_version"
 
 var errUnreachable = errors.New("the security system is unreachable; the gateway keeps its last replica")
 
@@ -50,7 +48,7 @@ type SecuritySystem interface {
 type embeddedSecurity struct{ store *Store }
 
 func (e embeddedSecurity) Register(ctx context.Context, reg Registration, hash string, now time.Time) error {
-	return e.store.putRegistrationHash(ctx, reg, hash, now, "registrations", "security_source")
+	return e.store.PutRegistrationHash(ctx, reg, hash, now, "registrations", "security_source")
 }
 
 func (e embeddedSecurity) Unregister(ctx context.Context, username string) error {
@@ -58,7 +56,7 @@ func (e embeddedSecurity) Unregister(ctx context.Context, username string) error
 }
 
 func (e embeddedSecurity) SetRoles(ctx context.Context, username string, roles []string) error {
-	return e.store.source().SetSourceRoles(ctx, username, roles)
+	return e.store.Source().SetSourceRoles(ctx, username, roles)
 }
 
 func (e embeddedSecurity) Replicate(ctx context.Context, now time.Time, dirty bool) (bool, error) {
@@ -94,7 +92,7 @@ func (h httpSecurity) Register(ctx context.Context, reg Registration, hash strin
 	}); err != nil {
 		return err
 	}
-	return h.store.putRegistrationHash(ctx, reg, hash, now, "registrations", "security_source")
+	return h.store.PutRegistrationHash(ctx, reg, hash, now, "registrations", "security_source")
 }
 
 func (h httpSecurity) Unregister(ctx context.Context, username string) error {
@@ -117,7 +115,7 @@ func (h httpSecurity) Replicate(ctx context.Context, now time.Time, _ bool) (boo
 	if err != nil {
 		return false, err
 	}
-	have, _, err := h.store.Meta(ctx, metaReplicaVersion)
+	have, _, err := h.store.Meta(ctx, store.MetaReplicaVersion)
 	if err != nil {
 		return false, err
 	}

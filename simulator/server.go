@@ -141,7 +141,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		if t, err := store.MetaTime(ctx, metaVirtualNow); err != nil {
 			return nil, err
 		} else {
-			vc.set(t)
+			vc.Set(t)
 		}
 	}
 	if g.baseTLS, err = g.newBaseTLS(serverCert); err != nil {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/store"
 )
 
 // The backend systems and the central security system as processes of their own
@@ -39,7 +40,7 @@ var skatIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // SecurityService is the central security system: registrations and roles, versioned.
 type SecurityService struct {
-	store   securityStore
+	store   store.SecurityStore
 	version string
 }
 
@@ -48,11 +49,11 @@ func OpenSecurityService(dataDir, version string) (*SecurityService, error) {
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return nil, err
 	}
-	db, err := openDB(dataDir, "security.db", securitySchema)
+	st, err := store.OpenSecurityStore(dataDir)
 	if err != nil {
 		return nil, err
 	}
-	return &SecurityService{store: securityStore{db}, version: version}, nil
+	return &SecurityService{store: st, version: version}, nil
 }
 
 // Close closes the database.
@@ -106,7 +107,7 @@ func (s *SecurityService) Handler() http.Handler {
 // BackendService stands in for SKAT's backend systems: it receives delivered files, keeps
 // them, and answers each by its rules (the same rules as the embedded backend).
 type BackendService struct {
-	store   backendStore
+	store   store.BackendStore
 	dir     string
 	version string
 	initial BackendSettings
@@ -125,11 +126,10 @@ func OpenBackendService(dataDir string, settings BackendSettings, version string
 			return nil, err
 		}
 	}
-	db, err := openDB(dataDir, "backend.db", backendSchema)
+	st, err := store.OpenBackendStore(dataDir)
 	if err != nil {
 		return nil, err
 	}
-	st := backendStore{db}
 	b := &BackendService{store: st, dir: dataDir, version: version, initial: settings, rules: settings}
 	var saved backendState
 	if ok, err := st.MetaJSON(context.Background(), metaBackendRules, &saved); err != nil {

@@ -18,9 +18,6 @@ import (
 	ftpserver "github.com/fclairamb/ftpserverlib"
 )
 
-// The error text of a reused name, as published for status_0 receipts.
-const ErrCodeNameReused = "FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION"
-
 // scopeKey is the name registry's key for the configured uniqueness scope.
 func (g *Gateway) scopeKey(username, cvr string) string {
 	switch g.cfg.UniqueScope {

@@ -1,7 +1,10 @@
-package simulator
+// Package journal is the simulator's in-memory record of every session, which the control
+// API serves and the certification suites read as evidence.
+package journal
 
 import (
 	"sync"
+	"time"
 
 	"github.com/ftpsgw/ftpsgw/simulator/control"
 )
@@ -10,20 +13,6 @@ import (
 type (
 	Event     = control.Event
 	EventType = control.EventType
-)
-
-// Journal event types (see the control package for their meaning).
-const (
-	EventConnect    = control.EventConnect
-	EventTLS        = control.EventTLS
-	EventDataTLS    = control.EventDataTLS
-	EventCommand    = control.EventCommand
-	EventReply      = control.EventReply
-	EventLogin      = control.EventLogin
-	EventUpload     = control.EventUpload
-	EventDownload   = control.EventDownload
-	EventDisconnect = control.EventDisconnect
-	EventReceipt    = control.EventReceipt
 )
 
 // Journal is an in-memory, bounded record of every session: what the conformance and
@@ -37,11 +26,11 @@ type Journal struct {
 	seq      int64
 	dropped  int64
 	capacity int
-	clock    Clock
+	clock    interface{ Now() time.Time }
 }
 
-// NewJournal makes a journal keeping at most capacity events.
-func NewJournal(capacity int, clock Clock) *Journal {
+// New makes a journal keeping at most capacity events.
+func New(capacity int, clock interface{ Now() time.Time }) *Journal {
 	if capacity < 1 {
 		capacity = 1
 	}
@@ -68,15 +57,15 @@ func (j *Journal) Append(e Event) Event {
 	return e
 }
 
-// JournalQuery selects events; empty fields match everything.
-type JournalQuery struct {
+// Query selects events; empty fields match everything.
+type Query struct {
 	Username string
 	Session  string
 	Since    int64 // only events with Seq > Since
 	Types    []EventType
 }
 
-func (q JournalQuery) match(e Event) bool {
+func (q Query) match(e Event) bool {
 	if e.Seq <= q.Since || (q.Username != "" && e.Username != q.Username) || (q.Session != "" && e.Session != q.Session) {
 		return false
 	}
@@ -92,7 +81,7 @@ func (q JournalQuery) match(e Event) bool {
 }
 
 // Query returns matching events, oldest first.
-func (j *Journal) Query(q JournalQuery) []Event {
+func (j *Journal) Query(q Query) []Event {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	var out []Event

@@ -1,4 +1,4 @@
-package simulator
+package names
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestParseFileName(t *testing.T) {
+func TestParse(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		ok         bool
@@ -29,7 +29,7 @@ func TestParseFileName(t *testing.T) {
 		{"a\x00b", false, false, ""},
 		{"x.", false, false, ""},
 	} {
-		fn, err := ParseFileName(tc.name)
+		fn, err := Parse(tc.name)
 		if (err == nil) != tc.ok {
 			t.Errorf("%q: err %v, want ok=%v", tc.name, err, tc.ok)
 			continue
@@ -43,12 +43,12 @@ func TestParseFileName(t *testing.T) {
 	}
 }
 
-func FuzzParseFileName(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, s := range []string{"report_1.txt", "val_x.xml", "a.b.c", "\x00", "æ", strings.Repeat("z", 300)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, name string) {
-		fn, err := ParseFileName(name)
+		fn, err := Parse(name)
 		if err != nil {
 			if !errors.Is(err, ErrBadName) || err.Error() == "" {
 				t.Fatalf("%q: %v", name, err)

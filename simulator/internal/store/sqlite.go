@@ -1,4 +1,4 @@
-package simulator
+package store
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 )
 
 // sqlDB is one SQLite database file and its meta table (persisted settings). The gateway's
-// Store, the security system's securityStore and the backend's backendStore each wrap one,
+// Store, the security system's SecurityStore and the backend's BackendStore each wrap one,
 // with a schema of their own.
 type sqlDB struct{ db *sql.DB }
 

@@ -1,4 +1,4 @@
-package simulator
+package store
 
 import (
 	"context"
@@ -12,12 +12,15 @@ import (
 	"github.com/ftpsgw/ftpsgw/simulator/control"
 )
 
-// The stores of the gateway's two neighbours. The security system's securityStore holds
+// The stores of the gateway's two neighbours. The security system's SecurityStore holds
 // security_source, with a version that grows with every change: `ftpsgw security` keeps it in
 // security.db, the embedded security system in the gateway's own database. The backend's
-// backendStore (backend_received) is in `ftpsgw backend`'s own backend.db.
+// BackendStore (backend_received) is in `ftpsgw backend`'s own backend.db.
 
 const metaSourceVersion = "source_version"
+
+// MetaReplicaVersion is the remote source version the gateway's replica was copied from.
+const MetaReplicaVersion = "replica_version"
 
 const securitySchema = `
 CREATE TABLE IF NOT EXISTS security_source (
@@ -46,12 +49,12 @@ CREATE TABLE IF NOT EXISTS backend_received (
 );
 `
 
-// securityStore is the security system's registrations and roles (the source the gateway
+// SecurityStore is the security system's registrations and roles (the source the gateway
 // replicates from).
-type securityStore struct{ sqlDB }
+type SecurityStore struct{ sqlDB }
 
-// backendStore is what the backend received.
-type backendStore struct{ sqlDB }
+// BackendStore is what the backend received.
+type BackendStore struct{ sqlDB }
 
 // bumpVersion increments the security source's version inside tx.
 func bumpVersion(ctx context.Context, tx *sql.Tx) error {
@@ -61,7 +64,7 @@ func bumpVersion(ctx context.Context, tx *sql.Tx) error {
 }
 
 // sourceWrite runs fn and bumps the version in one transaction; n is the rows fn changed.
-func (s securityStore) sourceWrite(ctx context.Context, fn func(tx *sql.Tx) (int64, error)) error {
+func (s SecurityStore) sourceWrite(ctx context.Context, fn func(tx *sql.Tx) (int64, error)) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -81,8 +84,8 @@ func (s securityStore) sourceWrite(ctx context.Context, fn func(tx *sql.Tx) (int
 }
 
 // PutSourceRecord registers a certificate in the security source.
-func (s securityStore) PutSourceRecord(ctx context.Context, r control.SecurityRecord) error {
-	roles, _ := json.Marshal(nonNil(r.Roles))
+func (s SecurityStore) PutSourceRecord(ctx context.Context, r control.SecurityRecord) error {
+	roles, _ := json.Marshal(NonNil(r.Roles))
 	return s.sourceWrite(ctx, func(tx *sql.Tx) (int64, error) {
 		res, err := tx.ExecContext(ctx, `INSERT INTO security_source (username, cvr, fingerprint, password_hash, roles, created_at)
 			VALUES (?, ?, ?, ?, ?, ?)
@@ -98,8 +101,8 @@ func (s securityStore) PutSourceRecord(ctx context.Context, r control.SecurityRe
 
 // SetSourceRoles changes a certificate's roles in the security system only (and bumps its
 // version); the gateway sees them after the next replication.
-func (s securityStore) SetSourceRoles(ctx context.Context, username string, roles []string) error {
-	b, _ := json.Marshal(nonNil(roles))
+func (s SecurityStore) SetSourceRoles(ctx context.Context, username string, roles []string) error {
+	b, _ := json.Marshal(NonNil(roles))
 	return s.sourceWrite(ctx, func(tx *sql.Tx) (int64, error) {
 		res, err := tx.ExecContext(ctx, `UPDATE security_source SET roles = ? WHERE username = ?`, string(b), username)
 		if err != nil {
@@ -110,7 +113,7 @@ func (s securityStore) SetSourceRoles(ctx context.Context, username string, role
 }
 
 // DeleteSourceRecord removes a registration from the source.
-func (s securityStore) DeleteSourceRecord(ctx context.Context, username string) error {
+func (s SecurityStore) DeleteSourceRecord(ctx context.Context, username string) error {
 	return s.sourceWrite(ctx, func(tx *sql.Tx) (int64, error) {
 		res, err := tx.ExecContext(ctx, `DELETE FROM security_source WHERE username = ?`, username)
 		if err != nil {
@@ -121,7 +124,7 @@ func (s securityStore) DeleteSourceRecord(ctx context.Context, username string) 
 }
 
 // ResetSource removes every registration from the source.
-func (s securityStore) ResetSource(ctx context.Context) error {
+func (s SecurityStore) ResetSource(ctx context.Context) error {
 	return s.sourceWrite(ctx, func(tx *sql.Tx) (int64, error) {
 		_, err := tx.ExecContext(ctx, `DELETE FROM security_source`)
 		return 1, err
@@ -129,7 +132,7 @@ func (s securityStore) ResetSource(ctx context.Context) error {
 }
 
 // SourceSnapshot returns the source's registrations and version.
-func (s securityStore) SourceSnapshot(ctx context.Context) (control.SecuritySnapshot, error) {
+func (s SecurityStore) SourceSnapshot(ctx context.Context) (control.SecuritySnapshot, error) {
 	snap := control.SecuritySnapshot{Registrations: []control.SecurityRecord{}}
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -174,14 +177,14 @@ func (s *Store) ReplaceReplica(ctx context.Context, snap control.SecuritySnapsho
 		return err
 	}
 	for _, r := range snap.Registrations {
-		roles, _ := json.Marshal(nonNil(r.Roles))
+		roles, _ := json.Marshal(NonNil(r.Roles))
 		if _, err := tx.ExecContext(ctx, `INSERT INTO registrations (username, cvr, fingerprint, password_hash, roles, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			r.Username, r.CVR, strings.ToLower(r.Fingerprint), r.PasswordHash, string(roles), r.CreatedAt.UnixNano()); err != nil {
 			return err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-		metaReplicaVersion, strconv.FormatInt(snap.Version, 10)); err != nil {
+		MetaReplicaVersion, strconv.FormatInt(snap.Version, 10)); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -189,7 +192,7 @@ func (s *Store) ReplaceReplica(ctx context.Context, snap control.SecuritySnapsho
 
 // Received records a file the backend received, or, when the SkatID is known, counts the
 // attempt and returns the first record: delivery is idempotent.
-func (s backendStore) Received(ctx context.Context, d control.BackendDelivery) (control.BackendDelivery, bool, error) {
+func (s BackendStore) Received(ctx context.Context, d control.BackendDelivery) (control.BackendDelivery, bool, error) {
 	verdict, _ := json.Marshal(d.Verdict)
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -214,7 +217,7 @@ func (s backendStore) Received(ctx context.Context, d control.BackendDelivery) (
 }
 
 // ReceivedFiles lists what the backend received, oldest first ("" for all, else one SkatID).
-func (s backendStore) ReceivedFiles(ctx context.Context, skatID string) ([]control.BackendDelivery, error) {
+func (s BackendStore) ReceivedFiles(ctx context.Context, skatID string) ([]control.BackendDelivery, error) {
 	if skatID != "" {
 		return queryReceived(ctx, s.db, `WHERE skat_id = ?`, skatID)
 	}
@@ -222,7 +225,7 @@ func (s backendStore) ReceivedFiles(ctx context.Context, skatID string) ([]contr
 }
 
 // ResetReceived forgets every received file.
-func (s backendStore) ResetReceived(ctx context.Context) error {
+func (s BackendStore) ResetReceived(ctx context.Context) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM backend_received`)
 	return err
 }
@@ -252,4 +255,16 @@ func queryReceived(ctx context.Context, q querier, where string, args ...any) ([
 		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// OpenSecurityStore opens (creating if needed) dataDir/security.db, the store of `ftpsgw security`.
+func OpenSecurityStore(dataDir string) (SecurityStore, error) {
+	db, err := openDB(dataDir, "security.db", securitySchema)
+	return SecurityStore{db}, err
+}
+
+// OpenBackendStore opens (creating if needed) dataDir/backend.db, the store of `ftpsgw backend`.
+func OpenBackendStore(dataDir string) (BackendStore, error) {
+	db, err := openDB(dataDir, "backend.db", backendSchema)
+	return BackendStore{db}, err
 }

@@ -1,4 +1,5 @@
-package simulator
+// Package names holds the rules for submitted file names.
+package names
 
 import (
 	"errors"
@@ -30,9 +31,9 @@ type FileName struct {
 	Extension  string // without the dot; may be empty
 }
 
-// ParseFileName checks the documented name rules: the unique part holds letters, digits and
+// Parse checks the documented name rules: the unique part holds letters, digits and
 // underscore, at most 78 characters; one optional extension; an optional val_ prefix.
-func ParseFileName(name string) (FileName, error) {
+func Parse(name string) (FileName, error) {
 	fn := FileName{Name: name}
 	bad := func(why string) (FileName, error) { return fn, fmt.Errorf("%w: %s", ErrBadName, why) }
 	switch {

@@ -1,0 +1,138 @@
+// Package receipt renders status files (receipts) and reply files as SKAT publishes them.
+package receipt
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"time"
+	_ "time/tzdata" // the receipt timestamp is Danish time, also in a FROM scratch image
+
+	"github.com/ftpsgw/ftpsgw/simulator/internal/store"
+)
+
+// Receipt codes (GATEWAY.md §6).
+const (
+	CodeError     = 0
+	CodeDelivered = 1
+	CodeAccepted  = 2
+	CodeExposed   = 3
+	CodeReply     = -1 // outbox rows of reply files
+)
+
+// statusTexts are the status.code texts. Codes 1-3 are as published; the text for 0 and for a
+// validated val_ file are ASSUMED.
+var statusTexts = map[int]string{
+	CodeError:     "File rejected",
+	CodeDelivered: "File delivered to requested Backend System",
+	CodeAccepted:  "File Accepted",
+	CodeExposed:   "File exposed",
+}
+
+// ValidatedText is the status.code of a val_ file's receipt 2. ASSUMED.
+const ValidatedText = "File validated, not filed (val_ prefix)"
+
+// PublishedTransactionIDElement is the receipt element name SKAT publishes (spelling as is).
+const PublishedTransactionIDElement = "FTPTransaktionsId"
+
+// Error codes (GATEWAY.md §6).
+const (
+	ErrCodeNameReused   = "FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION"
+	ErrCodeNotASCII     = "FILE_NOT_UPLOADED_IN_ASCII_MODE"
+	ErrCodeRecordLength = "RECORD_LENGTH_INCORRECT"
+)
+
+// Error is the Error element of a status_0 receipt.
+type Error struct {
+	Code       string `xml:"Error.code"`
+	Message    string `xml:"Error.message"`
+	Resolution string `xml:"Error.resolution"`
+}
+
+// ErrorTexts are the Error elements of the codes the gateway and its backend give.
+var ErrorTexts = map[string]Error{
+	ErrCodeNameReused: {ErrCodeNameReused, "The file name has been submitted before; a name can be used only once.",
+		"Upload the file again under a new, unique name."},
+	ErrCodeNotASCII: {ErrCodeNotASCII, "The file was not uploaded in ASCII mode.",
+		"Upload the file again with TYPE A (ASCII mode) under a new name."},
+	ErrCodeRecordLength: {ErrCodeRecordLength, "A record does not have the length the format requires.",
+		"Correct the record lengths and upload the file under a new name."},
+}
+
+type statusXML struct {
+	XMLName xml.Name   `xml:"status"`
+	File    statusFile `xml:"file"`
+}
+
+type statusFile struct {
+	Filename          string       `xml:"filename"`
+	FTPTransaktionsId string       `xml:"FTPTransaktionsId"`
+	SKATTransactionId string       `xml:"SKATTransactionId"`
+	Timestamp         string       `xml:"timestamp"`
+	StatusCode        string       `xml:"status.code"`
+	Service           string       `xml:"service"`
+	Response          *responseXML `xml:"Response,omitempty"`
+	Error             *Error       `xml:"Error,omitempty"`
+}
+
+type responseXML struct {
+	Filename string `xml:"Filename"`
+}
+
+var copenhagen = mustLocation("Europe/Copenhagen")
+
+func mustLocation(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+// Name is status_<service>_<FTPTransactionID>_<code>.xml; the transaction id is the uploaded name.
+func Name(service, uploaded string, code int) string {
+	return fmt.Sprintf("status_%s_%s_%d.xml", service, uploaded, code)
+}
+
+// ReplyName is the name of a backend's reply file in /out. ASSUMED form.
+func ReplyName(service, uploaded string) string {
+	return fmt.Sprintf("reply_%s_%s.xml", service, uploaded)
+}
+
+// Render builds a status file: element names and order as published, the uploaded name in
+// the element txElement (PublishedTransactionIDElement; another name only for a defect).
+func Render(d store.Delivery, code int, at time.Time, statusText string, rerr *Error, replyName, txElement string) []byte {
+	if statusText == "" {
+		statusText = statusTexts[code]
+	}
+	f := statusFile{
+		Filename: d.Name, FTPTransaktionsId: d.Name, SKATTransactionId: d.SkatID,
+		Timestamp: at.In(copenhagen).Format("20060102150405"), StatusCode: statusText, Service: d.Service, Error: rerr,
+	}
+	if replyName != "" {
+		f.Response = &responseXML{Filename: replyName}
+	}
+	out, err := xml.MarshalIndent(statusXML{File: f}, "", "  ")
+	if err != nil {
+		panic(err) // only strings: cannot fail
+	}
+	if el := txElement; el != "" && el != PublishedTransactionIDElement {
+		out = bytes.ReplaceAll(out, []byte(PublishedTransactionIDElement+">"), []byte(el+">"))
+	}
+	return append([]byte(xml.Header), append(out, '\n')...)
+}
+
+type replyXML struct {
+	XMLName           xml.Name `xml:"reply"`
+	Filename          string   `xml:"filename"`
+	SKATTransactionId string   `xml:"SKATTransactionId"`
+	Service           string   `xml:"service"`
+	Message           string   `xml:"message"`
+}
+
+// RenderReply builds the simulated backend's reply file.
+func RenderReply(d store.Delivery) []byte {
+	out, _ := xml.MarshalIndent(replyXML{Filename: d.Name, SKATTransactionId: d.SkatID, Service: d.Service,
+		Message: "Reply from the ftpsgw simulated backend (TEST)"}, "", "  ")
+	return append([]byte(xml.Header), append(out, '\n')...)
+}
