@@ -264,3 +264,16 @@ func TestOpenSSLInterop(t *testing.T) {
 		t.Errorf("openssl crl does not list %s: %v\n%s", serial, err, crlText)
 	}
 }
+
+func TestReadsAreBounded(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big.pem")
+	if err := os.WriteFile(big, make([]byte, MaxFileSize+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadFileLimited(big, MaxFileSize); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("over the limit: %v", err)
+	}
+	if _, err := ReadCertificateFile("/dev/zero", ""); err == nil {
+		t.Error("/dev/zero read as a certificate")
+	}
+}

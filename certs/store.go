@@ -338,7 +338,7 @@ func Fingerprint(c *x509.Certificate) string {
 
 // LoadManifest reads dir/manifest.json and checks that every file it names exists.
 func LoadManifest(dir string) (*Manifest, error) {
-	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	data, err := ReadFileLimited(filepath.Join(dir, ManifestFile), MaxFileSize)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%s holds no %s: create a PKI with `ftpsgw pki init --out %s`", dir, ManifestFile, dir)
@@ -377,7 +377,7 @@ func (m *Manifest) CAPool() (*x509.CertPool, error) {
 
 // LoadCAPool reads PEM certificates from a file into a pool.
 func LoadCAPool(path string) (*x509.CertPool, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFileLimited(path, MaxFileSize)
 	if err != nil {
 		return nil, err
 	}
@@ -400,7 +400,7 @@ func (m *Manifest) ClientCertificate(id ManifestIdentity) (tls.Certificate, erro
 
 // LoadCRL reads and parses the CRL (PEM or DER).
 func LoadCRL(path string) (*x509.RevocationList, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFileLimited(path, MaxFileSize)
 	if err != nil {
 		return nil, err
 	}
@@ -415,7 +415,7 @@ var ErrP12Password = errors.New("wrong or missing PKCS#12 password")
 
 // ReadCertificateFile reads the first certificate of a PEM file or a PKCS#12 (.p12/.pfx) file.
 func ReadCertificateFile(path, p12Password string) (*x509.Certificate, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFileLimited(path, MaxFileSize)
 	if err != nil {
 		return nil, err
 	}

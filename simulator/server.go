@@ -67,39 +67,10 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if opts.Clock == nil {
-		opts.Clock = RealClock{}
-		if cfg.Clock == ClockVirtual {
-			opts.Clock = NewVirtualClock(time.Now())
-		}
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.JournalCapacity == 0 {
-		opts.JournalCapacity = 200_000
-	}
-	data, err := filepath.Abs(cfg.Data)
+	opts = opts.withDefaults(cfg)
+	data, m, devPKI, tr, serverCert, err := prepareDataAndPKI(cfg)
 	if err != nil {
 		return nil, err
-	}
-	for _, d := range []string{data, filepath.Join(data, "tmp"), filepath.Join(data, "spool"), filepath.Join(data, "out")} {
-		if err := os.MkdirAll(d, 0o750); err != nil {
-			return nil, fmt.Errorf("creating %s: %w", d, err)
-		}
-	}
-	_ = os.Remove(filepath.Join(data, ReadyFile))
-	m, devPKI, err := preparePKI(cfg, data)
-	if err != nil {
-		return nil, err
-	}
-	tr, err := loadTrust(m)
-	if err != nil {
-		return nil, err
-	}
-	serverCert, err := m.ServerCertificate()
-	if err != nil {
-		return nil, fmt.Errorf("loading the gateway certificate: %w", err)
 	}
 	store, err := OpenStore(data)
 	if err != nil {
@@ -151,84 +122,16 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 
-	lo, hi, _ := ParsePortRange(cfg.PassivePorts)
-	listen := func(addr string, implicit bool) error {
-		tcp, err := net.Listen("tcp", addr)
-		if err != nil {
-			return fmt.Errorf("listening on %s: %w", addr, err)
-		}
-		ln := net.Listener(trackingListener{Listener: tcp, g: g})
-		g.sessions.addControlPort(ln.Addr().(*net.TCPAddr).Port)
-		f := &front{gw: g, name: "e"}
-		settings := &ftpserver.Settings{
-			Listener:             ln,
-			PublicHost:           cfg.PublicHost,
-			IdleTimeout:          int(cfg.IdleTimeout.Std() / time.Second),
-			ConnectionTimeout:    int(cfg.DataConnectTimeout.Std() / time.Second),
-			TLSRequired:          ftpserver.MandatoryEncryption,
-			DisableActiveMode:    g.rules.Network.PassiveOnly,
-			DisableSite:          true,
-			DisableMFMT:          true,
-			DisableSTAT:          true,
-			PasvConnectionsCheck: ftpserver.IPMatchRequired,
-			Banner:               "ftpsgw",
-			DefaultTransferType:  ftpserver.TransferTypeASCII, // RFC 959; the session's TYPE tracking starts here
-		}
-		if lo != 0 {
-			settings.PassiveTransferPortRange = ftpserver.PortRange{Start: lo, End: hi}
-		}
-		if !g.rules.Data.RequireProtection {
-			settings.TLSRequired = ftpserver.ClearOrEncrypted // control TLS is still enforced at USER
-		}
-		if implicit {
-			f.name = "i"
-			settings.Listener = tls.NewListener(ln, g.baseTLS)
-			settings.TLSRequired = ftpserver.ImplicitEncryption
-		}
-		f.settings = settings
-		fs := ftpserver.NewFtpServer(f)
-		fs.Logger = slog.New(&libTap{gw: g, front: f, next: opts.Logger.Handler()})
-		if err := fs.Listen(); err != nil {
-			ln.Close()
-			return err
-		}
-		srv.servers = append(srv.servers, fs)
-		srv.wg.Add(1)
-		go func() {
-			defer srv.wg.Done()
-			if err := fs.Serve(); err != nil && !errors.Is(err, net.ErrClosed) {
-				opts.Logger.Error("FTPS listener stopped", "listener", f.name, "err", err)
-			}
-		}()
-		if implicit {
-			srv.ready.Implicit = ln.Addr().String()
-		} else {
-			srv.ready.Control = ln.Addr().String()
-		}
-		return nil
-	}
-	if err := listen(cfg.Listen, false); err != nil {
+	if err := srv.serveFTPS(cfg.Listen, false, opts.Logger); err != nil {
 		return nil, err
 	}
 	if cfg.ImplicitListen != "" {
-		if err := listen(cfg.ImplicitListen, true); err != nil {
+		if err := srv.serveFTPS(cfg.ImplicitListen, true, opts.Logger); err != nil {
 			return nil, err
 		}
 	}
-	if cfg.Control.Listen != "off" {
-		ln, err := net.Listen("tcp", cfg.Control.Listen)
-		if err != nil {
-			return nil, fmt.Errorf("control API: listening on %s: %w", cfg.Control.Listen, err)
-		}
-		srv.ready.ControlAPI = "http://" + ln.Addr().String()
-		srv.http = &http.Server{Handler: g.controlHandler(opts.Version), ReadHeaderTimeout: 10 * time.Second}
-		srv.wg.Add(1)
-		go func() {
-			defer srv.wg.Done()
-			if err := srv.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				opts.Logger.Error("control API stopped", "err", err)
-			}
-		}()
+	if err := srv.serveControl(cfg.Control.Listen, opts); err != nil {
+		return nil, err
 	}
 	g.addrs = srv.ready
 	go g.loop(loopCtx)
@@ -246,6 +149,128 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		"passive_ports", cfg.PassivePorts, "data", data, "pki", m.Dir())
 	ok = true
 	return srv, nil
+}
+
+// withDefaults fills in the options left empty.
+func (opts Options) withDefaults(cfg Config) Options {
+	if opts.Clock == nil {
+		opts.Clock = RealClock{}
+		if cfg.Clock == ClockVirtual {
+			opts.Clock = NewVirtualClock(time.Now())
+		}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.JournalCapacity == 0 {
+		opts.JournalCapacity = 200_000
+	}
+	return opts
+}
+
+// prepareDataAndPKI makes the data folder's layout, removes a stale ready file, and loads (or
+// creates) the PKI: the trust anchors and the gateway's certificate.
+func prepareDataAndPKI(cfg Config) (data string, m *certs.Manifest, devPKI bool, tr *trust, serverCert tls.Certificate, err error) {
+	if data, err = filepath.Abs(cfg.Data); err != nil {
+		return
+	}
+	for _, d := range []string{data, filepath.Join(data, "tmp"), filepath.Join(data, "spool"), filepath.Join(data, "out")} {
+		if err = os.MkdirAll(d, 0o750); err != nil {
+			err = fmt.Errorf("creating %s: %w", d, err)
+			return
+		}
+	}
+	_ = os.Remove(filepath.Join(data, ReadyFile))
+	if m, devPKI, err = preparePKI(cfg, data); err != nil {
+		return
+	}
+	if tr, err = loadTrust(m); err != nil {
+		return
+	}
+	if serverCert, err = m.ServerCertificate(); err != nil {
+		err = fmt.Errorf("loading the gateway certificate: %w", err)
+	}
+	return
+}
+
+// serveFTPS starts one FTPS listener (explicit, or implicit: TLS from the first byte).
+func (srv *Server) serveFTPS(addr string, implicit bool, logger *slog.Logger) error {
+	g, cfg := srv.gw, srv.gw.cfg
+	lo, hi, _ := ParsePortRange(cfg.PassivePorts)
+	tcp, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	ln := net.Listener(trackingListener{Listener: tcp, g: g})
+	g.sessions.addControlPort(ln.Addr().(*net.TCPAddr).Port)
+	f := &front{gw: g, name: "e"}
+	settings := &ftpserver.Settings{
+		Listener:             ln,
+		PublicHost:           cfg.PublicHost,
+		IdleTimeout:          int(cfg.IdleTimeout.Std() / time.Second),
+		ConnectionTimeout:    int(cfg.DataConnectTimeout.Std() / time.Second),
+		TLSRequired:          ftpserver.MandatoryEncryption,
+		DisableActiveMode:    g.rules.Network.PassiveOnly,
+		DisableSite:          true,
+		DisableMFMT:          true,
+		DisableSTAT:          true,
+		PasvConnectionsCheck: ftpserver.IPMatchRequired,
+		Banner:               "ftpsgw",
+		DefaultTransferType:  ftpserver.TransferTypeASCII, // RFC 959; the session's TYPE tracking starts here
+	}
+	if lo != 0 {
+		settings.PassiveTransferPortRange = ftpserver.PortRange{Start: lo, End: hi}
+	}
+	if !g.rules.Data.RequireProtection {
+		settings.TLSRequired = ftpserver.ClearOrEncrypted // control TLS is still enforced at USER
+	}
+	if implicit {
+		f.name = "i"
+		settings.Listener = tls.NewListener(ln, g.baseTLS)
+		settings.TLSRequired = ftpserver.ImplicitEncryption
+	}
+	f.settings = settings
+	fs := ftpserver.NewFtpServer(f)
+	fs.Logger = slog.New(&libTap{gw: g, front: f, next: logger.Handler()})
+	if err := fs.Listen(); err != nil {
+		ln.Close()
+		return err
+	}
+	srv.servers = append(srv.servers, fs)
+	srv.wg.Add(1)
+	go func() {
+		defer srv.wg.Done()
+		if err := fs.Serve(); err != nil && !errors.Is(err, net.ErrClosed) {
+			logger.Error("FTPS listener stopped", "listener", f.name, "err", err)
+		}
+	}()
+	if implicit {
+		srv.ready.Implicit = ln.Addr().String()
+	} else {
+		srv.ready.Control = ln.Addr().String()
+	}
+	return nil
+}
+
+// serveControl starts the control API listener, unless it is "off".
+func (srv *Server) serveControl(addr string, opts Options) error {
+	if addr == "off" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("control API: listening on %s: %w", addr, err)
+	}
+	srv.ready.ControlAPI = "http://" + ln.Addr().String()
+	srv.http = &http.Server{Handler: srv.gw.controlHandler(opts.Version), ReadHeaderTimeout: 10 * time.Second}
+	srv.wg.Add(1)
+	go func() {
+		defer srv.wg.Done()
+		if err := srv.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			opts.Logger.Error("control API stopped", "err", err)
+		}
+	}()
+	return nil
 }
 
 // preparePKI loads the configured PKI, or creates a development PKI under data/pki.

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
-	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
@@ -75,7 +74,7 @@ var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 // LoadProfile reads a YAML profile; ${NAME} is replaced by the environment variable NAME,
 // and relative paths are relative to the profile's folder.
 func LoadProfile(path string) (*Profile, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := certs.ReadFileLimited(path, certs.MaxFileSize)
 	if err != nil {
 		return nil, err
 	}
@@ -192,19 +191,15 @@ func (p *Profile) prepare() error {
 func (p *Profile) loadCert(id ProfileIdentity) (*tls.Certificate, error) {
 	switch {
 	case id.P12 != "":
-		data, err := os.ReadFile(p.path(id.P12))
+		data, err := certs.ReadFileLimited(p.path(id.P12), certs.MaxFileSize)
 		if err != nil {
 			return nil, err
 		}
-		key, leaf, chain, err := pkcs12.DecodeChain(data, id.P12Password)
+		c, err := certs.KeyPairFromPKCS12(data, id.P12Password)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", id.P12, err)
 		}
-		c := &tls.Certificate{PrivateKey: key, Leaf: leaf, Certificate: [][]byte{leaf.Raw}}
-		for _, ca := range chain {
-			c.Certificate = append(c.Certificate, ca.Raw)
-		}
-		return c, nil
+		return &c, nil
 	case id.Cert != "" && id.Key != "":
 		c, err := tls.LoadX509KeyPair(p.path(id.Cert), p.path(id.Key))
 		return &c, err

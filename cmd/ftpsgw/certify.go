@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -87,7 +86,7 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 
 // finishRun writes the reports, prints the summary last, and turns the verdict into the exit code.
 func finishRun(run *reports.Run, dir string, stdout, stderr io.Writer) int {
-	if err := writeReports(dir, run); err != nil {
+	if err := reports.WriteFiles(dir, run); err != nil {
 		return fail(stderr, "writing reports: %v", err)
 	}
 	reports.WriteSummary(stdout, run)
@@ -96,28 +95,6 @@ func finishRun(run *reports.Run, dir string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	return exitOK
-}
-
-func writeReports(dir string, run *reports.Run) error {
-	write := func(name string, fn func(io.Writer) error) error {
-		tmp := filepath.Join(dir, "."+name+".tmp")
-		f, err := os.Create(tmp)
-		if err != nil {
-			return err
-		}
-		if err := fn(f); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-		return os.Rename(tmp, filepath.Join(dir, name))
-	}
-	return errors.Join(
-		write("junit.xml", func(w io.Writer) error { return reports.WriteJUnit(w, run) }),
-		write("report.html", func(w io.Writer) error { return reports.WriteHTML(w, run) }),
-	)
 }
 
 // embedded is an in-process simulator (simtest) and the profile the suite certifies it by.

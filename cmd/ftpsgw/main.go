@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/ftpsgw/ftpsgw/steps/refclient"
 )
 
 // Exit codes shared by every subcommand.
@@ -32,7 +34,7 @@ func commands() []command {
 		{"certify", "certify a gateway (default: the embedded simulator) and write reports", runCertify},
 		{"certify-client", "certify client software (run through an adapter) against the simulator", runCertifyClient},
 		{"load", "drive load against a gateway (default: the simulator) and report throughput and latency", runLoad},
-		{"client", "the reference client adapter (upload FILE FOLDER | receipts DIR)", runClient},
+		{"client", "the reference client adapter (upload FILE FOLDER | receipts DIR)", refclient.Run},
 		{"version", "print the version", func(_ []string, stdout, _ io.Writer) int { fmt.Fprintln(stdout, version); return exitOK }},
 	}
 }

@@ -10,87 +10,81 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/simulator"
 )
 
-func runServe(args []string, stdout, stderr io.Writer) int {
-	cfg := simulator.DefaultConfig()
+// serveFlags binds every serve flag to a field of cfg: the flag's default is what cfg holds.
+func serveFlags(cfg *simulator.Config, stderr io.Writer) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet("ftpsgw serve", flag.ContinueOnError)
 	configFile := fs.String("config", "", "YAML file with any setting (see simulator/config.example.yaml); flags override it")
-	listen := fs.String("listen", cfg.Listen, "explicit FTPS control address (AUTH TLS); port 0 picks a free port")
-	implicit := fs.String("implicit-listen", "", "also serve implicit FTPS on this address (ASSUMED option)")
-	passive := fs.String("passive-ports", cfg.PassivePorts, "passive data port range LO-HI, or 0 for any free port")
-	data := fs.String("data", cfg.Data, "data folder: database, uploads, /out folders, ready.json")
-	pki := fs.String("pki", "", "PKI folder made by 'ftpsgw pki init' (default: DATA/pki, created on first start)")
-	logLevel := fs.String("log-level", cfg.LogLevel, "debug, info, warn or error")
-	clock := fs.String("clock", cfg.Clock, "real, or virtual (time moves only through the control API)")
-	controlAddr := fs.String("control", cfg.Control.Listen, "control API address (HTTP+JSON, /control/v1, /metrics); port 0 = free port; off = none")
-	controlToken := fs.String("control-token", "", "require this bearer token on the control API")
-	allowRemote := fs.Bool("allow-remote-control", cfg.Control.AllowRemote, "let non-loopback clients use the control API (containers); set a --control-token too")
-	publicHost := fs.String("public-host", cfg.PublicHost, "IPv4 address announced in PASV replies (default: the control connection's local address)")
-	backendURL := fs.String("backend-url", cfg.Backend.URL, "reach the backend at this URL (an 'ftpsgw backend'); default: embedded")
-	pprofOn := fs.Bool("pprof", false, "serve Go's profiler at /debug/pprof/ on the control API listener")
-	sessionReuse := fs.String("session-reuse", cfg.SessionReuse, "required: refuse data connections that do not resume the control connection's TLS session; off: only record it (ASSUMED; see config.example.yaml)")
-	remoteTimeout := fs.Duration("remote-timeout", 0, "bound each request to --backend-url and --security-url (default: backend 30s, security 10s)")
-	securityURL := fs.String("security-url", cfg.Security.URL, "reach the security system at this URL (an 'ftpsgw security'); default: embedded")
+	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "explicit FTPS control address (AUTH TLS); port 0 picks a free port")
+	fs.StringVar(&cfg.ImplicitListen, "implicit-listen", cfg.ImplicitListen, "also serve implicit FTPS on this address (ASSUMED option)")
+	fs.StringVar(&cfg.PassivePorts, "passive-ports", cfg.PassivePorts, "passive data port range LO-HI, or 0 for any free port")
+	fs.StringVar(&cfg.Data, "data", cfg.Data, "data folder: database, uploads, /out folders, ready.json")
+	fs.StringVar(&cfg.PKI, "pki", cfg.PKI, "PKI folder made by 'ftpsgw pki init' (default: DATA/pki, created on first start)")
+	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&cfg.Clock, "clock", cfg.Clock, "real, or virtual (time moves only through the control API)")
+	fs.StringVar(&cfg.Control.Listen, "control", cfg.Control.Listen, "control API address (HTTP+JSON, /control/v1, /metrics); port 0 = free port; off = none")
+	fs.StringVar(&cfg.Control.Token, "control-token", cfg.Control.Token, "require this bearer token on the control API")
+	fs.BoolVar(&cfg.Control.AllowRemote, "allow-remote-control", cfg.Control.AllowRemote, "let non-loopback clients use the control API (containers); set a --control-token too")
+	fs.StringVar(&cfg.PublicHost, "public-host", cfg.PublicHost, "IPv4 address announced in PASV replies (default: the control connection's local address)")
+	fs.StringVar(&cfg.Backend.URL, "backend-url", cfg.Backend.URL, "reach the backend at this URL (an 'ftpsgw backend'); default: embedded")
+	fs.BoolVar(&cfg.Control.Pprof, "pprof", cfg.Control.Pprof, "serve Go's profiler at /debug/pprof/ on the control API listener")
+	fs.StringVar(&cfg.SessionReuse, "session-reuse", cfg.SessionReuse, "required: refuse data connections that do not resume the control connection's TLS session; off: only record it (ASSUMED; see config.example.yaml)")
+	fs.Func("remote-timeout", "bound each request to --backend-url and --security-url (default: backend 30s, security 10s)", func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%q is not a positive duration", v)
+		}
+		cfg.Backend.Timeout, cfg.Security.Timeout = simulator.Duration(d), simulator.Duration(d)
+		return nil
+	})
+	fs.StringVar(&cfg.Security.URL, "security-url", cfg.Security.URL, "reach the security system at this URL (an 'ftpsgw security'); default: embedded")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: ftpsgw serve [flags]\n\nRuns the reference gateway simulator. TEST use only: never point clients with real\ncertificates at it, and never point it at the real gateway. Every flag can also be set as\nFTPSGW_<FLAG> in the environment (FTPSGW_CONTROL_TOKEN, FTPSGW_BACKEND_URL, ...).\n\nFlags:")
 		fs.PrintDefaults()
 	}
+	return fs, configFile
+}
+
+// serveConfig reads the settings: defaults, then the --config file, then the environment
+// (FTPSGW_<FLAG>), then the command line. stop reports a usage error or help (with its code).
+func serveConfig(args []string, stderr io.Writer) (cfg simulator.Config, code int, stop bool) {
+	cfg = simulator.DefaultConfig()
+	fs, configFile := serveFlags(&cfg, stderr)
 	if code, stop := parseFlags(fs, args, stderr); stop {
-		return code
+		return cfg, code, true
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
-		return exitUsage
+		return cfg, exitUsage, true
 	}
 	if !applyEnv(fs, stderr) {
-		return exitUsage
+		return cfg, exitUsage, true
 	}
-	if *configFile != "" {
-		if err := simulator.LoadConfigFile(*configFile, &cfg); err != nil {
-			return fail(stderr, "%v", err)
-		}
+	if *configFile == "" {
+		return cfg, 0, false
 	}
-	// Flags given on the command line override the file.
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "listen":
-			cfg.Listen = *listen
-		case "implicit-listen":
-			cfg.ImplicitListen = *implicit
-		case "passive-ports":
-			cfg.PassivePorts = *passive
-		case "data":
-			cfg.Data = *data
-		case "pki":
-			cfg.PKI = *pki
-		case "log-level":
-			cfg.LogLevel = *logLevel
-		case "clock":
-			cfg.Clock = *clock
-		case "control":
-			cfg.Control.Listen = *controlAddr
-		case "control-token":
-			cfg.Control.Token = *controlToken
-		case "allow-remote-control":
-			cfg.Control.AllowRemote = *allowRemote
-		case "public-host":
-			cfg.PublicHost = *publicHost
-		case "backend-url":
-			cfg.Backend.URL = *backendURL
-		case "security-url":
-			cfg.Security.URL = *securityURL
-		case "pprof":
-			cfg.Control.Pprof = *pprofOn
-		case "session-reuse":
-			cfg.SessionReuse = *sessionReuse
-		case "remote-timeout":
-			cfg.Backend.Timeout, cfg.Security.Timeout = simulator.Duration(*remoteTimeout), simulator.Duration(*remoteTimeout)
-		}
-	})
+	cfg = simulator.DefaultConfig()
+	if err := simulator.LoadConfigFile(*configFile, &cfg); err != nil {
+		return cfg, fail(stderr, "%v", err), true
+	}
+	// The environment and the command line override the file: bind them again, to it.
+	fs, _ = serveFlags(&cfg, io.Discard)
+	fs.SetOutput(io.Discard)
+	_ = fs.Parse(args) // parsed once already
+	applyEnv(fs, stderr)
+	return cfg, 0, false
+}
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	cfg, code, done := serveConfig(args, stderr)
+	if done {
+		return code
+	}
 	if err := cfg.Validate(); err != nil {
 		return fail(stderr, "invalid settings:\n%v", err)
 	}

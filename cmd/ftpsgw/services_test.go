@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -149,5 +151,30 @@ func TestServiceAndEnvErrors(t *testing.T) {
 				t.Errorf("%v %v: code %d, stderr %q (want %q)", tc.env, tc.args, code, stderr, tc.want)
 			}
 		})
+	}
+}
+
+// TestServeSettingsPrecedence: defaults, then the --config file, then FTPSGW_<FLAG>, then the
+// command line; flags bind straight to the settings.
+func TestServeSettingsPrecedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "serve.yaml")
+	if err := os.WriteFile(file, []byte("listen: 127.0.0.1:1001\nclock: virtual\npassive_ports: 40000-40010\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var errb strings.Builder
+	cfg, _, stop := serveConfig([]string{"--config", file}, &errb)
+	if stop || cfg.Listen != "127.0.0.1:1001" || cfg.Clock != "virtual" || cfg.PassivePorts != "40000-40010" {
+		t.Fatalf("file: %+v %v %s", cfg.Listen, stop, errb.String())
+	}
+	t.Setenv("FTPSGW_LISTEN", "127.0.0.1:1002")
+	if cfg, _, _ = serveConfig([]string{"--config", file}, &errb); cfg.Listen != "127.0.0.1:1002" || cfg.Clock != "virtual" {
+		t.Errorf("environment over file: %s %s", cfg.Listen, cfg.Clock)
+	}
+	cfg, _, _ = serveConfig([]string{"--config", file, "--listen", "127.0.0.1:1003", "--remote-timeout", "7s"}, &errb)
+	if cfg.Listen != "127.0.0.1:1003" || cfg.Backend.Timeout.Std() != 7*time.Second || cfg.Security.Timeout.Std() != 7*time.Second {
+		t.Errorf("flags over environment: %s %v %v", cfg.Listen, cfg.Backend.Timeout, cfg.Security.Timeout)
+	}
+	if _, code, stop := serveConfig([]string{"--remote-timeout", "soon"}, &errb); !stop || code != exitUsage {
+		t.Errorf("bad duration: stop %v code %d", stop, code)
 	}
 }

@@ -1,4 +1,6 @@
-package main
+// Package refclient is the reference client adapter (`ftpsgw client`) on the project's own
+// Go FTPS client: what a client that follows SKAT's rules does, for certify-client.
+package refclient
 
 import (
 	"bufio"
@@ -15,13 +17,20 @@ import (
 	"time"
 
 	"github.com/jlaffaye/ftp"
-	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
 )
 
-// runClient is the reference client adapter on the project's own Go FTPS client:
+// Exit codes of the adapter contract.
+const (
+	ExitOK          = 0
+	ExitFailure     = 1
+	ExitUsage       = 2
+	ExitUnsupported = 127
+)
+
+// Run is the reference client adapter on the project's own Go FTPS client:
 //
 //	ftpsgw client upload FILE FOLDER
 //	ftpsgw client receipts DIR
@@ -30,13 +39,13 @@ import (
 // ask of a client: TLS 1.2 with the certificate, PROT P, passive mode, session resumption, TYPE
 // A for fixed-record files, a refusal to submit a name twice, and reconnection (up to 3
 // attempts) when a connection drops before the upload completed.
-func runClient(args []string, stdout, stderr io.Writer) int {
+func Run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprintln(stderr, "Usage: ftpsgw client upload FILE FOLDER | ftpsgw client receipts DIR\n\nThe reference client adapter for ftpsgw certify-client; configured by FTPSGW_HOST,\nFTPSGW_PORT, FTPSGW_CA, FTPSGW_CERT+FTPSGW_KEY or FTPSGW_P12+FTPSGW_P12_PASSWORD,\nFTPSGW_USERNAME, FTPSGW_PASSWORD, FTPSGW_STATE_DIR, FTPSGW_FORMAT.")
 		if len(args) == 0 {
-			return exitUsage
+			return ExitUsage
 		}
-		return exitOK
+		return ExitOK
 	}
 	opts, err := clientOptions()
 	if err != nil {
@@ -49,10 +58,10 @@ func runClient(args []string, stdout, stderr io.Writer) int {
 		return clientReceipts(opts, args[1], stdout, stderr)
 	case args[0] == "upload" || args[0] == "receipts":
 		fmt.Fprintln(stderr, "ftpsgw client: wrong number of arguments")
-		return exitUsage
+		return ExitUsage
 	}
 	fmt.Fprintf(stderr, "ftpsgw client: unsupported action %q\n", args[0])
-	return 127
+	return ExitUnsupported
 }
 
 func clientOptions() (ftpsclient.Options, error) {
@@ -71,16 +80,8 @@ func clientOptions() (ftpsclient.Options, error) {
 		cert, err = tls.LoadX509KeyPair(env("FTPSGW_CERT"), env("FTPSGW_KEY"))
 	case env("FTPSGW_P12") != "":
 		var data []byte
-		if data, err = os.ReadFile(env("FTPSGW_P12")); err == nil {
-			key, leaf, chain, derr := pkcs12.DecodeChain(data, env("FTPSGW_P12_PASSWORD"))
-			err = derr
-			cert = tls.Certificate{PrivateKey: key, Leaf: leaf}
-			if leaf != nil {
-				cert.Certificate = [][]byte{leaf.Raw}
-			}
-			for _, c := range chain {
-				cert.Certificate = append(cert.Certificate, c.Raw)
-			}
+		if data, err = certs.ReadFileLimited(env("FTPSGW_P12"), certs.MaxFileSize); err == nil {
+			cert, err = certs.KeyPairFromPKCS12(data, env("FTPSGW_P12_PASSWORD"))
 		}
 	default:
 		err = errors.New("set FTPSGW_CERT and FTPSGW_KEY, or FTPSGW_P12")
@@ -141,7 +142,7 @@ func clientUpload(opts ftpsclient.Options, file, folder string, stdout, stderr i
 				f.Close()
 			}
 			fmt.Fprintf(stdout, "uploaded %s to %s (attempt %d)\n", name, folder, attempt)
-			return exitOK
+			return ExitOK
 		}
 		// A refusal (4xx/5xx) is the gateway's answer: retrying would not change it.
 		if code := ftpsclient.Code(last); code >= 400 {
@@ -193,5 +194,10 @@ func clientReceipts(opts ftpsclient.Options, dir string, stdout, stderr io.Write
 		n++
 	}
 	fmt.Fprintf(stdout, "fetched %d file(s) from /out\n", n)
-	return exitOK
+	return ExitOK
+}
+
+func fail(stderr io.Writer, format string, a ...any) int {
+	fmt.Fprintf(stderr, "ftpsgw client: "+format+"\n", a...)
+	return ExitFailure
 }
