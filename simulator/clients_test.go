@@ -166,8 +166,8 @@ func TestLftpUploads(t *testing.T) {
 	if _, err := exec.LookPath("lftp"); err != nil {
 		t.Skip("lftp not installed (.ci/run installs it)")
 	}
-	for _, reuse := range []string{simulator.ReuseOff, simulator.ReuseRequired} {
-		t.Run("session_reuse="+reuse, func(t *testing.T) {
+	for _, reuse := range []simulator.ReuseMode{simulator.ReuseOff, simulator.ReuseRequired} {
+		t.Run("session_reuse="+string(reuse), func(t *testing.T) {
 			h := start(t, func(c *simulator.Config) { c.SessionReuse = reuse })
 			id := h.identity("voces")
 			dir := t.TempDir()

@@ -39,14 +39,14 @@ type Config struct {
 	// connection's TLS session; "off" only records whether it did. ASSUMED (GATEWAY.md §2).
 	// Default off: Go's TLS server resumes TLS 1.2 sessions by ticket only, and clients that
 	// resume by session ID alone (curl 7.88 with OpenSSL sends no ticket) could never pass.
-	SessionReuse string `yaml:"session_reuse"`
+	SessionReuse ReuseMode `yaml:"session_reuse"`
 	// UniqueScope is where a file name must be unique: certificate, cvr or global. ASSUMED.
-	UniqueScope string `yaml:"unique_scope"`
+	UniqueScope Scope `yaml:"unique_scope"`
 	// ReuseReply: "receipt" accepts a reused name (226) and answers with a status_0 receipt only
 	// (documented); "reject" also refuses the upload at once with 553. ASSUMED.
-	ReuseReply string `yaml:"reuse_reply"`
+	ReuseReply ReuseReplyMode `yaml:"reuse_reply"`
 	// OutDelete: "deny" (DELE in /out refused) or "allow" (a client may delete its own receipts). ASSUMED.
-	OutDelete string `yaml:"out_delete"`
+	OutDelete OutDeleteMode `yaml:"out_delete"`
 	// Login failure limits (no unbounded password guessing).
 	Login LoginLimits `yaml:"login"`
 	// Limits bound what clients can take: sessions, sizes, stalls, disk. A client over a
@@ -59,7 +59,7 @@ type Config struct {
 	// LogLevel: debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
 	// Clock: "real" (wall clock) or "virtual" (moves only through the control API).
-	Clock string `yaml:"clock"`
+	Clock ClockMode `yaml:"clock"`
 	// Control is the control API listener (HTTP+JSON, /control/v1, /metrics).
 	Control ControlSettings `yaml:"control"`
 	// Backend models the link to SKAT's backend systems and how each service answers.
@@ -172,20 +172,34 @@ type LoginLimits struct {
 	Lockout     Duration `yaml:"lockout"` // how long a lock-out lasts
 }
 
+// The settings that take one of a few values, each a type of its own.
+type (
+	// ReuseMode is session_reuse: off or required.
+	ReuseMode string
+	// Scope is unique_scope: where a file name must be unique.
+	Scope string
+	// ReuseReplyMode is reuse_reply: how a reused name is answered.
+	ReuseReplyMode string
+	// OutDeleteMode is out_delete: whether DELE works in /out.
+	OutDeleteMode string
+	// ClockMode is clock: real or virtual.
+	ClockMode string
+)
+
 // Setting values.
 const (
-	ReuseOff      = "off"
-	ReuseRequired = "required"
+	ReuseOff      ReuseMode = "off"
+	ReuseRequired ReuseMode = "required"
 
-	ScopeCertificate = "certificate"
-	ScopeCVR         = "cvr"
-	ScopeGlobal      = "global"
+	ScopeCertificate Scope = "certificate"
+	ScopeCVR         Scope = "cvr"
+	ScopeGlobal      Scope = "global"
 
-	ReuseReplyReceipt = "receipt"
-	ReuseReplyReject  = "reject"
+	ReuseReplyReceipt ReuseReplyMode = "receipt"
+	ReuseReplyReject  ReuseReplyMode = "reject"
 
-	OutDeleteDeny  = "deny"
-	OutDeleteAllow = "allow"
+	OutDeleteDeny  OutDeleteMode = "deny"
+	OutDeleteAllow OutDeleteMode = "allow"
 )
 
 // DefaultConfig returns the documented defaults: the real gateway's port numbers on loopback
@@ -220,8 +234,8 @@ func DefaultConfig() Config {
 
 // Clock modes and backend actions.
 const (
-	ClockReal    = "real"
-	ClockVirtual = "virtual"
+	ClockReal    ClockMode = "real"
+	ClockVirtual ClockMode = "virtual"
 
 	ActionAccept = "accept"
 	ActionReject = "reject"
@@ -291,12 +305,12 @@ func (c *Config) Validate() error {
 		}
 		errs = append(errs, fmt.Errorf("%s %q: must be one of %s", name, v, strings.Join(allowed, ", ")))
 	}
-	oneOf("session_reuse", c.SessionReuse, ReuseOff, ReuseRequired)
-	oneOf("unique_scope", c.UniqueScope, ScopeCertificate, ScopeCVR, ScopeGlobal)
-	oneOf("reuse_reply", c.ReuseReply, ReuseReplyReceipt, ReuseReplyReject)
-	oneOf("out_delete", c.OutDelete, OutDeleteDeny, OutDeleteAllow)
+	oneOf("session_reuse", string(c.SessionReuse), string(ReuseOff), string(ReuseRequired))
+	oneOf("unique_scope", string(c.UniqueScope), string(ScopeCertificate), string(ScopeCVR), string(ScopeGlobal))
+	oneOf("reuse_reply", string(c.ReuseReply), string(ReuseReplyReceipt), string(ReuseReplyReject))
+	oneOf("out_delete", string(c.OutDelete), string(OutDeleteDeny), string(OutDeleteAllow))
 	oneOf("log_level", c.LogLevel, "debug", "info", "warn", "error")
-	oneOf("clock", c.Clock, ClockReal, ClockVirtual)
+	oneOf("clock", string(c.Clock), string(ClockReal), string(ClockVirtual))
 	if c.Control.Listen != "off" {
 		if _, _, err := net.SplitHostPort(c.Control.Listen); err != nil {
 			errs = append(errs, fmt.Errorf("control.listen %q: %w (or \"off\")", c.Control.Listen, err))

@@ -346,14 +346,14 @@ func TestActiveModeRefused(t *testing.T) {
 
 func TestNamesAreUniqueForever(t *testing.T) {
 	for _, tc := range []struct {
-		scope           string
+		scope           simulator.Scope
 		voces, otherCVR bool // is the name reused for voces (same CVR) / other-company
 	}{
 		{simulator.ScopeCVR, true, false},
 		{simulator.ScopeCertificate, false, false},
 		{simulator.ScopeGlobal, true, true},
 	} {
-		t.Run(tc.scope, func(t *testing.T) {
+		t.Run(string(tc.scope), func(t *testing.T) {
 			h := start(t, func(c *simulator.Config) { c.UniqueScope = tc.scope })
 			upload := func(who string) simulator.Submission {
 				t.Helper()

@@ -51,15 +51,15 @@ func (g *Gateway) SetFaults(f control.Faults) error {
 	return nil
 }
 
-// ClockMode is "real" or "virtual".
-func (g *Gateway) ClockMode() string { return g.apiClock().Mode }
+// ClockMode is the clock the gateway runs on.
+func (g *Gateway) ClockMode() ClockMode { return ClockMode(g.apiClock().Mode) }
 
 func (g *Gateway) apiClock() control.Clock {
 	mode := ClockReal
 	if _, ok := g.clock.(*VirtualClock); ok {
 		mode = ClockVirtual
 	}
-	return control.Clock{Now: g.clock.Now(), Mode: mode}
+	return control.Clock{Now: g.clock.Now(), Mode: string(mode)}
 }
 
 func (g *Gateway) health(ctx context.Context, version string) (control.Health, error) {
@@ -307,7 +307,7 @@ func (g *Gateway) apiReceipts(ctx context.Context, username string) ([]control.R
 	out := []control.Receipt{}
 	for _, f := range files {
 		s := byID[f.SubmissionID]
-		out = append(out, control.Receipt{Username: f.Username, Service: s.Service, Filename: s.Name, Kind: f.Kind, Code: f.Code,
+		out = append(out, control.Receipt{Username: f.Username, Service: s.Service, Filename: s.Name, Kind: string(f.Kind), Code: f.Code,
 			Name: f.Name, Created: f.CreatedAt, Deleted: !f.DeletedAt.IsZero(), ErrorCode: f.ErrorCode, Content: string(f.Content)})
 	}
 	return out, nil
@@ -322,7 +322,7 @@ func (g *Gateway) apiSubmissions(ctx context.Context, username string) ([]contro
 	for _, d := range ds {
 		out = append(out, control.Submission{ID: d.ID, Username: d.Username, Service: d.Service, Name: d.Name, Size: d.Size,
 			SHA256: d.SHA256, ASCII: d.ASCII, Validation: d.Validation, Reused: d.Reused, ReceivedAt: d.ReceivedAt,
-			State: d.State, Attempts: d.Attempts})
+			State: string(d.State), Attempts: d.Attempts})
 	}
 	return out, nil
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ftpsgw/ftpsgw/simulator/internal/store"
 )
 
 // The receipt pipeline. Every accepted upload has a delivery row that moves
@@ -123,14 +125,14 @@ func (g *Gateway) nextDue(ctx context.Context) (time.Time, bool) {
 func (g *Gateway) step(ctx context.Context, d Delivery, now time.Time) error {
 	if d.Reused {
 		rerr := errorTexts[ErrCodeNameReused]
-		return g.advance(ctx, d.ID, d.State, "done", now, d.Attempts, []OutboxFile{
+		return g.advance(ctx, d.ID, d.State, store.StateDone, now, d.Attempts, []OutboxFile{
 			g.receipt(d, CodeError, now, "", &rerr, ""),
 		})
 	}
 	if !g.backendUp(now) {
 		if !g.rules.Outage.NeverStatus0 && now.Sub(d.ReceivedAt) >= 6*time.Hour {
 			rerr := ReceiptError{Code: "Backend System not available", Message: "The backend system is not available.", Resolution: "Upload the file again."}
-			return g.advance(ctx, d.ID, d.State, "done", now, d.Attempts, []OutboxFile{g.receipt(d, CodeError, now, "", &rerr, "")})
+			return g.advance(ctx, d.ID, d.State, store.StateDone, now, d.Attempts, []OutboxFile{g.receipt(d, CodeError, now, "", &rerr, "")})
 		}
 		// Postponed, never failed: back off and try again.
 		attempts := d.Attempts + 1
@@ -140,15 +142,15 @@ func (g *Gateway) step(ctx context.Context, d Delivery, now time.Time) error {
 		return g.store.Postpone(ctx, d.ID, retryAt, d.Attempts+1)
 	}
 	switch d.State {
-	case "queued":
+	case store.StateQueued:
 		delay, err := g.backend.HandOver(ctx, d)
 		if err != nil {
 			return g.linkFailedOr(ctx, d, now, err)
 		}
 		g.linkOK()
-		return g.advance(ctx, d.ID, "queued", "delivered", now.Add(delay), 0,
+		return g.advance(ctx, d.ID, store.StateQueued, store.StateDelivered, now.Add(delay), 0,
 			[]OutboxFile{g.receipt(d, CodeDelivered, now, "", nil, "")})
-	case "delivered":
+	case store.StateDelivered:
 		v, err := g.backend.Answer(ctx, d)
 		if errors.Is(err, errRedelivered) {
 			g.linkOK()
@@ -162,21 +164,21 @@ func (g *Gateway) step(ctx context.Context, d Delivery, now time.Time) error {
 			if !g.rules.Receipts.ErrorCodeOnReject {
 				rerr = nil
 			}
-			return g.advance(ctx, d.ID, "delivered", "done", now, 0, []OutboxFile{g.receipt(d, CodeError, now, "", rerr, "")})
+			return g.advance(ctx, d.ID, store.StateDelivered, store.StateDone, now, 0, []OutboxFile{g.receipt(d, CodeError, now, "", rerr, "")})
 		}
 		if d.Validation {
-			return g.advance(ctx, d.ID, "delivered", "done", now, 0,
+			return g.advance(ctx, d.ID, store.StateDelivered, store.StateDone, now, 0,
 				[]OutboxFile{g.receipt(d, CodeAccepted, now, validatedText, nil, "")})
 		}
 		accepted := g.receipt(d, CodeAccepted, now, "", nil, "")
 		if v.reply {
-			return g.advance(ctx, d.ID, "delivered", "accepted", now.Add(v.exposeDelay), 0, []OutboxFile{accepted})
+			return g.advance(ctx, d.ID, store.StateDelivered, store.StateAccepted, now.Add(v.exposeDelay), 0, []OutboxFile{accepted})
 		}
-		return g.advance(ctx, d.ID, "delivered", "done", now, 0, []OutboxFile{accepted})
-	case "accepted":
+		return g.advance(ctx, d.ID, store.StateDelivered, store.StateDone, now, 0, []OutboxFile{accepted})
+	case store.StateAccepted:
 		reply := ReplyName(d.Service, d.Name)
-		return g.advance(ctx, d.ID, "accepted", "done", now, 0, []OutboxFile{
-			{SubmissionID: d.ID, Username: d.Username, Kind: "reply", Code: codeReply, Name: reply, Content: RenderReply(d), CreatedAt: now},
+		return g.advance(ctx, d.ID, store.StateAccepted, store.StateDone, now, 0, []OutboxFile{
+			{SubmissionID: d.ID, Username: d.Username, Kind: store.KindReply, Code: codeReply, Name: reply, Content: RenderReply(d), CreatedAt: now},
 			g.receipt(d, CodeExposed, now, "", nil, reply),
 		})
 	}
@@ -193,7 +195,7 @@ func (g *Gateway) linkFailedOr(ctx context.Context, d Delivery, now time.Time, e
 }
 
 func (g *Gateway) receipt(d Delivery, code int, at time.Time, text string, rerr *ReceiptError, reply string) OutboxFile {
-	f := OutboxFile{SubmissionID: d.ID, Username: d.Username, Kind: "receipt", Code: code,
+	f := OutboxFile{SubmissionID: d.ID, Username: d.Username, Kind: store.KindReceipt, Code: code,
 		Name: ReceiptName(d.Service, d.Name, code), Content: RenderReceipt(d, code, at, text, rerr, reply, g.rules.Receipts), CreatedAt: at}
 	if rerr != nil {
 		f.ErrorCode = rerr.Code
@@ -268,11 +270,11 @@ func evaluateRule(rule ServiceRule, service string, ascii bool, open func() (io.
 
 // advance moves a delivery on and adds its receipts in one transaction; the receipts are in
 // /out (a view of the rows) the moment it commits. Then they are counted and journalled.
-func (g *Gateway) advance(ctx context.Context, subID int64, from, to string, nextAt time.Time, attempts int, files []OutboxFile) error {
+func (g *Gateway) advance(ctx context.Context, subID int64, from, to store.DeliveryState, nextAt time.Time, attempts int, files []OutboxFile) error {
 	if err := g.store.Advance(ctx, subID, from, to, nextAt, attempts, files); err != nil {
 		return err
 	}
-	if to == "done" {
+	if to == store.StateDone {
 		g.pipe.queued.Add(-1)
 	}
 	for _, f := range files {
@@ -284,7 +286,7 @@ func (g *Gateway) advance(ctx context.Context, subID int64, from, to string, nex
 }
 
 func receiptLabel(f OutboxFile) string {
-	if f.Kind == "reply" {
+	if f.Kind == store.KindReply {
 		return "reply"
 	}
 	return fmt.Sprint(f.Code)

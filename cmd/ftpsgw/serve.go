@@ -16,6 +16,19 @@ import (
 	"github.com/ftpsgw/ftpsgw/simulator"
 )
 
+// textFlag binds a flag to a setting of a string type (the settings' values are checked by
+// Config.Validate).
+type textFlag[T ~string] struct{ p *T }
+
+func (f textFlag[T]) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return string(*f.p)
+}
+
+func (f textFlag[T]) Set(v string) error { *f.p = T(v); return nil }
+
 // serveFlags binds every serve flag to a field of cfg: the flag's default is what cfg holds.
 func serveFlags(cfg *simulator.Config, stderr io.Writer) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet("ftpsgw serve", flag.ContinueOnError)
@@ -26,14 +39,14 @@ func serveFlags(cfg *simulator.Config, stderr io.Writer) (*flag.FlagSet, *string
 	fs.StringVar(&cfg.Data, "data", cfg.Data, "data folder: database, uploads, /out folders, ready.json")
 	fs.StringVar(&cfg.PKI, "pki", cfg.PKI, "PKI folder made by 'ftpsgw pki init' (default: DATA/pki, created on first start)")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
-	fs.StringVar(&cfg.Clock, "clock", cfg.Clock, "real, or virtual (time moves only through the control API)")
+	fs.Var(textFlag[simulator.ClockMode]{&cfg.Clock}, "clock", "real, or virtual (time moves only through the control API)")
 	fs.StringVar(&cfg.Control.Listen, "control", cfg.Control.Listen, "control API address (HTTP+JSON, /control/v1, /metrics); port 0 = free port; off = none")
 	fs.StringVar(&cfg.Control.Token, "control-token", cfg.Control.Token, "require this bearer token on the control API")
 	fs.BoolVar(&cfg.Control.AllowRemote, "allow-remote-control", cfg.Control.AllowRemote, "let non-loopback clients use the control API (containers); set a --control-token too")
 	fs.StringVar(&cfg.PublicHost, "public-host", cfg.PublicHost, "IPv4 address announced in PASV replies (default: the control connection's local address)")
 	fs.StringVar(&cfg.Backend.URL, "backend-url", cfg.Backend.URL, "reach the backend at this URL (an 'ftpsgw backend'); default: embedded")
 	fs.BoolVar(&cfg.Control.Pprof, "pprof", cfg.Control.Pprof, "serve Go's profiler at /debug/pprof/ on the control API listener")
-	fs.StringVar(&cfg.SessionReuse, "session-reuse", cfg.SessionReuse, "required: refuse data connections that do not resume the control connection's TLS session; off: only record it (ASSUMED; see config.example.yaml)")
+	fs.Var(textFlag[simulator.ReuseMode]{&cfg.SessionReuse}, "session-reuse", "required: refuse data connections that do not resume the control connection's TLS session; off: only record it (ASSUMED; see config.example.yaml)")
 	fs.Func("remote-timeout", "bound each request to --backend-url and --security-url (default: backend 30s, security 10s)", func(v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {

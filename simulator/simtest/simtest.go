@@ -54,7 +54,7 @@ type Options struct {
 	// RealClock runs on the wall clock instead of a virtual one.
 	RealClock bool
 	// SessionReuse is the serve setting session_reuse; empty: "required" (the strict rule).
-	SessionReuse string
+	SessionReuse simulator.ReuseMode
 	// Defects break rules on purpose (simulator.Defects()).
 	Defects []string
 	// Observe records instead of enforcing what client certification judges (simulator.Observe).

@@ -8,10 +8,30 @@ import (
 	"time"
 )
 
+// DeliveryState is a submission's place in the receipt pipeline.
+type DeliveryState string
+
+// Delivery states, in order (a reused name goes from queued straight to done).
+const (
+	StateQueued    DeliveryState = "queued"    // accepted upload, waiting for the backend
+	StateDelivered DeliveryState = "delivered" // handed to the backend (receipt 1)
+	StateAccepted  DeliveryState = "accepted"  // accepted by the backend, a reply file to come (receipt 2)
+	StateDone      DeliveryState = "done"      // nothing more will happen
+)
+
+// OutboxKind is what an outbox row is.
+type OutboxKind string
+
+// Outbox kinds.
+const (
+	KindReceipt OutboxKind = "receipt" // a status file
+	KindReply   OutboxKind = "reply"   // a backend's reply file
+)
+
 // Delivery is a submission's place in the receipt pipeline.
 type Delivery struct {
 	Submission
-	State    string // queued, delivered, accepted, done
+	State    DeliveryState
 	NextAt   time.Time
 	Attempts int
 	SkatID   string
@@ -24,7 +44,7 @@ type OutboxFile struct {
 	ID           int64
 	SubmissionID int64
 	Username     string
-	Kind         string // "receipt" or "reply"
+	Kind         OutboxKind
 	Code         int    // receipt code 0..3; -1 for a reply file
 	Name         string
 	ErrorCode    string
@@ -97,7 +117,7 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 
 // Advance moves a delivery to its next state and adds its outbox files, in one transaction.
 // A file that already exists (same submission, kind and code) is not added twice.
-func (s *Store) Advance(ctx context.Context, subID int64, from, to string, nextAt time.Time, attempts int, files []OutboxFile) error {
+func (s *Store) Advance(ctx context.Context, subID int64, from, to DeliveryState, nextAt time.Time, attempts int, files []OutboxFile) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
