@@ -45,7 +45,7 @@ type OutboxFile struct {
 	SubmissionID int64
 	Username     string
 	Kind         OutboxKind
-	Code         int    // receipt code 0..3; -1 for a reply file
+	Code         int // receipt code 0..3; -1 for a reply file
 	Name         string
 	ErrorCode    string
 	Content      []byte
