@@ -22,12 +22,14 @@ Feature: Login
 
   @GW-AUTH-02 @must
   Scenario: A username that does not belong to the certificate is refused
+    Given "moces" can log in with its password
     When "moces" tries to log in as "voces" with that certificate's password
     Then the login is refused
 
   @GW-AUTH-03 @must @needs-control
   Scenario: An unregistered certificate cannot log in
-    Given the registration of "moces" is removed
+    Given "moces" can log in with its password
+    And the registration of "moces" is removed
     When "moces" tries to log in with its password
     Then the login is refused
 

@@ -9,6 +9,10 @@ Feature: Folders
     Then the root folder lists exactly "out" and the service folders of "moces"
 
   @GW-DIR-01 @must
+  Scenario: Every identity's root shows out and the folders of its own roles
+    Then the root folder of every identity in the profile lists exactly "out" and its service folders
+
+  @GW-DIR-01 @must
   Scenario Outline: <path> cannot be reached
     Given "moces" is logged in on a raw connection
     Then "<path>" cannot be reached

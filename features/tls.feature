@@ -18,13 +18,26 @@ Feature: TLS
       | TLS 1.1 |
       | TLS 1.3 |
 
+  @GW-TLS-01 @must
+  Scenario Outline: A data connection offering only <version> is refused
+    Given "moces" is logged in on a raw connection
+    When "moces" opens a data connection offering only <version>
+    Then the data connection's TLS handshake is refused
+
+    Examples:
+      | version |
+      | TLS 1.1 |
+      | TLS 1.3 |
+
   @GW-TLS-02 @must
   Scenario: A client without a certificate is refused
+    Given "moces" can log in with its password
     When a client without a certificate tries to log in as "moces"
     Then the connection is refused
 
   @GW-TLS-02 @must
   Scenario Outline: A <certificate> certificate is refused
+    Given "moces" can log in with its password
     When "<certificate>" tries to log in with its password
     Then the connection is refused
 

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"fmt"
 	"html/template"
 	"io"
 	"strings"
@@ -23,6 +24,10 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	},
 	"count": func(r *Run, s Status) int { return r.Count()[s] },
 	"title": titleCase,
+	"certified": func(r *Run) string {
+		p, of := r.Certified()
+		return fmt.Sprintf("Certified for %d of %d requirements%s", p, of, r.ScopeNote())
+	},
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -37,6 +42,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
   main { padding: 24px 32px; max-width: 1200px; }
   .verdict { display: inline-block; font-size: 28px; font-weight: 700; padding: 8px 22px; border-radius: 6px; margin: 8px 0 16px; }
   .verdict.pass { background: #1f8a4c; color: #fff; } .verdict.fail { background: #c0392b; color: #fff; }
+  .verdict.not-certified, .verdict.interrupted { background: #8a5a00; color: #fff; }
   table { border-collapse: collapse; width: 100%; background: #fff; margin: 12px 0 28px; }
   th, td { text-align: left; padding: 7px 10px; border-bottom: 1px solid #e3e6ea; vertical-align: top; }
   th { background: #eef1f4; font-size: 13px; }
@@ -44,7 +50,8 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
   .st { font-weight: 700; font-size: 12px; padding: 2px 8px; border-radius: 10px; white-space: nowrap; }
   .st.pass { background: #d8f3e3; color: #17693a; } .st.fail { background: #fadbd8; color: #a3261b; }
   .st.warn { background: #fdf0d0; color: #8a5a00; } .st.unsupported { background: #e4e8ee; color: #3b4a5a; }
-  .st.not-run { background: #f0f0f0; color: #777; }
+  .st.not-run, .st.out-of-scope { background: #f0f0f0; color: #777; }
+  .st.blocked { background: #f6e0f0; color: #7a2160; } .st.partial { background: #fdf0d0; color: #8a5a00; }
   dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; background: #fff; padding: 14px 18px; }
   dl.meta dt { color: #5a6570; } dl.meta dd { margin: 0; font-family: ui-monospace, monospace; font-size: 13px; word-break: break-all; }
   section.req { background: #fff; padding: 14px 18px; margin-bottom: 14px; border-left: 5px solid #c7cdd4; }
@@ -63,8 +70,10 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 </header>
 <main>
   <div class="verdict {{lower .Verdict}}" id="verdict">{{.Verdict}}</div>
-  <p class="counts"><span>{{count . "PASS"}} passed</span><span>{{count . "FAIL"}} failed</span><span>{{count . "WARN"}} warnings</span><span>{{count . "UNSUPPORTED"}} unsupported</span><span>{{count . "NOT RUN"}} not run</span><span>of {{len .Requirements}} requirements, in {{dur .Duration}}</span></p>
-  <p>PASS needs every requirement that is MUST for this run to pass. {{if .Strict}}Strict run: assumed requirements count as MUST.{{else}}Assumed requirements (not published by SKAT) count as SHOULD; a failed SHOULD is a warning.{{end}} UNSUPPORTED: the target could not be put into the state the scenario needs (no control API, real clock, missing identity); it is neither a pass nor a failure.</p>
+  <p class="counts"><span>{{count . "PASS"}} pass</span><span>{{count . "FAIL"}} fail</span><span>{{count . "WARN"}} warn</span><span>{{count . "BLOCKED"}} blocked</span><span>{{count . "PARTIAL"}} partial</span><span>{{count . "UNSUPPORTED"}} unsupported</span><span>{{count . "NOT RUN"}} not run</span><span>{{count . "OUT OF SCOPE"}} out of scope</span><span>of {{len .Requirements}} requirements, in {{dur .Duration}}</span></p>
+  <p><b>{{certified .}}</b></p>
+  <p>The verdict is PASS (certified) when every requirement that is MUST for this run, in scope and run, passed; FAIL when one failed{{if .FailOnWarn}} (with --fail-on warn, a failed SHOULD too){{end}}; NOT CERTIFIED when none failed but one is BLOCKED, PARTIAL or UNSUPPORTED; INTERRUPTED when the run was stopped before it ended. {{if .Strict}}Strict run: assumed requirements count as MUST.{{else}}Assumed requirements (not published by SKAT) count as SHOULD; a failed SHOULD is a warning.{{end}}</p>
+  <p>A requirement is PASS only when every scenario of it ran and passed on this target. BLOCKED: a scenario failed in a precondition another requirement judges (a login refused, a receipt that never came) and that requirement did not pass here. PARTIAL: some scenarios passed and the others could not run (the reason says which). UNSUPPORTED: the target could not be put into the state the scenarios need (no control API or state adapter, a real clock, an identity missing from the profile, no receipts). NOT RUN: not selected, or cut by an interrupt. OUT OF SCOPE: left out by the profile's scope.</p>
   <dl class="meta">
     <dt>Target</dt><dd>{{.Target.Name}}{{if .Target.Description}} — {{.Target.Description}}{{end}}</dd>
     <dt>Address</dt><dd>{{.Target.Address}} ({{.Target.Mode}} FTPS{{if .Target.Control}}, control API{{else}}, no control API{{end}})</dd>
@@ -72,6 +81,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
     <dt>Feature files SHA-256</dt><dd>{{.FeaturesHash}}</dd>
     <dt>Started</dt><dd>{{when .Started}}</dd>
     {{if .Tags}}<dt>Tags</dt><dd>{{.Tags}}</dd>{{end}}
+    {{if .Scope}}<dt>Scope</dt><dd>{{range .Scope}}{{.}} {{end}}</dd>{{end}}
   </dl>
 
   <h2>Requirements</h2>
@@ -90,11 +100,14 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
     <p>{{.English}}</p>
     {{if .Danish}}<p class="da" lang="da">“{{.Danish}}”</p>{{end}}
     <p><small>{{.Effective}} · {{.Basis}} · {{.Source}}</small></p>
+    {{if .Reason}}<p><b>{{.Status}}:</b> {{.Reason}}</p>{{end}}
     {{range .Scenarios}}{{$s := scenario $run .}}
       <details{{if eq $s.Status "FAIL"}} open{{end}}>
         <summary><span class="st {{lower $s.Status}}">{{$s.Status}}</span> {{$s.Name}} <small>({{$s.Feature}}, {{dur $s.Duration}})</small></summary>
         {{if $s.Failure}}<p class="failure">{{$s.Failure}}</p>{{end}}
         {{if $s.Unsupported}}<p>Unsupported: {{$s.Unsupported}}</p>{{end}}
+        {{if eq $s.Status "BLOCKED"}}<p>Blocked by {{if $s.BlockedBy}}<a href="#{{$s.BlockedBy}}">{{$s.BlockedBy}}</a>{{else}}a failed precondition{{end}}: not a verdict on this requirement.</p>{{end}}
+        {{if $s.NotRun}}<p>Not run: {{$s.NotRun}}</p>{{end}}
         <pre>{{range $s.Steps}}[{{.Status}}] {{.Text}}{{if .Error}}
     {{.Error}}{{end}}
 {{end}}</pre>

@@ -9,15 +9,18 @@ import (
 
 // JUnit: one <testsuite> per requirement, one <testcase> per scenario with classname
 // "<requirement>.<feature>", times never negative, failure text in the element body with
-// expected vs seen and the evidence, UNSUPPORTED as <skipped>. A failed SHOULD is reported as
-// passed with a system-out warning, so CI gates on MUST requirements only.
+// expected vs seen and the evidence. A BLOCKED scenario is an <error> naming its blocker;
+// UNSUPPORTED, NOT RUN and OUT OF SCOPE are <skipped> with their reason. A failed SHOULD is a
+// pass with a system-out warning (CI gates on MUSTs), or a <failure> with --fail-on warn. The
+// attributes are those of the strict schema (Jenkins xunit junit-10.xsd): no skipped on
+// <testsuites>, errors on both.
 
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
 	Tests    int          `xml:"tests,attr"`
 	Failures int          `xml:"failures,attr"`
-	Skipped  int          `xml:"skipped,attr"`
+	Errors   int          `xml:"errors,attr"`
 	Time     string       `xml:"time,attr"`
 	Suites   []junitSuite `xml:"testsuite"`
 }
@@ -26,6 +29,7 @@ type junitSuite struct {
 	Name      string      `xml:"name,attr"`
 	Tests     int         `xml:"tests,attr"`
 	Failures  int         `xml:"failures,attr"`
+	Errors    int         `xml:"errors,attr"`
 	Skipped   int         `xml:"skipped,attr"`
 	Time      string      `xml:"time,attr"`
 	Timestamp string      `xml:"timestamp,attr"`
@@ -42,8 +46,9 @@ type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
 	Time      string        `xml:"time,attr"`
-	Failure   *junitFailure `xml:"failure,omitempty"`
 	Skipped   *junitSkipped `xml:"skipped,omitempty"`
+	Error     *junitFailure `xml:"error,omitempty"`
+	Failure   *junitFailure `xml:"failure,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
 }
 
@@ -67,27 +72,46 @@ func secs(d interface{ Seconds() float64 }) string {
 
 // WriteJUnit writes the run as JUnit XML.
 func WriteJUnit(w io.Writer, r *Run) error {
-	out := junitSuites{Name: "ftpsgw " + r.Kind + " certification: " + r.Target.Name, Time: secs(r.Duration)}
+	out := junitSuites{Name: fmt.Sprintf("ftpsgw %s certification: %s: %s", r.Kind, r.Target.Name, r.Verdict()), Time: secs(r.Duration)}
 	for _, req := range r.Requirements {
-		if req.Status == NotRun {
-			continue
+		if req.Status == NotRun && len(req.Scenarios) == 0 {
+			continue // not selected: nothing to report
 		}
-		js := junitSuite{Name: req.ID + " " + req.Title, Timestamp: r.Started.UTC().Format("2006-01-02T15:04:05"),
-			Props: []junitProp{{"level", req.Effective}, {"basis", req.Basis}, {"status", string(req.Status)}, {"source", req.Source}}}
+		props := []junitProp{{"level", req.Effective}, {"basis", req.Basis}, {"status", string(req.Status)}, {"source", req.Source}}
+		if req.Reason != "" {
+			props = append(props, junitProp{"reason", req.Reason})
+		}
+		js := junitSuite{Name: req.ID + " " + req.Title, Timestamp: r.Started.UTC().Format("2006-01-02T15:04:05"), Props: props}
 		var total float64
 		for _, i := range req.Scenarios {
 			s := r.Scenarios[i]
 			jc := junitCase{Name: s.Name, Classname: req.ID + "." + s.Feature, Time: secs(s.Duration)}
 			total += max(s.Duration.Seconds(), 0)
 			body := scenarioText(s)
+			gates := req.Effective == "MUST" || r.FailOnWarn
 			switch {
-			case s.Status == Fail && req.Effective == "MUST":
+			case req.Status == OutOfScope:
+				jc.Skipped = &junitSkipped{Message: fmt.Sprintf("OUT OF SCOPE (the scenario's result: %s)", s.Status)}
+				jc.SystemOut = body
+				js.Skipped++
+			case s.Status == Fail && gates:
 				jc.Failure = &junitFailure{Message: s.Failure, Type: req.ID, Body: s.Failure + "\n\n" + body}
 				js.Failures++
 			case s.Status == Fail:
 				jc.SystemOut = "WARNING (SHOULD requirement failed): " + s.Failure + "\n" + body
+			case s.Status == Blocked:
+				by := s.BlockedBy
+				if by == "" {
+					by = "a failed precondition"
+				}
+				msg := "BLOCKED by " + by + ": " + s.Failure
+				jc.Error = &junitFailure{Message: msg, Type: "BLOCKED", Body: msg + "\n\n" + body}
+				js.Errors++
 			case s.Status == Unsupported:
 				jc.Skipped = &junitSkipped{Message: "UNSUPPORTED: " + s.Unsupported}
+				js.Skipped++
+			case s.Status == NotRun:
+				jc.Skipped = &junitSkipped{Message: "NOT RUN: " + s.NotRun}
 				js.Skipped++
 			default:
 				jc.SystemOut = body
@@ -98,7 +122,7 @@ func WriteJUnit(w io.Writer, r *Run) error {
 		js.Time = fmt.Sprintf("%.3f", total)
 		out.Tests += js.Tests
 		out.Failures += js.Failures
-		out.Skipped += js.Skipped
+		out.Errors += js.Errors
 		out.Suites = append(out.Suites, js)
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {

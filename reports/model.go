@@ -8,15 +8,30 @@ import "time"
 // Status of a requirement or scenario.
 type Status string
 
-// Statuses. WARN is a failed SHOULD requirement; UNSUPPORTED means the target cannot be put
-// into the state a scenario needs (no control API, real clock, missing identity): never a
-// failure and never a pass. NOT RUN: filtered out by tags.
+// Statuses (README "Verdicts"). For a requirement:
+//   - PASS: every scenario of it ran on this target and passed.
+//   - FAIL: a scenario of a MUST requirement failed; WARN: one of a SHOULD requirement.
+//   - BLOCKED: a scenario failed in a precondition another requirement judges (a receipt that
+//     never came, a login refused), and that requirement is not PASS here: BlockedBy names it.
+//   - PARTIAL: some scenarios passed, the others could not run (unsupported, not selected,
+//     cut by an interrupt); Reason says which and why. Never certified.
+//   - UNSUPPORTED: the target could not be put into the state any scenario needs.
+//   - NOT RUN: no scenario of it ran (not selected by --tags, or the run was interrupted).
+//   - OUT OF SCOPE: the profile's scope leaves it out; it does not decide the verdict.
+//
+// For a run: PASS (certified), FAIL, NOT CERTIFIED (nothing failed, but a MUST in scope is
+// not PASS), INTERRUPTED.
 const (
-	Pass        Status = "PASS"
-	Fail        Status = "FAIL"
-	Warn        Status = "WARN"
-	Unsupported Status = "UNSUPPORTED"
-	NotRun      Status = "NOT RUN"
+	Pass         Status = "PASS"
+	Fail         Status = "FAIL"
+	Warn         Status = "WARN"
+	Blocked      Status = "BLOCKED"
+	Partial      Status = "PARTIAL"
+	Unsupported  Status = "UNSUPPORTED"
+	NotRun       Status = "NOT RUN"
+	OutOfScope   Status = "OUT OF SCOPE"
+	NotCertified Status = "NOT CERTIFIED"
+	Interrupted  Status = "INTERRUPTED"
 )
 
 // Run is one certification run.
@@ -29,6 +44,13 @@ type Run struct {
 	Target       Target
 	Strict       bool
 	Tags         string
+	// Scope lists the requirements this run certifies (the profile's scope); empty: all.
+	Scope []string
+	// FailOnWarn makes a failed SHOULD (WARN) fail the run too.
+	FailOnWarn bool
+	// Interrupted: the run was stopped (SIGINT/SIGTERM or its deadline) before it ended;
+	// what had not finished is NOT RUN.
+	Interrupted  bool
 	Requirements []Requirement
 	Scenarios    []Scenario
 }
@@ -53,6 +75,10 @@ type Requirement struct {
 	Danish    string
 	English   string
 	Status    Status
+	// BlockedBy lists the requirements whose failure blocked this one (BLOCKED).
+	BlockedBy []string
+	// Reason explains a status that is not PASS or FAIL: what was not tested, and why.
+	Reason    string
 	Scenarios []int // indexes into Run.Scenarios
 }
 
@@ -61,12 +87,16 @@ type Scenario struct {
 	Feature     string
 	Name        string
 	Tags        []string
-	Status      Status // Pass, Fail, Unsupported
+	Status      Status // Pass, Fail, Blocked, Unsupported, NotRun
 	Duration    time.Duration
 	Steps       []Step
 	Failure     string // the failing step's message: expected vs seen
 	Unsupported string // why the target could not run it
-	Evidence    []string
+	// BlockedBy is the requirement that judges the precondition this scenario failed in
+	// ("" when no requirement does: a precondition of its own, e.g. an upload refused).
+	BlockedBy string
+	NotRun    string // why it did not run (not selected, interrupted)
+	Evidence  []string
 }
 
 // Step is one executed step.
@@ -74,16 +104,46 @@ type Step struct {
 	Text   string
 	Status string // passed, failed, skipped, undefined, pending, ambiguous
 	Error  string
+	// Precondition: a Given step (Gherkin's context): its failure blocks the scenario.
+	Precondition bool
+	// BlockedBy is the requirement that judges what this step needed (a receipt, a login).
+	BlockedBy string
 }
 
-// Verdict is PASS when every requirement that is MUST for this run passed.
+// Verdict is PASS (certified) when every requirement that is MUST for this run, in scope and
+// run, passed; FAIL when one failed (a WARN too, with FailOnWarn); NOT CERTIFIED when none
+// failed but one is BLOCKED, PARTIAL or UNSUPPORTED; INTERRUPTED when the run was stopped.
 func (r *Run) Verdict() Status {
+	if r.Interrupted {
+		return Interrupted
+	}
+	verdict := Pass
 	for _, req := range r.Requirements {
-		if req.Effective == "MUST" && req.Status != Pass && req.Status != NotRun {
+		gates := req.Effective == "MUST" || r.FailOnWarn // --fail-on warn gates on SHOULDs too
+		switch {
+		case req.Status == Fail, req.Status == Warn && r.FailOnWarn:
 			return Fail
+		case !gates, req.Status == Pass, req.Status == NotRun, req.Status == OutOfScope:
+		default:
+			verdict = NotCertified
 		}
 	}
-	return Pass
+	return verdict
+}
+
+// Certified counts the requirements that passed, and those the verdict speaks for (in scope
+// and run): "certified for 14 of 19 requirements".
+func (r *Run) Certified() (passed, of int) {
+	for _, req := range r.Requirements {
+		if req.Status == OutOfScope || req.Status == NotRun {
+			continue
+		}
+		of++
+		if req.Status == Pass {
+			passed++
+		}
+	}
+	return passed, of
 }
 
 // Count returns how many requirements have each status.

@@ -44,8 +44,8 @@ func TestJUnit(t *testing.T) {
 	var doc struct {
 		Tests    int `xml:"tests,attr"`
 		Failures int `xml:"failures,attr"`
-		Skipped  int `xml:"skipped,attr"`
 		Suites   []struct {
+			Skipped int `xml:"skipped,attr"`
 			Time  string `xml:"time,attr"`
 			Cases []struct {
 				Classname string `xml:"classname,attr"`
@@ -62,8 +62,8 @@ func TestJUnit(t *testing.T) {
 	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
 		t.Fatalf("not XML: %v\n%s", err, buf.String())
 	}
-	if doc.Tests != 5 || doc.Failures != 1 || doc.Skipped != 1 {
-		t.Errorf("totals: %d tests, %d failures, %d skipped", doc.Tests, doc.Failures, doc.Skipped)
+	if doc.Tests != 5 || doc.Failures != 1 || doc.Suites[2].Skipped != 1 {
+		t.Errorf("totals: %d tests, %d failures, %d skipped in the third suite", doc.Tests, doc.Failures, doc.Suites[2].Skipped)
 	}
 	first := doc.Suites[0].Cases[0]
 	if first.Time != "0.000" || first.Classname != "GW-TLS-01.tls" || first.Failure == nil ||
@@ -80,8 +80,8 @@ func TestSummary(t *testing.T) {
 	var buf bytes.Buffer
 	WriteSummary(&buf, sampleRun())
 	out := buf.String()
-	for _, want := range []string{"FAIL        GW-TLS-01", "FAILED  TLS 1.3 is refused: expected", "UNSUPPORTED  outage: no control API",
-		"1 passed, 1 failed, 1 warnings, 1 unsupported", "Verdict: FAIL"} {
+	for _, want := range []string{"FAIL          GW-TLS-01", "FAILED  TLS 1.3 is refused: expected", "UNSUPPORTED  outage: no control API",
+		"1 pass, 1 fail, 1 warn, 0 blocked, 0 partial, 1 unsupported", "Verdict: FAIL", "Certified for 1 of 4 requirements"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
@@ -150,5 +150,52 @@ func TestHTMLRendersInChromium(t *testing.T) {
 	}
 	if red < 200 {
 		t.Errorf("the red FAIL verdict badge is not on the screenshot (%d red samples)", red)
+	}
+}
+
+// allStatusesRun holds a requirement in every status a run can give.
+func allStatusesRun() *Run {
+	r := sampleRun()
+	add := func(id string, st Status, sc Scenario) {
+		sc.Tags = []string{"@" + id}
+		r.Scenarios = append(r.Scenarios, sc)
+		r.Requirements = append(r.Requirements, Requirement{ID: id, Title: id, Level: "MUST", Effective: "MUST", Basis: "documented",
+			Source: "seed", English: id, Status: st, Reason: "reason of " + id, Scenarios: []int{len(r.Scenarios) - 1}})
+	}
+	add("GW-X-01", Blocked, Scenario{Feature: "out", Name: "blocked one", Status: Blocked, BlockedBy: "GW-STAT-02", Failure: "no receipt 1"})
+	add("GW-X-02", Partial, Scenario{Feature: "tls", Name: "cut one", Status: NotRun, NotRun: "interrupted"})
+	add("GW-X-03", OutOfScope, Scenario{Feature: "tls", Name: "out of scope", Status: Pass})
+	return r
+}
+
+// TestJUnitIsValidStrictJUnit validates the JUnit file against the strict schema CI
+// servers use (testdata/junit-strict.xsd) with xmllint.
+func TestJUnitIsValidStrictJUnit(t *testing.T) {
+	if _, err := exec.LookPath("xmllint"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("xmllint is missing (Debian package libxml2-utils); CI must validate the JUnit schema")
+		}
+		t.Skip("xmllint not installed (Debian package libxml2-utils; .ci/run installs it)")
+	}
+	for _, run := range []*Run{sampleRun(), allStatusesRun(), {Kind: "gateway", Interrupted: true}} {
+		path := filepath.Join(t.TempDir(), "junit.xml")
+		var buf bytes.Buffer
+		if err := WriteJUnit(&buf, run); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command("xmllint", "--noout", "--schema", "testdata/junit-strict.xsd", path).CombinedOutput()
+		if err != nil {
+			t.Errorf("junit.xml is not strict JUnit: %v\n%s\n%s", err, out, buf.String())
+		}
+	}
+	var buf bytes.Buffer
+	WriteJUnit(&buf, allStatusesRun())
+	for _, want := range []string{`<error message="BLOCKED by GW-STAT-02: no receipt 1"`, `NOT RUN: interrupted`, `OUT OF SCOPE`, `name="reason" value="reason of GW-X-02"`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("junit.xml lacks %s", want)
+		}
 	}
 }

@@ -39,6 +39,17 @@ type Profile struct {
 	Control      *ProfileControl   `yaml:"control"`
 	Timeouts     ProfileTimeouts   `yaml:"timeouts"`
 	Strict       bool              `yaml:"strict"`
+	// Capabilities say what the target can do; a scenario needing what it cannot is
+	// UNSUPPORTED, never FAILED.
+	Capabilities ProfileCapabilities `yaml:"capabilities"`
+	// Scope lists the requirements this run certifies (empty: all). The others are reported
+	// OUT OF SCOPE and do not decide the exit code.
+	Scope []string `yaml:"scope"`
+	// Reset lets the suite reset the target (control API POST /reset) around scenarios that
+	// put it into a state. Default true for a target with a control API. A reset wipes the
+	// target's registrations, receipts and journal: set false for a shared gateway, whose
+	// state-changing scenarios are then UNSUPPORTED.
+	Reset *bool `yaml:"reset"`
 
 	dir   string
 	pool  *x509.CertPool
@@ -63,11 +74,26 @@ type ProfileControl struct {
 	Token string `yaml:"token"`
 }
 
+// ProfileCapabilities say what a target can do.
+type ProfileCapabilities struct {
+	// Receipts: the gateway writes status files to /out (default true). false: scenarios
+	// judged by receipts are UNSUPPORTED.
+	Receipts *bool `yaml:"receipts"`
+}
+
+// receipts reports whether the target makes receipts.
+func (p *Profile) receipts() bool { return p.Capabilities.Receipts == nil || *p.Capabilities.Receipts }
+
+// mayReset reports whether the suite may reset the target.
+func (p *Profile) mayReset() bool { return p.Reset == nil || *p.Reset }
+
 // ProfileTimeouts bound the waits of the suite.
 type ProfileTimeouts struct {
 	Operation Duration `yaml:"operation"` // one FTPS connection, from dial to close
 	Receipt   Duration `yaml:"receipt"`   // waiting for a receipt in /out
 }
+
+var requirementIDRe = regexp.MustCompile(`^(GW|CL)-[A-Z]+-\d{2}$`)
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
@@ -167,6 +193,11 @@ func (p *Profile) prepare() error {
 	}
 	if p.Control != nil && p.Control.URL == "" {
 		errs = append(errs, errors.New("control.url is required when control is given"))
+	}
+	for _, id := range p.Scope {
+		if !requirementIDRe.MatchString(id) {
+			errs = append(errs, fmt.Errorf("scope: %q is not a requirement id (e.g. GW-TLS-01)", id))
+		}
 	}
 	p.certs = map[string]*tls.Certificate{}
 	for i, id := range p.Identities {

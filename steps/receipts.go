@@ -5,10 +5,13 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
 )
 
 func receiptName(service, file string, code int) string {
@@ -21,15 +24,37 @@ func (w *World) listOut(who string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	entries, err := c.List("/out")
+	names, err := listNames(c, "/out")
 	if err != nil {
 		return nil, fmt.Errorf("LIST /out as %s: %w", who, err)
 	}
+	return names, nil
+}
+
+// listNames lists a folder's entries by name, without the folder's own path and without the
+// "." and ".." entries (RFC 3659's type=cdir and type=pdir, which MLSD listings carry).
+func listNames(c *ftpsclient.Client, dir string) ([]string, error) {
+	entries, err := c.List(dir)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
 	for _, e := range entries {
-		out = append(out, strings.TrimPrefix(e.Name, "/out/"))
+		if name, ok := entryName(dir, e.Name); ok {
+			out = append(out, name)
+		}
 	}
 	return out, nil
+}
+
+// entryName is a listed entry's name relative to dir; false for "." and ".." (and paths
+// ending in them).
+func entryName(dir, listed string) (string, bool) {
+	name := strings.TrimPrefix(strings.TrimPrefix(listed, dir), "/")
+	if b := path.Base(name); name == "" || b == "." || b == ".." {
+		return "", false
+	}
+	return name, true
 }
 
 // receiptsFor returns the names in list that are receipts of a file.
@@ -48,6 +73,9 @@ func receiptsFor(list []string, f upFile) []string {
 // with a virtual clock the clock is moved forward while waiting (1 s per poll, at most 10
 // minutes of gateway time): receipts come from the gateway's timers.
 func (w *World) waitReceipts(f upFile, codes ...int) error {
+	if !w.suite.profile.receipts() {
+		return w.unsupportedf("the profile says the target writes no receipts (capabilities.receipts: false)")
+	}
 	deadline := time.Now().Add(time.Duration(w.suite.profile.Timeouts.Receipt))
 	var virtualSpent time.Duration
 	for {
@@ -75,8 +103,12 @@ func (w *World) waitReceipts(f upFile, codes ...int) error {
 			return nil
 		}
 		if time.Now().After(deadline) || virtualSpent >= 10*time.Minute {
-			return expected(fmt.Sprintf("receipts %v for %s in the /out of %s", codes, f.name, f.who),
+			err := expected(fmt.Sprintf("receipts %v for %s in the /out of %s", codes, f.name, f.who),
 				"%v after waiting %s (and %s of gateway time)", receiptsFor(list, f), time.Duration(w.suite.profile.Timeouts.Receipt), virtualSpent)
+			if slices.Contains(codes, 0) {
+				return err // a status_0 is what the step itself judges
+			}
+			return blockedBy(reqReceipts, err)
 		}
 		if w.suite.virtual {
 			if _, err := w.suite.api.Advance(w.ctx, time.Second); err != nil {

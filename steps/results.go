@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
+	messages "github.com/cucumber/messages/go/v34"
 
 	"github.com/ftpsgw/ftpsgw/reports"
 )
@@ -22,8 +23,9 @@ type collector struct {
 
 type scenarioRecord struct {
 	reports.Scenario
-	world *World
-	start time.Time
+	world       *World
+	start       time.Time
+	interrupted bool
 }
 
 func newCollector() *collector { return &collector{byID: map[string]*scenarioRecord{}} }
@@ -54,9 +56,16 @@ func (c *collector) step(ctx context.Context, st *godog.Step, status godog.StepR
 	if rec == nil {
 		return
 	}
-	s := reports.Step{Text: st.Text, Status: status.String()}
+	s := reports.Step{Text: st.Text, Status: status.String(), Precondition: st.Type == messages.PickleStepType_CONTEXT}
 	if err != nil && !errors.Is(err, godog.ErrSkip) {
 		s.Error = err.Error()
+		var b *blockedError
+		if errors.As(err, &b) {
+			s.BlockedBy = b.by
+		}
+	}
+	if ctx.Err() != nil {
+		rec.interrupted = true // the run was stopped while this scenario ran
 	}
 	rec.Steps = append(rec.Steps, s)
 }
@@ -84,10 +93,16 @@ func (c *collector) scenarios() []reports.Scenario {
 			switch st.Status {
 			case "passed", "skipped":
 			default: // failed, undefined, pending, ambiguous: in a strict suite all fail
-				if s.Status != reports.Fail {
-					s.Failure = strings.TrimSpace(st.Text + ": " + firstNonEmpty(st.Error, st.Status))
+				if s.Failure != "" {
+					continue
 				}
+				s.Failure = strings.TrimSpace(st.Text + ": " + firstNonEmpty(st.Error, st.Status))
 				s.Status = reports.Fail
+				// A precondition that failed, or a step that needed what another
+				// requirement judges: blocked, unless that requirement passes here (Verdicts).
+				if st.Precondition || st.BlockedBy != "" {
+					s.Status, s.BlockedBy = reports.Blocked, st.BlockedBy
+				}
 			}
 		}
 		if s.Status == reports.Pass && s.Unsupported != "" {
@@ -96,6 +111,10 @@ func (c *collector) scenarios() []reports.Scenario {
 		if s.Status == reports.Pass && len(s.Steps) == 0 {
 			s.Status = reports.Fail
 			s.Failure = "no step ran"
+		}
+		if rec.interrupted && s.Status != reports.Pass {
+			// Cut by the interrupt: not a verdict on the target.
+			s.Status, s.NotRun, s.BlockedBy = reports.NotRun, "the run was interrupted while it ran: "+firstNonEmpty(s.Failure, "no step finished"), ""
 		}
 		out = append(out, s)
 	}
@@ -113,3 +132,27 @@ func featureName(uri string) string {
 	uri = uri[strings.LastIndex(uri, "/")+1:]
 	return strings.TrimSuffix(uri, ".feature")
 }
+
+// blockedError marks a failure of something another requirement judges: a login refused
+// (GW-AUTH-01), a receipt that never came (GW-STAT-02). The scenario is then BLOCKED by that
+// requirement, unless it passes on this target: then the failure is the scenario's own.
+type blockedError struct {
+	by  string
+	err error
+}
+
+func (e *blockedError) Error() string { return e.err.Error() }
+func (e *blockedError) Unwrap() error { return e.err }
+
+func blockedBy(req string, err error) error {
+	if err == nil || errors.Is(err, errUnsupported) {
+		return err
+	}
+	return &blockedError{by: req, err: err}
+}
+
+// Requirements that judge the preconditions other scenarios rely on.
+const (
+	reqLogin    = "GW-AUTH-01" // the certificate and its password log in
+	reqReceipts = "GW-STAT-02" // an accepted file gets receipts 1, then 2 (and 3)
+)

@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"slices"
 	"sort"
 	"time"
@@ -22,9 +20,13 @@ import (
 type RunOptions struct {
 	Profile  *Profile
 	Features fs.FS  // the suite: *.feature and requirements.yaml at its root
-	Tags     string // godog tag expression, e.g. "@GW-TLS-01 && ~@needs-control"
+	Tags     string // tag expression, e.g. "@GW-TLS-01 and not @needs-control" (see TagExpr)
 	// Strict treats assumed requirements as MUST (also set by the profile's strict: true).
 	Strict bool
+	// FailOnWarn fails the run on a failed SHOULD too (--fail-on warn).
+	FailOnWarn bool
+	// Deadline bounds the whole run (0: none); past it the run ends INTERRUPTED.
+	Deadline time.Duration
 	// Progress receives godog's progress output while the suite runs.
 	Progress io.Writer
 	// CucumberJSON, when set, is the path of godog's cucumber JSON report.
@@ -38,11 +40,13 @@ type RunOptions struct {
 }
 
 // Run certifies the profile's target with the suite and returns the run with a verdict per
-// requirement. An error means the suite could not run at all (bad catalogue, unreachable
-// control API); failed requirements are in the result, not in the error.
+// requirement. An error means the suite could not run at all: a *UsageError for a selection
+// or profile mistake, another error for a target that is not an FTPS server as the profile
+// says. Failed requirements are in the result, not in the error; an interrupted run (ctx
+// cancelled, or the deadline passed) comes back with Interrupted set and what it had.
 func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 	if opts.Profile == nil || opts.Features == nil {
-		return nil, errors.New("a profile and a feature set are required")
+		return nil, &UsageError{Msg: "a profile and a feature set are required"}
 	}
 	catalogue, err := LoadCatalogue(opts.Features)
 	if err != nil {
@@ -55,17 +59,31 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 	if err := CheckCoverage(catalogue, written); err != nil {
 		return nil, err
 	}
+	for _, id := range opts.Profile.Scope {
+		if !slices.ContainsFunc(catalogue, func(r Requirement) bool { return r.ID == id }) {
+			return nil, &UsageError{Msg: fmt.Sprintf("the profile's scope names %s, which the suite does not hold", id)}
+		}
+	}
+	plan, err := Plan(opts.Features)
+	if err != nil {
+		return nil, err
+	}
+	expr, selected, err := Select(plan, opts.Tags)
+	if err != nil {
+		return nil, err
+	}
 	hash, err := featuresHash(opts.Features)
 	if err != nil {
 		return nil, err
 	}
-	// One plain sentence instead of every scenario failing the same way.
-	d := net.Dialer{Timeout: time.Duration(opts.Profile.Timeouts.Operation)}
-	conn, err := d.DialContext(ctx, "tcp", opts.Profile.Address)
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach the target's FTPS address %s: %w", opts.Profile.Address, err)
+	if err := Preflight(ctx, opts.Profile); err != nil {
+		return nil, err
 	}
-	conn.Close()
+	if opts.Deadline > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.Deadline)
+		defer cancel()
+	}
 	suite, err := NewSuite(ctx, opts.Profile)
 	if err != nil {
 		return nil, err
@@ -73,7 +91,7 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 	initializer := suite.InitializeScenario
 	if opts.Adapter != nil {
 		if suite.api == nil {
-			return nil, errors.New("client certification needs the simulator's control API")
+			return nil, &UsageError{Msg: "client certification needs the simulator's control API"}
 		}
 		a := *opts.Adapter
 		if a.Identity == "" {
@@ -100,12 +118,9 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 		ScenarioInitializer: initializer,
 		Options: &godog.Options{
 			Format: format, Output: opts.Progress, FS: opts.Features, Paths: []string{"."},
-			Tags: opts.Tags, Strict: true, Concurrency: 1, NoColors: true, DefaultContext: ctx,
+			Tags: expr.Godog(), Strict: true, Concurrency: 1, NoColors: true, DefaultContext: ctx,
 		},
 	}.Run()
-	if ctx.Err() != nil {
-		return nil, fmt.Errorf("the run was interrupted: %w", ctx.Err())
-	}
 	kind := opts.Kind
 	if kind == "" {
 		kind = "gateway"
@@ -114,52 +129,34 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 		Kind: kind, Suite: opts.Version, FeaturesHash: hash, Started: started, Duration: time.Since(started),
 		Target: reports.Target{Name: opts.Profile.Name, Address: opts.Profile.Address, Mode: opts.Profile.Mode,
 			Control: opts.Profile.Control != nil, Description: opts.Description},
-		Strict: strict, Tags: opts.Tags, Scenarios: suite.results.scenarios(),
+		Strict: strict, Tags: opts.Tags, Scope: opts.Profile.Scope, FailOnWarn: opts.FailOnWarn,
+		Interrupted: ctx.Err() != nil, Scenarios: suite.results.scenarios(),
 	}
-	run.Requirements = Verdicts(catalogue, run.Scenarios, strict)
+	ran := len(run.Scenarios)
+	run.Scenarios = append(run.Scenarios, notStarted(selected, run.Scenarios)...)
+	if !run.Interrupted && ran != len(selected) {
+		return nil, fmt.Errorf("internal error: %d scenarios were selected, godog ran %d", len(selected), ran)
+	}
+	run.Requirements = Verdicts(VerdictInput{Catalogue: catalogue, Planned: plan, Selected: selected,
+		Scenarios: run.Scenarios, Strict: strict, Scope: opts.Profile.Scope})
 	return run, nil
 }
 
-// Verdicts computes each requirement's status from its scenarios: FAIL (or WARN for a SHOULD)
-// if any failed; PASS if at least one passed and none failed; UNSUPPORTED if every one was
-// unsupported; NOT RUN if none ran. Assumed requirements are SHOULD unless strict.
-func Verdicts(catalogue []Requirement, scenarios []reports.Scenario, strict bool) []reports.Requirement {
-	var out []reports.Requirement
-	for _, r := range catalogue {
-		req := reports.Requirement{ID: r.ID, Title: r.Title, Level: r.Level, Effective: r.Level, Basis: r.Basis,
-			Source: r.Source, Danish: r.Danish, English: r.English, Status: reports.NotRun}
-		if r.Basis == "assumed" {
-			req.Effective = "SHOULD"
-			if strict {
-				req.Effective = "MUST"
-			}
+// notStarted lists the selected scenarios that never started (the run was interrupted) as NOT RUN.
+func notStarted(selected []PlannedScenario, ran []reports.Scenario) []reports.Scenario {
+	seen := map[string]int{}
+	for _, s := range ran {
+		seen[s.Feature+"\x00"+s.Name]++
+	}
+	var out []reports.Scenario
+	for _, p := range selected {
+		k := p.Feature + "\x00" + p.Name
+		if seen[k] > 0 {
+			seen[k]--
+			continue
 		}
-		var pass, fail, unsupported int
-		for i, s := range scenarios {
-			if !slices.Contains(s.Tags, "@"+r.ID) {
-				continue
-			}
-			req.Scenarios = append(req.Scenarios, i)
-			switch s.Status {
-			case reports.Pass:
-				pass++
-			case reports.Fail:
-				fail++
-			case reports.Unsupported:
-				unsupported++
-			}
-		}
-		switch {
-		case fail > 0 && req.Effective == "MUST":
-			req.Status = reports.Fail
-		case fail > 0:
-			req.Status = reports.Warn
-		case pass > 0:
-			req.Status = reports.Pass
-		case unsupported > 0:
-			req.Status = reports.Unsupported
-		}
-		out = append(out, req)
+		out = append(out, reports.Scenario{Feature: p.Feature, Name: p.Name, Tags: p.Tags, Status: reports.NotRun,
+			NotRun: "the run was interrupted before it started"})
 	}
 	return out
 }

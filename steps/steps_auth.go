@@ -18,6 +18,7 @@ func (x authSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^"([^"]*)" tries to log in with its password$`, x.triesWithItsPassword)
 	sc.Step(`^"([^"]*)" tries to log in with a wrong password$`, x.triesWithWrongPassword)
 	sc.Step(`^"([^"]*)" tries to log in as "([^"]*)" with that certificate's password$`, x.triesAsAnother)
+	sc.Step(`^"([^"]*)" can log in with its password$`, x.canLogIn)
 	sc.Step(`^the connection is refused$`, x.connectionRefused)
 	sc.Step(`^the login is refused$`, x.loginRefused)
 	sc.Step(`^the login succeeds$`, x.loginSucceeds)
@@ -58,7 +59,36 @@ func (x authSteps) triesAsAnother(who, as string) error {
 	return x.tryLogin(who, other.Username, other.Password)
 }
 
-func (x authSteps) connectionRefused() error { return x.refused("the connection") }
+// canLogIn is the positive control before a refusal is judged: on a target where logins fail
+// anyway, a refusal proves nothing (the scenario is then BLOCKED by GW-AUTH-01).
+func (x authSteps) canLogIn(who string) error {
+	_, id, err := x.options(who)
+	if err != nil {
+		return err
+	}
+	if err := x.tryLogin(who, id.Username, id.Password); err != nil {
+		return blockedBy(reqLogin, err)
+	}
+	if x.tlsErr != nil || x.loginCode != 230 {
+		return blockedBy(reqLogin, expected(who+" to log in with its certificate and password (230)",
+			"TLS %v, %s -> %d %s %v", x.tlsErr, x.loginStage, x.loginCode, x.loginMsg, x.loginErr))
+	}
+	return nil
+}
+
+// connectionRefused: a certificate the gateway must refuse is refused in the TLS handshake or
+// at USER, before a password is asked for. A 530 after PASS could be a password check, so it
+// does not count.
+func (x authSteps) connectionRefused() error {
+	switch {
+	case x.tlsErr != nil:
+		return nil
+	case x.loginStage == "USER" && (x.loginErr != nil || isRefused(x.loginCode)):
+		return nil
+	}
+	return expected("the connection to be refused in the TLS handshake or at USER, before PASS",
+		"TLS %s accepted, %s -> %d %s %v", x.tlsState, x.loginStage, x.loginCode, x.loginMsg, x.loginErr)
+}
 
 func (x authSteps) loginRefused() error { return x.refused("the login") }
 
@@ -138,9 +168,14 @@ func (w authSteps) tryLogin(certOf, user, pass string) error {
 		}
 		w.tlsState = describeTLS(st)
 	}
-	code, msg, err := r.Login(user, pass)
+	w.loginStage = "USER"
+	code, msg, err := r.Cmd("USER %s", user)
+	if err == nil && code == 331 {
+		w.loginStage = "PASS"
+		code, msg, err = r.Cmd("PASS %s", pass)
+	}
 	w.loginCode, w.loginMsg, w.loginErr = code, msg, err
-	w.note("login as %s with the certificate of %q: %d %s %v", user, certOf, code, msg, err)
+	w.note("login as %s with the certificate of %q: %s -> %d %s %v", user, certOf, w.loginStage, code, msg, err)
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ type folderSteps struct{ *World }
 
 func (x folderSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^the root folder lists exactly "out" and the service folders of "([^"]*)"$`, x.rootListsExactly)
+	sc.Step(`^the root folder of every identity in the profile lists exactly "out" and its service folders$`, x.everyRootListsExactly)
 	sc.Step(`^"([^"]*)" cannot be reached$`, x.unreachable)
 	sc.Step(`^"([^"]*)" (does not see|sees) the folder "([^"]*)"$`, x.seesFolder)
 	sc.Step(`^"([^"]*)" can log in and sees the folders of its last replicated roles$`, x.seesLastReplicatedFolders)
@@ -32,6 +34,43 @@ func (x folderSteps) rootListsExactly(who string) error {
 	if !slices.Equal(got, want) {
 		return expected(fmt.Sprint(want), "%v", got)
 	}
+	return nil
+}
+
+// everyRootListsExactly checks the root of every identity that can log in (not a negative
+// fixture) and whose folders the profile states.
+func (x folderSteps) everyRootListsExactly() error {
+	checked := 0
+	var loginErr error
+	for _, id := range x.suite.profile.Identities {
+		if slices.Contains(negativeFixtures, id.Name) || id.Folders == nil {
+			continue
+		}
+		got, err := x.rootNames(id.Name, true)
+		var b *blockedError
+		if errors.As(err, &b) {
+			// Whether this identity may log in is another requirement's question.
+			x.note("%s not checked: it could not log in (%v)", id.Name, err)
+			loginErr = err
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		want := append([]string{"out"}, id.Folders...)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			return expected(fmt.Sprintf("%s's root: %v", id.Name, want), "%v", got)
+		}
+		checked++
+	}
+	if checked == 0 && loginErr != nil {
+		return loginErr
+	}
+	if checked == 0 {
+		return x.unsupportedf("the profile states no identity's folders")
+	}
+	x.note("checked the roots of %d identities", checked)
 	return nil
 }
 
@@ -74,13 +113,9 @@ func (w folderSteps) rootNames(who string, fresh bool) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	entries, err := c.List("/")
+	out, err := listNames(c, "/")
 	if err != nil {
 		return nil, fmt.Errorf("LIST / as %s: %w", who, err)
-	}
-	var out []string
-	for _, e := range entries {
-		out = append(out, strings.TrimPrefix(e.Name, "/"))
 	}
 	slices.Sort(out)
 	w.note("LIST / as %s: %v", who, out)

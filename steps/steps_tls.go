@@ -27,6 +27,8 @@ func (x tlsSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^a listing over a clear data connection is refused$`, x.clearListingRefused)
 	sc.Step(`^no data flowed in clear$`, x.noClearData)
 	sc.Step(`^"([^"]*)" uploads over a data connection with a fresh TLS session$`, x.uploadFreshSession)
+	sc.Step(`^"([^"]*)" opens a data connection offering only TLS (1\.[0-3])$`, x.dataConnectionOffering)
+	sc.Step(`^the data connection's TLS handshake is refused$`, x.dataHandshakeRefused)
 }
 
 func (x tlsSteps) handshakeSucceeds() error {
@@ -76,6 +78,49 @@ func (x tlsSteps) clearUploadRefused() error {
 
 func (x tlsSteps) clearListingRefused() error { return x.clearTransfer("LIST /", false) }
 
+// dataConnectionOffering opens a data connection for a listing and offers only one TLS
+// version on it (a fresh session: nothing to resume).
+func (x tlsSteps) dataConnectionOffering(who, version string) error {
+	v := tlsVersions[version]
+	r := x.raw
+	conn, err := r.OpenData(x.ctx, false)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	code, msg, err := r.Cmd("NLST /")
+	if err != nil {
+		return err
+	}
+	x.note("NLST / -> %d %s", code, msg)
+	if isRefused(code) {
+		return expected("the listing to start (1xx) so the data connection's TLS can be tried", "%d %s", code, msg)
+	}
+	cfg := r.TLSConfig().Clone()
+	cfg.MinVersion, cfg.MaxVersion, cfg.ClientSessionCache = v, v, nil
+	tc := tls.Client(conn, cfg)
+	_ = conn.SetDeadline(time.Now().Add(time.Duration(x.suite.profile.Timeouts.Operation)))
+	x.tlsErr = tc.HandshakeContext(x.ctx)
+	x.tlsState = ""
+	if x.tlsErr == nil {
+		x.tlsState = describeTLS(tc.ConnectionState())
+	}
+	x.note("data connection offering only TLS %s: %s %v", version, x.tlsState, x.tlsErr)
+	conn.Close()
+	final, fmsg, _ := r.ReadReply()
+	x.note("then %d %s", final, fmsg)
+	return nil
+}
+
+func (x tlsSteps) dataHandshakeRefused() error {
+	if x.tlsErr == nil {
+		return expected("the data connection's handshake to fail", "it succeeded: %s", x.tlsState)
+	}
+	return nil
+}
+
+var tlsVersions = map[string]uint16{"1.0": tls.VersionTLS10, "1.1": tls.VersionTLS11, "1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13}
+
 func (x tlsSteps) noClearData() error {
 	if n := x.clearData; n > 0 {
 		return expected("no byte on a clear data connection", "%d bytes", n)
@@ -89,7 +134,7 @@ func (w tlsSteps) connectOffering(who, version string) error {
 	if err != nil {
 		return err
 	}
-	v := map[string]uint16{"1.0": tls.VersionTLS10, "1.1": tls.VersionTLS11, "1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13}[version]
+	v := tlsVersions[version]
 	opts.MinVersion, opts.MaxVersion = v, v
 	if opts.Implicit {
 		r, err := ftpsclient.DialRaw(w.ctx, opts)
@@ -145,6 +190,9 @@ func (w tlsSteps) eachDataTLS(check func(tls.ConnectionState) error) error {
 }
 
 // clearTransfer runs a command over a data connection without TLS and counts clear bytes.
+// Refused means no byte flowed in clear and no 2xx came: a server may refuse at once (4xx/5xx),
+// or answer 150 and wait for a TLS handshake on the data connection (ProFTPD after 534 to
+// PROT C): the data connection is closed before the final reply is read, so that wait ends.
 func (w tlsSteps) clearTransfer(cmd string, upload bool) error {
 	r := w.raw
 	data, err := r.OpenData(w.ctx, false)
@@ -160,23 +208,25 @@ func (w tlsSteps) clearTransfer(cmd string, upload bool) error {
 	if isRefused(code) {
 		return nil
 	}
+	n := 0
 	if upload {
-		n, _ := data.Write([]byte("clear text payload\r\n"))
-		data.Close()
-		final, fmsg, _ := r.ReadReply()
-		w.note("after sending %d bytes in clear: %d %s", n, final, fmsg)
-		if !isRefused(final) {
-			w.clearData += n
-			return expected(cmd+" to be refused", "%d then %d: the file was accepted over a clear connection", code, final)
-		}
-		return nil
+		n, _ = data.Write([]byte("clear text payload\r\n"))
+	} else {
+		_ = data.SetReadDeadline(time.Now().Add(2 * time.Second))
+		b, _ := io.ReadAll(data)
+		n = len(b)
 	}
-	_ = data.SetReadDeadline(time.Now().Add(2 * time.Second))
-	b, _ := io.ReadAll(data)
-	w.clearData += len(b)
-	final, _, _ := r.ReadReply()
-	if len(b) > 0 || !isRefused(final) {
-		return expected(cmd+" to be refused", "%d, %d bytes in clear, then %d", code, len(b), final)
+	data.Close()
+	final, fmsg, ferr := r.ReadReply()
+	w.note("after %d bytes in clear: %d %s %v", n, final, fmsg, ferr)
+	accepted := final >= 200 && final < 300
+	if upload && accepted {
+		w.clearData += n
+		return expected(cmd+" to be refused", "%d then %d: the file was accepted over a clear connection", code, final)
+	}
+	if !upload && n > 0 {
+		w.clearData += n
+		return expected(cmd+" to be refused", "%d, %d bytes in clear, then %d", code, n, final)
 	}
 	return nil
 }

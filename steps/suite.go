@@ -69,9 +69,15 @@ func (s *Suite) Register(sc *godog.ScenarioContext) *World {
 	w := newWorld(s)
 	sc.Before(func(ctx context.Context, scn *godog.Scenario) (context.Context, error) {
 		ctx = w.begin(ctx, scn)
+		if ctx.Err() != nil {
+			return ctx, godog.ErrSkip // the run was interrupted: this scenario does not start
+		}
 		if hasTag(scn, "@needs-control") {
 			if s.api == nil {
 				return ctx, w.unsupportedf("the target has no control API, and this scenario must put it into a state")
+			}
+			if !s.profile.mayReset() {
+				return ctx, w.unsupportedf("the profile does not let the suite reset the target (reset: false), and this scenario changes its state")
 			}
 			if err := s.api.Reset(ctx); err != nil {
 				return ctx, fmt.Errorf("resetting the target: %w", err)
@@ -81,7 +87,7 @@ func (s *Suite) Register(sc *godog.ScenarioContext) *World {
 	})
 	sc.After(func(ctx context.Context, scn *godog.Scenario, err error) (context.Context, error) {
 		w.close()
-		if hasTag(scn, "@needs-control") && s.api != nil {
+		if hasTag(scn, "@needs-control") && s.api != nil && s.profile.mayReset() {
 			// Leave no outage or changed role behind for the next scenario.
 			if rerr := s.api.Reset(context.Background()); rerr != nil {
 				return ctx, fmt.Errorf("resetting the target after the scenario: %w", rerr)

@@ -31,11 +31,12 @@ type World struct {
 	rawWho  string
 
 	// last connection attempt
-	tlsErr    error
-	tlsState  string
-	loginCode int
-	loginMsg  string
-	loginErr  error
+	tlsErr     error
+	tlsState   string
+	loginCode  int
+	loginMsg   string
+	loginErr   error
+	loginStage string // the last command sent: USER, or PASS after a 331
 
 	// last upload(s)
 	upload    uploadResult
@@ -182,11 +183,11 @@ func (w *World) login(name string) (*ftpsclient.Client, error) {
 	}
 	c, err := ftpsclient.Dial(w.ctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("connecting as %s: %w", name, err)
+		return nil, blockedBy(loginRequirement(id), fmt.Errorf("connecting as %s: %w", name, err))
 	}
 	if err := c.Login(id.Username, id.Password); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("logging in as %s (%s): %w", name, id.Username, err)
+		return nil, blockedBy(loginRequirement(id), fmt.Errorf("logging in as %s (%s): %w", name, id.Username, err))
 	}
 	w.clients[name] = c
 	return c, nil
@@ -209,17 +210,17 @@ func (w *World) rawLogin(name string) (*ftpsclient.Raw, error) {
 	}
 	r, err := ftpsclient.DialRaw(w.ctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("connecting as %s: %w", name, err)
+		return nil, blockedBy(reqLogin, fmt.Errorf("connecting as %s: %w", name, err))
 	}
 	if !opts.Implicit {
 		if _, err := r.AuthTLS(w.ctx); err != nil {
 			r.Close()
-			return nil, fmt.Errorf("AUTH TLS as %s: %w", name, err)
+			return nil, blockedBy(reqLogin, fmt.Errorf("AUTH TLS as %s: %w", name, err))
 		}
 	}
 	if code, msg, err := r.Login(id.Username, id.Password); err != nil || code != 230 {
 		r.Close()
-		return nil, fmt.Errorf("logging in as %s: %d %s %v", name, code, msg, err)
+		return nil, blockedBy(reqLogin, fmt.Errorf("logging in as %s: %d %s %v", name, code, msg, err))
 	}
 	for _, cmd := range []string{"PBSZ 0", "PROT P"} {
 		if code, msg, err := r.Cmd("%s", cmd); err != nil || code != 200 {
@@ -232,6 +233,15 @@ func (w *World) rawLogin(name string) (*ftpsclient.Raw, error) {
 	}
 	w.raw, w.rawWho = r, name
 	return r, nil
+}
+
+// loginRequirement is the requirement that judges whether an identity logs in: GW-AUTH-04
+// for OCES3 (UI) certificates, GW-AUTH-01 for the others.
+func loginRequirement(id ProfileIdentity) string {
+	if strings.Contains(id.Username, "_UI_") {
+		return "GW-AUTH-04"
+	}
+	return reqLogin
 }
 
 func (w *World) close() {

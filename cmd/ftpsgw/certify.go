@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
+	"time"
 
 	"github.com/ftpsgw/ftpsgw/features"
 	"github.com/ftpsgw/ftpsgw/reports"
@@ -20,9 +24,11 @@ import (
 func runCertify(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ftpsgw certify", flag.ContinueOnError)
 	target := fs.String("target", "", "target profile (YAML); without it the embedded simulator is certified")
-	tags := fs.String("tags", "", `godog tag expression, e.g. "@GW-TLS-01" or "~@needs-control"`)
+	tags := fs.String("tags", "", `tag expression, e.g. "@GW-TLS-01", "@GW-TLS-01 or @GW-AUTH-02", "not @needs-control" (godog's "~@needs-control" too)`)
 	reportDir := fs.String("report", "ftpsgw-report", "folder for junit.xml, cucumber.json and report.html")
 	strict := fs.Bool("strict", false, "treat assumed requirements as MUST")
+	failOn := fs.String("fail-on", "must", "must: a failed SHOULD is a warning; warn: it fails the run too")
+	deadline := fs.Duration("deadline", time.Hour, "bound the whole run; past it the run ends INTERRUPTED (exit 4)")
 	var defects stringList
 	fs.Var(&defects, "defect", "embedded simulator only: break one rule on purpose (repeatable; see --list-defects)")
 	listDefects := fs.Bool("list-defects", false, "print the simulator's defect switches and exit")
@@ -33,7 +39,7 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 	if code, stop := parseFlags(fs, args, stderr); stop {
 		return code
 	}
-	if fs.NArg() > 0 {
+	if fs.NArg() > 0 || (*failOn != "must" && *failOn != "warn") || *deadline <= 0 {
 		fs.Usage()
 		return exitUsage
 	}
@@ -42,6 +48,12 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%-26s %s: %s\n", d.Name, d.Requirement, d.Breaks)
 		}
 		return exitOK
+	}
+	for _, d := range defects {
+		if !slices.ContainsFunc(simulator.Defects(), func(k simulator.Defect) bool { return k.Name == d }) {
+			fmt.Fprintf(stderr, "ftpsgw certify: unknown defect %q (see --list-defects)\n", d)
+			return exitUsage
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -55,7 +67,8 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 		}
 		p, err := steps.LoadProfile(*target)
 		if err != nil {
-			return fail(stderr, "%v", err)
+			fmt.Fprintf(stderr, "ftpsgw certify: %v\n", err)
+			return exitUsage
 		}
 		profile = p
 	} else {
@@ -71,17 +84,42 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "certifying the embedded simulator at %s (control API %s)\n", emb.sim.FTPS, emb.sim.ControlURL)
 	}
-	if err := os.MkdirAll(*reportDir, 0o755); err != nil {
+	if err := prepareReportDir(*reportDir); err != nil {
 		return fail(stderr, "%v", err)
 	}
 	run, err := steps.Run(ctx, steps.RunOptions{
 		Profile: profile, Features: features.FS, Tags: *tags, Strict: *strict, Progress: stderr,
+		FailOnWarn: *failOn == "warn", Deadline: *deadline,
 		CucumberJSON: filepath.Join(*reportDir, "cucumber.json"), Version: version, Description: description,
 	})
 	if err != nil {
-		return fail(stderr, "%v", err)
+		return runError(stderr, err)
 	}
 	return finishRun(run, *reportDir, stdout, stderr)
+}
+
+// runError turns an error of steps.Run into the exit code: a usage error is 2 (nothing ran).
+func runError(stderr io.Writer, err error) int {
+	var ue *steps.UsageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "ftpsgw: %v\n", err)
+		return exitUsage
+	}
+	return fail(stderr, "%v", err)
+}
+
+// prepareReportDir makes the report folder and removes the reports of an earlier run, so
+// what is there after this run is this run's, whatever happens to it.
+func prepareReportDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, name := range []string{"junit.xml", "report.html", "cucumber.json"} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // finishRun writes the reports, prints the summary last, and turns the verdict into the exit code.
@@ -91,10 +129,15 @@ func finishRun(run *reports.Run, dir string, stdout, stderr io.Writer) int {
 	}
 	reports.WriteSummary(stdout, run)
 	fmt.Fprintf(stdout, "Reports: %s\n", dir)
-	if run.Verdict() != reports.Pass {
-		return exitFailure
+	switch run.Verdict() {
+	case reports.Pass:
+		return exitOK
+	case reports.NotCertified:
+		return exitNotCertified
+	case reports.Interrupted:
+		return exitInterrupted
 	}
-	return exitOK
+	return exitFailure
 }
 
 // embedded is an in-process simulator (simtest) and the profile the suite certifies it by.

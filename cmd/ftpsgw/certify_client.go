@@ -42,7 +42,7 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 	}
 	defer emb.close()
 	fmt.Fprintf(stderr, "certifying the client %q against the embedded simulator at %s\n", *execCmd, emb.sim.FTPS)
-	if err := os.MkdirAll(*reportDir, 0o755); err != nil {
+	if err := prepareReportDir(*reportDir); err != nil {
 		return fail(stderr, "%v", err)
 	}
 	run, err := steps.Run(ctx, steps.RunOptions{
@@ -52,7 +52,7 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 		Adapter:     &steps.Adapter{Command: *execCmd, Timeout: *timeout},
 	})
 	if err != nil {
-		return fail(stderr, "%v", err)
+		return runError(stderr, err)
 	}
 	run.Target.Name = *execCmd
 	return finishRun(run, *reportDir, stdout, stderr)

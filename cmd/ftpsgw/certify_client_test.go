@@ -134,9 +134,9 @@ func TestCertifyClientBadInput(t *testing.T) {
 		t.Errorf("without --exec: %d", code)
 	}
 	dir := t.TempDir()
-	// A client that supports nothing: every scenario UNSUPPORTED, verdict FAIL (nothing certified).
+	// A client that supports nothing: every scenario UNSUPPORTED, verdict NOT CERTIFIED.
 	code, stdout, _ := runCLI("certify-client", "--exec", "exit 127 #", "--report", dir, "--tags", "@CL-TLS-01")
-	if code != exitFailure || !strings.Contains(stdout, "UNSUPPORTED CL-TLS-01") {
+	if code != exitNotCertified || !strings.Contains(stdout, "UNSUPPORTED   CL-TLS-01") || !strings.Contains(stdout, "Verdict: NOT CERTIFIED") {
 		t.Errorf("unsupported client: code %d\n%s", code, stdout)
 	}
 	for _, f := range []string{"junit.xml", "report.html", "cucumber.json"} {

@@ -25,7 +25,7 @@ func TestCertifyEmbeddedSimulatorPassesAndWritesReports(t *testing.T) {
 		t.Fatalf("certify exited %d\n%s\n%s", code, stdout, stderr)
 	}
 	t.Logf("certify took %s", time.Since(start))
-	if !strings.Contains(stdout, "Verdict: PASS") || !strings.Contains(stdout, "19 passed, 0 failed") {
+	if !strings.Contains(stdout, "Verdict: PASS") || !strings.Contains(stdout, "19 pass, 0 fail") || !strings.Contains(stdout, "Certified for 19 of 19 requirements") {
 		t.Errorf("summary:\n%s", stdout)
 	}
 	// The summary comes last, after the progress output (on stderr).
@@ -142,10 +142,19 @@ func certifyEmbedded(t *testing.T, defects []string, strict bool) *reports.Run {
 func TestCertifyTagsAndBadInput(t *testing.T) {
 	dir := t.TempDir()
 	code, stdout, _ := runCLI("certify", "--report", dir, "--tags", "@GW-TLS-01")
-	if code != exitOK || !strings.Contains(stdout, "1 passed, 0 failed, 0 warnings, 0 unsupported, 18 not run") {
+	if code != exitOK || !strings.Contains(stdout, "1 pass, 0 fail, 0 warn, 0 blocked, 0 partial, 0 unsupported, 18 not run") ||
+		!strings.Contains(stdout, "Certified for 1 of 1 requirements") {
 		t.Errorf("--tags @GW-TLS-01: code %d\n%s", code, stdout)
 	}
-	if code, _, stderr := runCLI("certify", "--target", filepath.Join(dir, "nope.yaml")); code != exitFailure || stderr == "" {
+	// A selection that does not parse or selects nothing is a usage error before anything
+	// runs, never a green run; nor is a missing or bad profile.
+	for _, tags := range []string{"@GW-TLS-01 and (", "@NOPE-99", "not", "@GW-TLS-01,,", "~", "@GW-TLS-01 and not @GW-TLS-01"} {
+		code, stdout, stderr := runCLI("certify", "--report", dir, "--tags", tags)
+		if code != exitUsage || stdout != "" || !strings.Contains(stderr, "tag") {
+			t.Errorf("--tags %q: code %d, stdout %q, stderr %q", tags, code, stdout, stderr)
+		}
+	}
+	if code, _, stderr := runCLI("certify", "--target", filepath.Join(dir, "nope.yaml")); code != exitUsage || stderr == "" {
 		t.Errorf("missing profile: code %d %s", code, stderr)
 	}
 	// An unreachable target: one clear sentence, not fifty failed scenarios.
@@ -163,7 +172,7 @@ func TestCertifyTagsAndBadInput(t *testing.T) {
 	if code != exitFailure || !strings.Contains(stderr, "cannot reach the target") {
 		t.Errorf("unreachable target: code %d, %s", code, stderr)
 	}
-	if code, _, _ := runCLI("certify", "--defect", "no-such-defect", "--report", dir); code != exitFailure {
+	if code, _, _ := runCLI("certify", "--defect", "no-such-defect", "--report", dir); code != exitUsage {
 		t.Errorf("unknown defect: code %d", code)
 	}
 	if code, _, _ := runCLI("certify", "--target", "x.yaml", "--defect", "shared-out"); code != exitUsage {

@@ -14,9 +14,11 @@ import (
 
 // Exit codes shared by every subcommand.
 const (
-	exitOK      = 0
-	exitFailure = 1 // the command ran and failed (or a certification verdict is FAIL)
-	exitUsage   = 2 // bad flags or arguments
+	exitOK           = 0
+	exitFailure      = 1 // the command ran and failed (a certification verdict FAIL, or a target that is not what its profile says)
+	exitUsage        = 2 // bad flags, arguments, tag expression or profile: nothing ran
+	exitNotCertified = 3 // certification: nothing failed, but a MUST in scope is not PASS (BLOCKED, PARTIAL, UNSUPPORTED)
+	exitInterrupted  = 4 // certification: stopped by SIGINT/SIGTERM or --deadline; reports show what ran
 )
 
 type command struct {

@@ -1,0 +1,84 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
+)
+
+// negativeFixtures are the suite's identities a correct gateway refuses.
+var negativeFixtures = []string{"expired", "not-yet-valid", "foreign-ca", "revoked", "wrong-key-usage", "personal"}
+
+// preflightWait bounds each preflight step (at most the profile's operation timeout), so a
+// target that is not what the profile says is reported within seconds, not per scenario.
+const preflightWait = 10 * time.Second
+
+// Preflight checks that the target is an FTPS server as the profile describes it: a TCP
+// connection, the 220 greeting (explicit) and AUTH TLS with a TLS handshake, or the TLS
+// handshake first (implicit). It says in one sentence what is wrong.
+func Preflight(ctx context.Context, p *Profile) error {
+	wait := min(time.Duration(p.Timeouts.Operation), preflightWait)
+	opts := ftpsclient.Options{Addr: p.Address, ServerName: p.ServerName, RootCAs: p.pool, Implicit: p.Mode == "implicit", Timeout: wait}
+	// A certificate the gateway accepts: moces, else the first that is not a negative fixture.
+	names := []string{"moces"}
+	for _, id := range p.Identities {
+		if !slices.Contains(negativeFixtures, id.Name) {
+			names = append(names, id.Name)
+		}
+	}
+	for _, n := range names {
+		if o, _, ok := p.ClientOptions(n); ok && o.Certificate != nil {
+			opts = o
+			opts.Timeout = wait
+			break
+		}
+	}
+	d := net.Dialer{Timeout: wait}
+	conn, err := d.DialContext(ctx, "tcp", p.Address)
+	if err != nil {
+		return fmt.Errorf("cannot reach the target's FTPS address %s: %w", p.Address, err)
+	}
+	conn.Close()
+	r, err := ftpsclient.DialRaw(ctx, opts)
+	if err != nil {
+		return preflightError(p, wait, err)
+	}
+	defer r.Close()
+	if !strings.HasPrefix(r.Greeting, "220") {
+		return fmt.Errorf("%s greeted with %q, not 220: is it an FTP server?", p.Address, r.Greeting)
+	}
+	if opts.Implicit {
+		return nil
+	}
+	if _, err := r.AuthTLS(ctx); err != nil {
+		if strings.Contains(err.Error(), "AUTH TLS answered") {
+			return fmt.Errorf("%s refused explicit FTPS: %v (does it offer FTPS at all? implicit FTPS needs mode: implicit)", p.Address, err)
+		}
+		return fmt.Errorf("%s: the TLS handshake after AUTH TLS failed: %v (check ca and server_name in the profile)", p.Address, err)
+	}
+	return nil
+}
+
+func preflightError(p *Profile, wait time.Duration, err error) error {
+	timeout := errors.Is(err, os.ErrDeadlineExceeded)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		timeout = true
+	}
+	switch {
+	case p.Mode == "implicit" && strings.Contains(err.Error(), "TLS handshake"):
+		return fmt.Errorf("%s: no TLS handshake from the first byte (%v): is this an explicit FTPS port? set mode: explicit", p.Address, err)
+	case p.Mode == "implicit" && timeout:
+		return fmt.Errorf("%s: no TLS handshake within %s: is this an FTPS port?", p.Address, wait)
+	case timeout:
+		return fmt.Errorf("no 220 greeting within %s from %s: is this an implicit FTPS port? set mode: implicit", wait, p.Address)
+	}
+	return fmt.Errorf("%s did not greet as an FTP server: %v", p.Address, err)
+}
