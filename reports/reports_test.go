@@ -45,9 +45,9 @@ func TestJUnit(t *testing.T) {
 		Tests    int `xml:"tests,attr"`
 		Failures int `xml:"failures,attr"`
 		Suites   []struct {
-			Skipped int `xml:"skipped,attr"`
-			Time  string `xml:"time,attr"`
-			Cases []struct {
+			Skipped int    `xml:"skipped,attr"`
+			Time    string `xml:"time,attr"`
+			Cases   []struct {
 				Classname string `xml:"classname,attr"`
 				Time      string `xml:"time,attr"`
 				Failure   *struct {

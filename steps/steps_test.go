@@ -266,7 +266,7 @@ func TestExampleProfileLoads(t *testing.T) {
 func TestListedNamesDropCurrentAndParent(t *testing.T) {
 	for _, tc := range []struct {
 		dir, listed, want string
-		ok               bool
+		ok                bool
 	}{
 		{"/", ".", "", false}, {"/", "..", "", false}, {"/out", "/out/.", "", false}, {"/out", "/out/..", "", false},
 		{"/", "/out", "out", true}, {"/", "FTPSGW.Heartbeat", "FTPSGW.Heartbeat", true},
