@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -108,9 +109,16 @@ func (c *collector) scenarios() []reports.Scenario {
 		if s.Status == reports.Pass && s.Unsupported != "" {
 			s.Status = reports.Unsupported
 		}
-		if s.Status == reports.Pass && len(s.Steps) == 0 {
+		ranOne := slices.ContainsFunc(s.Steps, func(st reports.Step) bool { return st.Status == "passed" })
+		switch {
+		case rec.world.cut:
+			s.Status, s.NotRun = reports.NotRun, "the run was interrupted before it started"
+		case s.Status == reports.Pass && len(s.Steps) == 0:
 			s.Status = reports.Fail
 			s.Failure = "no step ran"
+		case s.Status == reports.Pass && !ranOne:
+			// Every step skipped and nothing said why: nothing was tested.
+			s.Status, s.NotRun = reports.NotRun, "no step ran"
 		}
 		if rec.interrupted && s.Status != reports.Pass {
 			// Cut by the interrupt: not a verdict on the target.

@@ -76,7 +76,23 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	interrupted := func(started time.Time) *reports.Run {
+		run := &reports.Run{Kind: opts.Kind, Suite: opts.Version, FeaturesHash: hash, Started: started, Duration: time.Since(started),
+			Target: reports.Target{Name: opts.Profile.Name, Address: opts.Profile.Address, Mode: opts.Profile.Mode,
+				Control: opts.Profile.Control != nil, Description: opts.Description},
+			Strict: opts.Strict || opts.Profile.Strict, Tags: opts.Tags, Scope: opts.Profile.Scope, Interrupted: true,
+			Scenarios: notStarted(selected, nil)}
+		if run.Kind == "" {
+			run.Kind = "gateway"
+		}
+		run.Requirements = Verdicts(VerdictInput{Catalogue: catalogue, Planned: plan, Selected: selected,
+			Scenarios: run.Scenarios, Strict: run.Strict, Scope: run.Scope})
+		return run
+	}
 	if err := Preflight(ctx, opts.Profile); err != nil {
+		if ctx.Err() != nil {
+			return interrupted(time.Now()), nil
+		}
 		return nil, err
 	}
 	if opts.Deadline > 0 {

@@ -70,6 +70,7 @@ func (s *Suite) Register(sc *godog.ScenarioContext) *World {
 	sc.Before(func(ctx context.Context, scn *godog.Scenario) (context.Context, error) {
 		ctx = w.begin(ctx, scn)
 		if ctx.Err() != nil {
+			w.cut = true
 			return ctx, godog.ErrSkip // the run was interrupted: this scenario does not start
 		}
 		if hasTag(scn, "@needs-control") {

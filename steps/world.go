@@ -60,6 +60,7 @@ type World struct {
 	localSums  []string
 
 	unsupported string
+	cut         bool // the run was interrupted before this scenario started
 	evidence    []string
 	mu          sync.Mutex
 }

@@ -73,6 +73,10 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 		profile = p
 	} else {
 		emb, err := startEmbedded(ctx, defects)
+		if err != nil && ctx.Err() != nil {
+			fmt.Fprintln(stderr, "ftpsgw certify: interrupted while the embedded simulator started; nothing ran")
+			return exitInterrupted
+		}
 		if err != nil {
 			return fail(stderr, "starting the embedded simulator: %v", err)
 		}

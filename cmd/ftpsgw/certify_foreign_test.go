@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ftpsgw/ftpsgw/simulator/simtest"
+)
+
+// foreignProfile describes a running simulator as a profile without its control API, as a
+// stock FTPS server would be certified; extra is appended as YAML.
+func foreignProfile(t *testing.T, sim *simtest.Simulator, extra string) string {
+	t.Helper()
+	m := sim.Manifest
+	var b strings.Builder
+	b.WriteString("name: stock-like gateway\naddress: " + sim.FTPS + "\nca: " + m.Path(m.CA.Bundle) + "\nserver_name: localhost\n")
+	b.WriteString("passive_ports: " + sim.PassivePorts + "\ntimeouts: {operation: 10s, receipt: 3s}\nidentities:\n")
+	for _, name := range []string{"moces", "voces", "other-company", "expired", "foreign-ca", "revoked", "not-yet-valid", "wrong-key-usage"} {
+		id, ok := m.Lookup(name)
+		if !ok {
+			t.Fatalf("no identity %s", name)
+		}
+		b.WriteString("  - {name: " + name + ", cert: " + m.Path(id.Chain) + ", key: " + m.Path(id.Key) + ", username: " + id.Username +
+			", password: '" + id.Password + "', folders: [" + strings.Join(id.Roles, ", ") + "]}\n")
+	}
+	b.WriteString(extra)
+	path := filepath.Join(t.TempDir(), "target.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A gateway whose receipts never come: the rules judged through receipts are BLOCKED by the
+// receipt requirement, not FAILED under their own headings; the receipt requirement fails.
+func TestReceiptsThatNeverComeBlockTheRulesThatNeedThem(t *testing.T) {
+	sim := simtest.New(t, simtest.Options{RealClock: true})
+	if err := sim.Control.SetBackendUp(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	code, stdout, _ := runCLI("certify", "--target", foreignProfile(t, sim, ""), "--report", dir)
+	for _, want := range []string{"FAIL          GW-STAT-02", "BLOCKED       GW-OUT-01", "BLOCKED       GW-NAME-01", "BLOCKED by GW-STAT-02",
+		"PASS          GW-TLS-01", "PASS          GW-DIR-01", "UNSUPPORTED   GW-BACK-01", "Verdict: FAIL"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q", want)
+		}
+	}
+	if strings.Contains(stdout, "FAIL          GW-OUT-01") || strings.Contains(stdout, "FAIL          GW-NAME-01") || code != exitFailure {
+		t.Errorf("code %d\n%s", code, stdout)
+	}
+}
+
+// A stock server that makes no receipts and has no control API, certified for what it can
+// show: exit 0 when it passes everything in its declared scope.
+func TestStockServerPassesItsDeclaredScope(t *testing.T) {
+	sim := simtest.New(t, simtest.Options{SessionReuse: "off"})
+	scope := "scope: [GW-TLS-01, GW-TLS-02, GW-TLS-03, GW-AUTH-01, GW-AUTH-02, GW-DIR-01, GW-NET-01]\n"
+	dir := t.TempDir()
+	code, stdout, _ := runCLI("certify", "--target", foreignProfile(t, sim, "capabilities: {receipts: false}\n"+scope), "--report", dir)
+	if code != exitOK || !strings.Contains(stdout, "Certified for 7 of 7 requirements (profile scope: 7 requirements") ||
+		!strings.Contains(stdout, "OUT OF SCOPE  GW-STAT-02") {
+		t.Errorf("code %d\n%s", code, stdout)
+	}
+	// The same target with receipts in scope but declared absent: NOT CERTIFIED, not FAIL.
+	code, stdout, _ = runCLI("certify", "--target", foreignProfile(t, sim, "capabilities: {receipts: false}\n"), "--report", dir)
+	if code != exitNotCertified || !strings.Contains(stdout, "UNSUPPORTED   GW-STAT-01") || strings.Contains(stdout, "  FAIL ") {
+		t.Errorf("receipts declared absent: code %d\n%s", code, stdout)
+	}
+}
+
+// The preflight says in one sentence, within seconds, what is wrong with a target that is
+// not what its profile says.
+func TestPreflightNamesWhatIsWrong(t *testing.T) {
+	sim := simtest.New(t, simtest.Options{})
+	httpSrv := httptest.NewServer(http.NotFoundHandler())
+	defer httpSrv.Close()
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	for _, tc := range []struct {
+		name, addr, extra, want string
+	}{
+		{"HTTP server", strings.TrimPrefix(httpSrv.URL, "http://"), "", "no 220 greeting"},
+		{"silent socket", silent.Addr().String(), "", "is this an implicit FTPS port"},
+		{"implicit profile on an explicit port", sim.FTPS, "mode: implicit\n", "is this an explicit FTPS port"},
+		{"nothing listening", "127.0.0.1:1", "", "cannot reach"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := foreignProfile(t, sim, tc.extra+"timeouts: {operation: 3s, receipt: 3s}\n")
+			raw, _ := os.ReadFile(p)
+			body := strings.Replace(string(raw), "address: "+sim.FTPS, "address: "+tc.addr, 1)
+			body = strings.Replace(body, "timeouts: {operation: 10s, receipt: 3s}\n", "", 1)
+			os.WriteFile(p, []byte(body), 0o600)
+			start := time.Now()
+			code, _, stderr := runCLI("certify", "--target", p, "--report", t.TempDir())
+			if code != exitFailure || !strings.Contains(stderr, tc.want) || time.Since(start) > 15*time.Second {
+				t.Errorf("code %d after %s: %s", code, time.Since(start), stderr)
+			}
+		})
+	}
+}
+
+// An interrupted run writes this run's reports, marked INTERRUPTED, with the scenarios it
+// cut NOT RUN, and exits 4.
+func TestInterruptedRunReportsWhatRan(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "ftpsgw")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	// A stale report of an earlier run must not survive beside this run's.
+	os.WriteFile(filepath.Join(dir, "junit.xml"), []byte("stale"), 0o644)
+	cmd := exec.Command(bin, "certify", "--report", dir)
+	stderr, _ := cmd.StderrPipe()
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	sc.Split(bufio.ScanRunes)
+	var errText strings.Builder
+	dots, lines := 0, 0
+	for sc.Scan() && dots < 5 { // progress dots, after the first line: some steps have run
+		errText.WriteString(sc.Text())
+		switch {
+		case sc.Text() == "\n":
+			lines++
+		case sc.Text() == "." && lines > 0:
+			dots++
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	drained := make(chan struct{})
+	go func() {
+		for sc.Scan() {
+			errText.WriteString(sc.Text())
+		}
+		close(drained)
+	}()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the interrupted run did not end within 60 s")
+	}
+	<-drained
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("exit %d, want %d\n%s\n%s", code, exitInterrupted, out.String(), errText.String())
+	}
+	if !strings.Contains(out.String(), "Verdict: INTERRUPTED") || !strings.Contains(out.String(), "NOT RUN") || strings.Contains(out.String(), "  FAIL ") {
+		t.Errorf("summary:\n%s", out.String())
+	}
+	junit, _ := os.ReadFile(filepath.Join(dir, "junit.xml"))
+	html, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+	if !strings.Contains(string(junit), "INTERRUPTED") || !strings.Contains(string(html), "INTERRUPTED") {
+		t.Errorf("reports are not this run's or not marked INTERRUPTED:\n%.300s", junit)
+	}
+}
