@@ -1,15 +1,12 @@
 package steps
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -62,33 +59,11 @@ func (w *World) runAdapter(action string, args ...string) error {
 		"FTPSGW_USERNAME="+id.Username, "FTPSGW_PASSWORD="+id.Password,
 		"FTPSGW_STATE_DIR="+w.stateDir, "FTPSGW_FORMAT="+w.format,
 	)
-	quoted := []string{a.Command, action}
-	for _, arg := range args {
-		quoted = append(quoted, "'"+strings.ReplaceAll(arg, "'", `'\''`)+"'")
-	}
-	ctx, cancel := context.WithTimeout(w.ctx, a.Timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "sh", "-c", strings.Join(quoted, " "))
-	cmd.Env = env
-	cmd.WaitDelay = 2 * time.Second
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	code := 0
-	var exitErr *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		code = -1
-		out.WriteString(fmt.Sprintf("\n[ftpsgw: the client did not finish within %s and was stopped]", a.Timeout))
-	case errors.As(err, &exitErr):
-		code = exitErr.ExitCode()
-	case err != nil:
+	res, err := runCommand(w.ctx, a.Command, append([]string{action}, args...), env, a.Timeout)
+	if err != nil {
 		return fmt.Errorf("running the client: %w", err)
 	}
-	output := strings.TrimSpace(out.String())
-	if len(output) > 2000 {
-		output = output[:2000] + "…"
-	}
+	code, output := res.code, res.output
 	w.adapter = adapterRun{action: action + " " + strings.Join(args, " "), code: code, output: output}
 	w.note("client %s %s -> exit %d\n%s", action, strings.Join(args, " "), code, output)
 	if code == ExitUnsupported {
@@ -448,7 +423,9 @@ func (x clientSteps) dropAtNext(at string) error {
 }
 
 func (x clientSteps) backendRequiresASCII(service string) error {
-	return stateSteps(x).setService(service, control.ServiceRule{Action: "accept", Delay: "1s", RequireASCII: true})
+	_, err := x.suite.api.SetBackend(x.ctx, control.Backend{Services: map[string]control.ServiceRule{
+		service: {Action: "accept", Delay: "1s", RequireASCII: true}}})
+	return err
 }
 
 func (x clientSteps) gatewayPutReceipts(list string) error {

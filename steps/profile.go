@@ -37,8 +37,11 @@ type Profile struct {
 	PassivePorts string            `yaml:"passive_ports"` // the range data ports must lie in
 	Identities   []ProfileIdentity `yaml:"identities"`
 	Control      *ProfileControl   `yaml:"control"`
-	Timeouts     ProfileTimeouts   `yaml:"timeouts"`
-	Strict       bool              `yaml:"strict"`
+	// State names a state adapter: a command that puts any gateway into the states the
+	// @needs-control scenarios need (README: "State adapters"). Give control or state.
+	State    *ProfileState   `yaml:"state"`
+	Timeouts ProfileTimeouts `yaml:"timeouts"`
+	Strict   bool            `yaml:"strict"`
 	// Capabilities say what the target can do; a scenario needing what it cannot is
 	// UNSUPPORTED, never FAILED.
 	Capabilities ProfileCapabilities `yaml:"capabilities"`
@@ -86,6 +89,19 @@ func (p *Profile) receipts() bool { return p.Capabilities.Receipts == nil || *p.
 
 // mayReset reports whether the suite may reset the target.
 func (p *Profile) mayReset() bool { return p.Reset == nil || *p.Reset }
+
+// ProfileState is a state adapter.
+type ProfileState struct {
+	// Command is run with sh -c, the action and its arguments appended.
+	Command string `yaml:"command"`
+	// Env is added to the command's environment (e.g. the gateway's admin URL and token).
+	Env map[string]string `yaml:"env"`
+	// Timeout bounds one action (default 60s).
+	Timeout Duration `yaml:"timeout"`
+	// Clock is the target's clock: real (default: scenarios that move time are UNSUPPORTED)
+	// or virtual (the adapter's advance action moves it).
+	Clock string `yaml:"clock"`
+}
 
 // ProfileTimeouts bound the waits of the suite.
 type ProfileTimeouts struct {
@@ -193,6 +209,22 @@ func (p *Profile) prepare() error {
 	}
 	if p.Control != nil && p.Control.URL == "" {
 		errs = append(errs, errors.New("control.url is required when control is given"))
+	}
+	if p.State != nil {
+		switch {
+		case p.Control != nil:
+			errs = append(errs, errors.New("give control (the simulator's control API) or state (a state adapter), not both"))
+		case strings.TrimSpace(p.State.Command) == "":
+			errs = append(errs, errors.New("state.command is required when state is given"))
+		case p.State.Clock != "" && p.State.Clock != "real" && p.State.Clock != "virtual":
+			errs = append(errs, fmt.Errorf("state.clock %q: must be real or virtual", p.State.Clock))
+		}
+		if p.State.Timeout == 0 {
+			p.State.Timeout = Duration(60 * time.Second)
+		}
+		if p.State.Clock == "" {
+			p.State.Clock = "real"
+		}
 	}
 	for _, id := range p.Scope {
 		if !requirementIDRe.MatchString(id) {

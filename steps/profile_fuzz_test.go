@@ -3,9 +3,10 @@ package steps
 import (
 	"os"
 
-	"github.com/ftpsgw/ftpsgw/certs"
 	"path/filepath"
 	"testing"
+
+	"github.com/ftpsgw/ftpsgw/certs"
 )
 
 // FuzzLoadProfile: any file given as --target is loaded or refused with an error; never a

@@ -111,8 +111,8 @@ func (w *World) waitReceipts(f upFile, codes ...int) error {
 			return blockedBy(reqReceipts, err)
 		}
 		if w.suite.virtual {
-			if _, err := w.suite.api.Advance(w.ctx, time.Second); err != nil {
-				return err
+			if err := w.suite.state.Advance(w.ctx, time.Second); err != nil {
+				return w.stateErr(err)
 			}
 			virtualSpent += time.Second
 		} else {

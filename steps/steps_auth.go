@@ -131,7 +131,7 @@ func (x authSteps) sameCVR(a, b string) error {
 }
 
 func (x authSteps) registrationRemoved(who string) error {
-	api, err := x.api()
+	st, err := x.targetState()
 	if err != nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func (x authSteps) registrationRemoved(who string) error {
 	if err != nil {
 		return err
 	}
-	return api.Unregister(x.ctx, id.Username)
+	return x.stateErr(st.Unregister(x.ctx, id.Username))
 }
 
 // tryLogin connects with the certificate of certOf ("" for none) and logs in.

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/cucumber/godog"
-
-	"github.com/ftpsgw/ftpsgw/simulator/control"
 )
 
 // stateSteps put the target into a state through its control API: time, the backend. Both
@@ -26,25 +24,19 @@ func (x stateSteps) timePasses(n int, unit string) error {
 }
 
 func (x stateSteps) backendDownOrBack(state string) error {
-	api, err := x.api()
+	st, err := x.targetState()
 	if err != nil {
 		return err
 	}
-	return api.SetBackendUp(x.ctx, state == "comes back")
+	return x.stateErr(st.SetBackendUp(x.ctx, state == "comes back"))
 }
 
 func (x stateSteps) backendRejects(service, code string) error {
-	return x.setService(service, control.ServiceRule{Action: "reject", ErrorCode: code, ErrorMessage: "rejected by the conformance suite", Delay: "1s"})
-}
-
-// setService sets the backend's rule for one service.
-func (x stateSteps) setService(service string, rule control.ServiceRule) error {
-	api, err := x.api()
+	st, err := x.targetState()
 	if err != nil {
 		return err
 	}
-	_, err = api.SetBackend(x.ctx, control.Backend{Services: map[string]control.ServiceRule{service: rule}})
-	return err
+	return x.stateErr(st.RejectFiles(x.ctx, service, code))
 }
 
 // securitySteps: the backend's replies and the central security system (gateway suite).
@@ -57,7 +49,11 @@ func (x securitySteps) register(sc *godog.ScenarioContext) {
 }
 
 func (x securitySteps) backendReplies(service string) error {
-	return stateSteps(x).setService(service, control.ServiceRule{Action: "accept", Delay: "1s", Reply: true, ExposeDelay: "1s"})
+	st, err := x.targetState()
+	if err != nil {
+		return err
+	}
+	return x.stateErr(st.ReplyFiles(x.ctx, service))
 }
 
 func (x securitySteps) roleChanges(phrase, who1, role1, last string) error {
@@ -69,15 +65,15 @@ func (x securitySteps) roleChanges(phrase, who1, role1, last string) error {
 }
 
 func (x securitySteps) securityReachable(state string) error {
-	api, err := x.api()
+	st, err := x.targetState()
 	if err != nil {
 		return err
 	}
-	return api.SetSecurityReachable(x.ctx, state == "becomes reachable")
+	return x.stateErr(st.SetSecurityReachable(x.ctx, state == "becomes reachable"))
 }
 
 func (w securitySteps) changeRole(who, role string, grant bool) error {
-	api, err := w.api()
+	st, err := w.targetState()
 	if err != nil {
 		return err
 	}
@@ -96,5 +92,5 @@ func (w securitySteps) changeRole(who, role string, grant bool) error {
 		roles = slices.DeleteFunc(roles, func(r string) bool { return r == role })
 	}
 	w.roles[who] = roles
-	return api.SetRoles(w.ctx, id.Username, roles)
+	return w.stateErr(st.SetRoles(w.ctx, id.Username, roles))
 }

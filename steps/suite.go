@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -29,9 +30,10 @@ import (
 // `Then "moces" receives receipts 1 and 2 for it` (ftpsgw's).
 type Suite struct {
 	profile *Profile
-	api     *control.Client
-	virtual bool   // the target's clock is virtual
-	runID   string // makes this run's file names unique
+	api     *control.Client // the simulator's control API, if the target has one
+	state   targetState     // how the target is put into states: the control API or a state adapter
+	virtual bool            // the target's clock is virtual
+	runID   string          // makes this run's file names unique
 	counter atomic.Int64
 	results *collector
 	adapter *Adapter // set for client certification
@@ -48,6 +50,11 @@ func NewSuite(ctx context.Context, p *Profile) (*Suite, error) {
 			return nil, fmt.Errorf("control API %s: %w", p.Control.URL, err)
 		}
 		s.virtual = clock.Mode == "virtual"
+		s.state = controlState{api: s.api, virtual: s.virtual}
+	}
+	if p.State != nil {
+		s.state = commandState{st: *p.State}
+		s.virtual = p.State.Clock == "virtual"
 	}
 	return s, nil
 }
@@ -74,13 +81,16 @@ func (s *Suite) Register(sc *godog.ScenarioContext) *World {
 			return ctx, godog.ErrSkip // the run was interrupted: this scenario does not start
 		}
 		if hasTag(scn, "@needs-control") {
-			if s.api == nil {
-				return ctx, w.unsupportedf("the target has no control API, and this scenario must put it into a state")
+			st, err := w.targetState()
+			if err != nil {
+				return ctx, err
 			}
 			if !s.profile.mayReset() {
 				return ctx, w.unsupportedf("the profile does not let the suite reset the target (reset: false), and this scenario changes its state")
 			}
-			if err := s.api.Reset(ctx); err != nil {
+			if err := st.Reset(ctx); errors.Is(err, errStateUnsupported) {
+				return ctx, w.unsupportedf("resetting the target: %v", err)
+			} else if err != nil {
 				return ctx, fmt.Errorf("resetting the target: %w", err)
 			}
 		}
@@ -88,9 +98,10 @@ func (s *Suite) Register(sc *godog.ScenarioContext) *World {
 	})
 	sc.After(func(ctx context.Context, scn *godog.Scenario, err error) (context.Context, error) {
 		w.close()
-		if hasTag(scn, "@needs-control") && s.api != nil && s.profile.mayReset() {
+		if s.state != nil && hasTag(scn, "@needs-control") && s.profile.mayReset() {
+			st, _ := w.targetState()
 			// Leave no outage or changed role behind for the next scenario.
-			if rerr := s.api.Reset(context.Background()); rerr != nil {
+			if rerr := st.Reset(context.Background()); rerr != nil && !errors.Is(rerr, errStateUnsupported) {
 				return ctx, fmt.Errorf("resetting the target after the scenario: %w", rerr)
 			}
 		}

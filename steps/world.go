@@ -264,19 +264,36 @@ func (w *World) api() (*control.Client, error) {
 
 // advance moves the target's clock; a real clock makes the scenario unsupported.
 func (w *World) advance(d time.Duration) error {
-	api, err := w.api()
+	st, err := w.targetState()
 	if err != nil {
 		return err
 	}
-	c, err := api.Advance(w.ctx, d)
-	if control.StatusOf(err) == 409 {
-		return w.unsupportedf("the target's clock is real; this scenario needs a virtual clock (ftpsgw serve --clock virtual)")
-	}
-	if err != nil {
+	if err := w.stateErr(st.Advance(w.ctx, d)); err != nil {
 		return err
 	}
-	w.note("clock advanced by %s to %s", d, c.Now.Format(time.RFC3339))
+	w.note("clock advanced by %s", d)
 	return nil
+}
+
+// targetState is how this scenario puts the target into states, or an UNSUPPORTED error.
+func (w *World) targetState() (targetState, error) {
+	switch st := w.suite.state.(type) {
+	case nil:
+		return nil, w.unsupportedf("the target has no control API and the profile names no state adapter, and this scenario must put it into a state")
+	case commandState:
+		st.notify = w.note // the adapter's output is this scenario's evidence
+		return st, nil
+	default:
+		return st, nil
+	}
+}
+
+// stateErr turns "the target cannot do this" into UNSUPPORTED.
+func (w *World) stateErr(err error) error {
+	if errors.Is(err, errStateUnsupported) {
+		return w.unsupportedf("%v", err)
+	}
+	return err
 }
 
 // newName makes a file name no earlier run has used: letters, digits, underscore.

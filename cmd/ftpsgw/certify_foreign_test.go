@@ -25,12 +25,11 @@ func foreignProfile(t *testing.T, sim *simtest.Simulator, extra string) string {
 	var b strings.Builder
 	b.WriteString("name: stock-like gateway\naddress: " + sim.FTPS + "\nca: " + m.Path(m.CA.Bundle) + "\nserver_name: localhost\n")
 	b.WriteString("passive_ports: " + sim.PassivePorts + "\ntimeouts: {operation: 10s, receipt: 3s}\nidentities:\n")
-	for _, name := range []string{"moces", "voces", "other-company", "expired", "foreign-ca", "revoked", "not-yet-valid", "wrong-key-usage"} {
-		id, ok := m.Lookup(name)
-		if !ok {
-			t.Fatalf("no identity %s", name)
+	for _, id := range m.Identities {
+		if id.Username == "" {
+			continue
 		}
-		b.WriteString("  - {name: " + name + ", cert: " + m.Path(id.Chain) + ", key: " + m.Path(id.Key) + ", username: " + id.Username +
+		b.WriteString("  - {name: " + id.Name + ", cert: " + m.Path(id.Chain) + ", key: " + m.Path(id.Key) + ", username: " + id.Username +
 			", password: '" + id.Password + "', folders: [" + strings.Join(id.Roles, ", ") + "]}\n")
 	}
 	b.WriteString(extra)
@@ -182,5 +181,37 @@ func TestInterruptedRunReportsWhatRan(t *testing.T) {
 	html, _ := os.ReadFile(filepath.Join(dir, "report.html"))
 	if !strings.Contains(string(junit), "INTERRUPTED") || !strings.Contains(string(html), "INTERRUPTED") {
 		t.Errorf("reports are not this run's or not marked INTERRUPTED:\n%.300s", junit)
+	}
+}
+
+// The reference state adapter (examples/state/ftpsgw-control.sh, curl only) puts the simulator
+// into every state the suite needs: the simulator certified through it passes everything, as
+// any gateway with such an adapter can be certified.
+func TestStateAdapterCertifiesTheSimulator(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("curl is missing (Debian package curl)")
+		}
+		t.Skip("curl not installed (.ci/run installs it)")
+	}
+	adapter, err := filepath.Abs("../../examples/state/ftpsgw-control.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := simtest.New(t, simtest.Options{})
+	state := "state:\n  command: " + adapter + "\n  clock: virtual\n  env: {FTPSGW_CONTROL_URL: '" + sim.ControlURL + "'}\n"
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI("certify", "--target", foreignProfile(t, sim, state), "--report", dir)
+	if code != exitOK || !strings.Contains(stdout, "Certified for 19 of 19 requirements") {
+		t.Errorf("code %d\n%s\n%s", code, stdout, stderr)
+	}
+	// An adapter that supports nothing: the state-changing scenarios are UNSUPPORTED, the
+	// requirements that need them not certified, and nothing FAILs.
+	none := filepath.Join(t.TempDir(), "none.sh")
+	os.WriteFile(none, []byte("#!/bin/sh\necho 'this gateway cannot do that' >&2\nexit 127\n"), 0o755)
+	real := simtest.New(t, simtest.Options{RealClock: true})
+	code, stdout, _ = runCLI("certify", "--target", foreignProfile(t, real, "state: {command: "+none+"}\n"), "--report", dir)
+	if code != exitNotCertified || !strings.Contains(stdout, "UNSUPPORTED   GW-BACK-01") || strings.Contains(stdout, "  FAIL ") {
+		t.Errorf("unsupporting adapter: code %d\n%s", code, stdout)
 	}
 }
