@@ -120,6 +120,17 @@ func (g *Gateway) controlHandler(version string) http.Handler {
 		}
 		return body, g.SetFaults(body)
 	})
+	handle("POST "+p+"/lease", func(r *http.Request) (any, error) {
+		var body control.Lease
+		if err := decode(r, &body); err != nil {
+			return nil, err
+		}
+		return g.Lease(body)
+	})
+	handle("DELETE "+p+"/lease/{holder}", func(r *http.Request) (any, error) {
+		g.lease.release(r.PathValue("holder"))
+		return nil, nil
+	})
 	handle("GET "+p+"/clock", func(r *http.Request) (any, error) { return g.apiClock(), nil })
 	handle("POST "+p+"/clock/advance", func(r *http.Request) (any, error) {
 		var body control.Advance
@@ -159,7 +170,7 @@ func (g *Gateway) controlHandler(version string) http.Handler {
 		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
-	return g.guard(mux)
+	return g.guard(g.leaseGuard(mux))
 }
 
 // journalQuery reads GET /journal's filters.

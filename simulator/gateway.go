@@ -42,6 +42,7 @@ type Gateway struct {
 	link     *backendLink   // backend settings and the link's failures
 	repl     *replication   // replication of the security system
 	faults   *faultInjector // connection drops armed through the control API
+	lease    leaseHolder    // the certification run that may change the simulator
 	backend  Backend        // embedded or `ftpsgw backend`
 	security SecuritySystem // embedded or `ftpsgw security`
 

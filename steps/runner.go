@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"slices"
 	"sort"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/cucumber/godog"
 
 	"github.com/ftpsgw/ftpsgw/reports"
+	"github.com/ftpsgw/ftpsgw/simulator/control"
 )
 
 // RunOptions configure a certification run.
@@ -27,6 +30,8 @@ type RunOptions struct {
 	FailOnWarn bool
 	// Deadline bounds the whole run (0: none); past it the run ends INTERRUPTED.
 	Deadline time.Duration
+	// LeaseWait bounds the wait for a simulator another run holds (default 2 minutes).
+	LeaseWait time.Duration
 	// Progress receives godog's progress output while the suite runs.
 	Progress io.Writer
 	// CucumberJSON, when set, is the path of godog's cucumber JSON report.
@@ -104,6 +109,13 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	if suite.api != nil && opts.Profile.mayReset() {
+		release, err := suite.holdLease(ctx, opts.LeaseWait, opts.Progress)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
 	initializer := suite.InitializeScenario
 	if opts.Adapter != nil {
 		if suite.api == nil {
@@ -156,6 +168,65 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 	run.Requirements = Verdicts(VerdictInput{Catalogue: catalogue, Planned: plan, Selected: selected,
 		Scenarios: run.Scenarios, Strict: strict, Scope: opts.Profile.Scope})
 	return run, nil
+}
+
+// holdLease takes the simulator's lease for this run, so no other run resets it meanwhile,
+// waiting up to wait while another holds it, and renews it until release is called.
+func (s *Suite) holdLease(ctx context.Context, wait time.Duration, progress io.Writer) (release func(), err error) {
+	if wait <= 0 {
+		wait = 2 * time.Minute
+	}
+	host, _ := os.Hostname()
+	holder := fmt.Sprintf("certify-%s@%s:%d", s.runID, host, os.Getpid())
+	const ttl = 2 * time.Minute
+	deadline := time.Now().Add(wait)
+	told := false
+	for {
+		_, err = s.api.AcquireLease(ctx, holder, ttl)
+		if err == nil {
+			break
+		}
+		if control.StatusOf(err) == 404 {
+			return func() {}, nil // a control API without leases (an older simulator): nothing to hold
+		}
+		if control.StatusOf(err) != 409 || time.Now().After(deadline) || ctx.Err() != nil {
+			var ae *control.APIError
+			if errors.As(err, &ae) && ae.Status == 409 {
+				return nil, errors.New(ae.Message)
+			}
+			return nil, fmt.Errorf("taking the target's lease: %w", err)
+		}
+		if !told && progress != nil {
+			fmt.Fprintf(progress, "waiting up to %s for the target: %v\n", wait, err)
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+	s.api.Lease = holder
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(ttl / 4)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				_, _ = s.api.AcquireLease(context.Background(), holder, ttl)
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		<-done
+		_ = s.api.ReleaseLease(context.Background(), holder)
+		s.api.Lease = ""
+	}, nil
 }
 
 // notStarted lists the selected scenarios that never started (the run was interrupted) as NOT RUN.

@@ -29,6 +29,7 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 	strict := fs.Bool("strict", false, "treat assumed requirements as MUST")
 	failOn := fs.String("fail-on", "must", "must: a failed SHOULD is a warning; warn: it fails the run too")
 	deadline := fs.Duration("deadline", time.Hour, "bound the whole run; past it the run ends INTERRUPTED (exit 4)")
+	leaseWait := fs.Duration("lease-wait", 2*time.Minute, "how long to wait for a simulator another certification holds; then exit 1 'target busy'")
 	var defects stringList
 	fs.Var(&defects, "defect", "embedded simulator only: break one rule on purpose (repeatable; see --list-defects)")
 	listDefects := fs.Bool("list-defects", false, "print the simulator's defect switches and exit")
@@ -93,7 +94,7 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 	}
 	run, err := steps.Run(ctx, steps.RunOptions{
 		Profile: profile, Features: features.FS, Tags: *tags, Strict: *strict, Progress: stderr,
-		FailOnWarn: *failOn == "warn", Deadline: *deadline,
+		FailOnWarn: *failOn == "warn", Deadline: *deadline, LeaseWait: *leaseWait,
 		CucumberJSON: filepath.Join(*reportDir, "cucumber.json"), Version: version, Description: description,
 	})
 	if err != nil {

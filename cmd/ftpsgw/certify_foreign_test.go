@@ -215,3 +215,54 @@ func TestStateAdapterCertifiesTheSimulator(t *testing.T) {
 		t.Errorf("unsupporting adapter: code %d\n%s", code, stdout)
 	}
 }
+
+// Two certifications against one simulator: the lease lets one run at a time change it, so
+// neither gives false verdicts; a run that cannot get the lease in time says who holds it.
+func TestConcurrentCertificationsShareOneSimulator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two certifications")
+	}
+	sim := simtest.New(t, simtest.Options{})
+	profile := foreignProfile(t, sim, "control: {url: '"+sim.ControlURL+"'}\n")
+	ctx := context.Background()
+	if _, err := sim.Control.AcquireLease(ctx, "someone-else", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	code, _, stderr := runCLI("certify", "--target", profile, "--report", t.TempDir(), "--lease-wait", "2s")
+	if code != exitFailure || !strings.Contains(stderr, "target busy: certification someone-else since") || time.Since(start) > 20*time.Second {
+		t.Errorf("busy target: code %d after %s: %s", code, time.Since(start), stderr)
+	}
+	if err := sim.Control.Reset(ctx); err == nil || !strings.Contains(err.Error(), "target busy") {
+		t.Errorf("a reset without the lease while another holds it: %v", err)
+	}
+	if err := sim.Control.ReleaseLease(ctx, "someone-else"); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "ftpsgw")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	type result struct {
+		code int
+		out  string
+	}
+	results := make(chan result, 2)
+	for range 2 {
+		go func() {
+			cmd := exec.Command(bin, "certify", "--target", profile, "--report", t.TempDir(), "--lease-wait", "3m")
+			out, _ := cmd.CombinedOutput()
+			results <- result{cmd.ProcessState.ExitCode(), string(out)}
+		}()
+	}
+	for range 2 {
+		select {
+		case r := <-results:
+			if r.code != exitOK || !strings.Contains(r.out, "Certified for 19 of 19 requirements") {
+				t.Errorf("concurrent run: code %d\n%s", r.code, r.out)
+			}
+		case <-time.After(4 * time.Minute):
+			t.Fatal("the concurrent certifications did not end within 4 minutes")
+		}
+	}
+}

@@ -21,6 +21,9 @@ type Client struct {
 	Token   string
 	HTTP    *http.Client
 	Timeout time.Duration
+	// Lease, when set, is sent as LeaseHeader: the holder of the target's lease (a
+	// certification run) may change it while others may not.
+	Lease string
 }
 
 // NewClient returns a client for baseURL (scheme://host:port, without the /control/v1 prefix).
@@ -84,6 +87,9 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
+	if c.Lease != "" {
+		req.Header.Set(LeaseHeader, c.Lease)
+	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return err
@@ -106,6 +112,19 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 		}
 	}
 	return nil
+}
+
+// AcquireLease takes (or renews) the simulator's lease for holder for ttl; a lease held by
+// another holder gives an APIError with status 409 ("target busy: …").
+func (c *Client) AcquireLease(ctx context.Context, holder string, ttl time.Duration) (Lease, error) {
+	var out Lease
+	err := c.do(ctx, http.MethodPost, "/lease", nil, Lease{Holder: holder, TTL: ttl.String()}, &out)
+	return out, err
+}
+
+// ReleaseLease gives the lease back (nothing when holder does not hold it).
+func (c *Client) ReleaseLease(ctx context.Context, holder string) error {
+	return c.do(ctx, http.MethodDelete, "/lease/"+url.PathEscape(holder), nil, nil, nil)
 }
 
 // Health returns the simulator's state.

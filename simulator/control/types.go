@@ -163,3 +163,16 @@ type Faults struct {
 type Error struct {
 	Error string `json:"error"`
 }
+
+// LeaseHeader carries the lease holder on control API requests.
+const LeaseHeader = "X-Ftpsgw-Lease"
+
+// Lease is the body of POST /lease and its answer: one certification run at a time may
+// change a simulator (reset it, move its clock); while a lease is held, changing requests
+// from anyone else get 409.
+type Lease struct {
+	Holder  string    `json:"holder"`
+	TTL     string    `json:"ttl,omitempty"` // Go duration, at most 1h; renew before it ends
+	Since   time.Time `json:"since,omitempty"`
+	Expires time.Time `json:"expires,omitempty"`
+}

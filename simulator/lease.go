@@ -1,0 +1,90 @@
+package simulator
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ftpsgw/ftpsgw/simulator/control"
+)
+
+// maxLeaseTTL bounds one lease: a run that dies without releasing it frees the simulator
+// within this time.
+const maxLeaseTTL = time.Hour
+
+// leaseHolder is who may change the simulator now: a certification run takes the lease so a
+// second run against the same simulator cannot reset it under the first (each would see the
+// other's resets as failures). It runs on the wall clock: a lease is about processes, not the
+// gateway's virtual time. It owns its lock.
+type leaseHolder struct {
+	mu      sync.Mutex
+	holder  string
+	since   time.Time
+	expires time.Time
+}
+
+// acquire takes or renews the lease; busy names the current holder when another has it.
+func (l *leaseHolder) acquire(holder string, ttl time.Duration, now time.Time) (control.Lease, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.holder != "" && l.holder != holder && now.Before(l.expires) {
+		return control.Lease{}, &apiError{http.StatusConflict, fmt.Sprintf("target busy: certification %s since %s (lease until %s)",
+			l.holder, l.since.Format(time.RFC3339), l.expires.Format(time.RFC3339))}
+	}
+	if l.holder != holder || !now.Before(l.expires) {
+		l.holder, l.since = holder, now
+	}
+	l.expires = now.Add(ttl)
+	return control.Lease{Holder: l.holder, TTL: ttl.String(), Since: l.since, Expires: l.expires}, nil
+}
+
+func (l *leaseHolder) release(holder string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.holder == holder {
+		l.holder = ""
+	}
+}
+
+// busyFor says why a request from holder may not change the simulator ("" when it may).
+func (l *leaseHolder) busyFor(holder string, now time.Time) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.holder == "" || l.holder == holder || !now.Before(l.expires) {
+		return ""
+	}
+	return fmt.Sprintf("target busy: certification %s since %s holds the lease (%s)", l.holder, l.since.Format(time.RFC3339), control.LeaseHeader)
+}
+
+// Lease takes or renews the lease (POST /lease).
+func (g *Gateway) Lease(body control.Lease) (control.Lease, error) {
+	holder := strings.TrimSpace(body.Holder)
+	if holder == "" || len(holder) > 200 {
+		return control.Lease{}, badRequest("holder must name the run (1 to 200 characters)")
+	}
+	ttl := 2 * time.Minute
+	if body.TTL != "" {
+		d, err := time.ParseDuration(body.TTL)
+		if err != nil || d <= 0 || d > maxLeaseTTL {
+			return control.Lease{}, badRequest(`"ttl" must be a duration up to %s (got %q)`, maxLeaseTTL, body.TTL)
+		}
+		ttl = d
+	}
+	return g.lease.acquire(holder, ttl, time.Now())
+}
+
+// leaseGuard refuses changing requests (not GET, not the lease's own) from anyone but the
+// lease holder while a lease is held.
+func (g *Gateway) leaseGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !strings.HasPrefix(r.URL.Path, control.APIPrefix+"/lease") {
+			if msg := g.lease.busyFor(r.Header.Get(control.LeaseHeader), time.Now()); msg != "" {
+				writeJSON(w, http.StatusConflict, control.Error{Error: msg})
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
