@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -180,6 +181,9 @@ func (p *Profile) prepare() error {
 	}
 	if p.PassivePorts == "" {
 		p.PassivePorts = "36000-39999"
+	}
+	if host, _, err := net.SplitHostPort(p.Address); err == nil && p.ServerName == "" {
+		p.ServerName = host // the name the gateway's certificate must carry
 	}
 	if p.Timeouts.Operation == 0 {
 		p.Timeouts.Operation = Duration(20 * time.Second)

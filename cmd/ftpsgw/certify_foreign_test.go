@@ -266,3 +266,28 @@ func TestConcurrentCertificationsShareOneSimulator(t *testing.T) {
 		}
 	}
 }
+
+// A profile with two identities (as features/target.example.yaml): the requirements whose
+// other scenarios need identities it lacks are PARTIAL, never PASS, and the run NOT CERTIFIED.
+func TestMissingIdentitiesLeaveRequirementsPartial(t *testing.T) {
+	sim := simtest.New(t, simtest.Options{})
+	m := sim.Manifest
+	var b strings.Builder
+	b.WriteString("address: " + sim.FTPS + "\nca: " + m.Path(m.CA.Bundle) + "\ncontrol: {url: '" + sim.ControlURL + "'}\nidentities:\n")
+	for _, name := range []string{"moces", "voces"} {
+		id, _ := m.Lookup(name)
+		b.WriteString("  - {name: " + name + ", cert: " + m.Path(id.Chain) + ", key: " + m.Path(id.Key) + ", username: " + id.Username +
+			", password: '" + id.Password + "', folders: [" + strings.Join(id.Roles, ", ") + "]}\n")
+	}
+	path := filepath.Join(t.TempDir(), "two.yaml")
+	os.WriteFile(path, []byte(b.String()), 0o600)
+	code, stdout, _ := runCLI("certify", "--target", path, "--report", t.TempDir())
+	for _, want := range []string{"PARTIAL       GW-TLS-02", "1 of 6 scenario(s) passed", "PARTIAL       GW-OUT-01", "Verdict: NOT CERTIFIED"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q", want)
+		}
+	}
+	if code != exitNotCertified || strings.Contains(stdout, "PASS          GW-TLS-02") {
+		t.Errorf("code %d\n%s", code, stdout)
+	}
+}
