@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -105,4 +106,31 @@ func (b *boundedOutput) String() string {
 		s += fmt.Sprintf("\n[ftpsgw: %d bytes of output dropped here]\n", b.dropped)
 	}
 	return strings.TrimSpace(s + string(b.tail))
+}
+
+// CheckAdapter makes sure an adapter command can run at all, before a run that would
+// otherwise report a missing command as a client that supports nothing: its first word must
+// be a command the shell finds (a builtin, a function of sh, or an executable file).
+func CheckAdapter(command string) error {
+	fields := strings.Fields(command)
+	if len(fields) == 0 {
+		return errors.New("the adapter command is empty")
+	}
+	first := fields[0]
+	if strings.Contains(first, "/") {
+		fi, err := os.Stat(first)
+		switch {
+		case err != nil:
+			return fmt.Errorf("adapter %s: %v", first, err)
+		case fi.IsDir():
+			return fmt.Errorf("adapter %s is a folder, not a program", first)
+		case fi.Mode()&0o111 == 0:
+			return fmt.Errorf("adapter %s is not executable (chmod +x %s)", first, first)
+		}
+		return nil
+	}
+	if err := exec.Command("sh", "-c", `command -v "$1" >/dev/null`, "sh", first).Run(); err != nil {
+		return fmt.Errorf("adapter %q: the shell finds no command %q", command, first)
+	}
+	return nil
 }

@@ -257,6 +257,9 @@ func (p *Profile) prepare() error {
 
 func (p *Profile) loadCert(id ProfileIdentity) (*tls.Certificate, error) {
 	switch {
+	case id.Cert != "" && id.Key != "":
+		c, err := tls.LoadX509KeyPair(p.path(id.Cert), p.path(id.Key))
+		return &c, err
 	case id.P12 != "":
 		data, err := certs.ReadFileLimited(p.path(id.P12), certs.MaxFileSize)
 		if err != nil {
@@ -267,9 +270,6 @@ func (p *Profile) loadCert(id ProfileIdentity) (*tls.Certificate, error) {
 			return nil, fmt.Errorf("%s: %w", id.P12, err)
 		}
 		return &c, nil
-	case id.Cert != "" && id.Key != "":
-		c, err := tls.LoadX509KeyPair(p.path(id.Cert), p.path(id.Key))
-		return &c, err
 	}
 	return nil, errors.New("give cert and key (PEM) or p12 and p12_password")
 }
@@ -304,8 +304,12 @@ func ProfileFromManifest(m *certs.Manifest, name, address, controlURL, passivePo
 		p.Control = &ProfileControl{URL: controlURL}
 	}
 	for _, id := range m.Identities {
-		p.Identities = append(p.Identities, ProfileIdentity{Name: id.Name, Cert: m.Path(id.Chain), Key: m.Path(id.Key),
-			Username: id.Username, Password: id.Password, Folders: id.Roles})
+		pi := ProfileIdentity{Name: id.Name, Cert: m.Path(id.Chain), Key: m.Path(id.Key),
+			Username: id.Username, Password: id.Password, Folders: id.Roles}
+		if id.P12 != "" {
+			pi.P12, pi.P12Password = m.Path(id.P12), id.P12Password
+		}
+		p.Identities = append(p.Identities, pi)
 	}
 	p.dir = m.Dir()
 	return p, p.prepare()

@@ -22,7 +22,8 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 	tags := fs.String("tags", "", "godog tag expression, e.g. @CL-NAME-01")
 	reportDir := fs.String("report", "ftpsgw-client-report", "folder for junit.xml, cucumber.json and report.html")
 	strict := fs.Bool("strict", false, "treat assumed requirements (session resumption, …) as MUST")
-	timeout := fs.Duration("timeout", 60*time.Second, "how long one client action may take")
+	timeout := fs.Duration("timeout", 60*time.Second, "how long one client action may take (its process group is killed then)")
+	deadline := fs.Duration("deadline", 30*time.Minute, "bound the whole run; past it the run ends INTERRUPTED (exit 4)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: ftpsgw certify-client --exec 'CMD' [--report DIR] [--tags EXPR] [--strict]\n\nRuns your client against the embedded simulator (virtual clock, fresh PKI) and certifies\nit against features/client/*.feature. Exit 0 only when every MUST requirement passes.\n\nFlags:")
 		fs.PrintDefaults()
@@ -30,8 +31,12 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 	if code, stop := parseFlags(fs, args, stderr); stop {
 		return code
 	}
-	if *execCmd == "" || fs.NArg() > 0 {
+	if *execCmd == "" || fs.NArg() > 0 || *timeout <= 0 || *deadline <= 0 {
 		fs.Usage()
+		return exitUsage
+	}
+	if err := steps.CheckAdapter(*execCmd); err != nil {
+		fmt.Fprintf(stderr, "ftpsgw certify-client: %v\n", err)
 		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -50,6 +55,7 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 		CucumberJSON: filepath.Join(*reportDir, "cucumber.json"), Version: version,
 		Description: "client " + *execCmd + " against the embedded simulator (observes TLS version, certificate, data protection and resumption)",
 		Adapter:     &steps.Adapter{Command: *execCmd, Timeout: *timeout},
+		Deadline:    *deadline,
 	})
 	if err != nil {
 		return runError(stderr, err)

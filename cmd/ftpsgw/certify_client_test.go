@@ -145,3 +145,22 @@ func TestCertifyClientBadInput(t *testing.T) {
 		}
 	}
 }
+
+// An adapter that cannot be run is a usage error before the run, not a client that
+// supports nothing.
+func TestMissingAdapterIsAUsageError(t *testing.T) {
+	dir := t.TempDir()
+	notExec := filepath.Join(dir, "adapter.sh")
+	os.WriteFile(notExec, []byte("#!/bin/sh\nexit 0\n"), 0o644)
+	for cmd, want := range map[string]string{
+		"/nonexistent/adapter":     "no such file",
+		notExec:                    "not executable",
+		dir:                        "a folder",
+		"no-such-command-ftpsgw x": "finds no command",
+	} {
+		code, stdout, stderr := runCLI("certify-client", "--exec", cmd, "--report", t.TempDir())
+		if code != exitUsage || stdout != "" || !strings.Contains(stderr, want) {
+			t.Errorf("--exec %q: code %d, stdout %q, stderr %q", cmd, code, stdout, stderr)
+		}
+	}
+}

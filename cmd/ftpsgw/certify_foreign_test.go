@@ -24,7 +24,7 @@ func foreignProfile(t *testing.T, sim *simtest.Simulator, extra string) string {
 	m := sim.Manifest
 	var b strings.Builder
 	b.WriteString("name: stock-like gateway\naddress: " + sim.FTPS + "\nca: " + m.Path(m.CA.Bundle) + "\nserver_name: localhost\n")
-	b.WriteString("passive_ports: " + sim.PassivePorts + "\ntimeouts: {operation: 10s, receipt: 3s}\nidentities:\n")
+	b.WriteString("passive_ports: " + sim.PassivePorts + "\ntimeouts: {operation: 10s, receipt: 2s}\nidentities:\n")
 	for _, id := range m.Identities {
 		if id.Username == "" {
 			continue
@@ -110,7 +110,7 @@ func TestPreflightNamesWhatIsWrong(t *testing.T) {
 			p := foreignProfile(t, sim, tc.extra+"timeouts: {operation: 3s, receipt: 3s}\n")
 			raw, _ := os.ReadFile(p)
 			body := strings.Replace(string(raw), "address: "+sim.FTPS, "address: "+tc.addr, 1)
-			body = strings.Replace(body, "timeouts: {operation: 10s, receipt: 3s}\n", "", 1)
+			body = strings.Replace(body, "timeouts: {operation: 10s, receipt: 2s}\n", "", 1)
 			os.WriteFile(p, []byte(body), 0o600)
 			start := time.Now()
 			code, _, stderr := runCLI("certify", "--target", p, "--report", t.TempDir())
