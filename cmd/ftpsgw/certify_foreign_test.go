@@ -291,3 +291,41 @@ func TestMissingIdentitiesLeaveRequirementsPartial(t *testing.T) {
 		t.Errorf("code %d\n%s", code, stdout)
 	}
 }
+
+// A gateway whose logins all fail (a broken password backend) cannot pass the rules that
+// judge refusals: their scenarios first show that a good login works, so they are BLOCKED
+// by GW-AUTH-01, which fails.
+func TestRefusalsCountOnlyWhereLoginsWork(t *testing.T) {
+	sim := simtest.New(t, simtest.Options{})
+	p := foreignProfile(t, sim, "control: {url: '"+sim.ControlURL+"'}\n")
+	raw, _ := os.ReadFile(p)
+	var out []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if i := strings.Index(line, "password: '"); i >= 0 {
+			line = line[:i] + "password: 'not-the-password'}"
+		}
+		out = append(out, line)
+	}
+	os.WriteFile(p, []byte(strings.Join(out, "\n")), 0o600)
+	code, stdout, _ := runCLI("certify", "--target", p, "--report", t.TempDir(), "--tags", "@GW-TLS-02 or @GW-AUTH-01 or @GW-AUTH-02")
+	for _, want := range []string{"FAIL          GW-AUTH-01", "BLOCKED       GW-TLS-02", "BLOCKED by GW-AUTH-01"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q", want)
+		}
+	}
+	if code != exitFailure || strings.Contains(stdout, "PASS          GW-TLS-02") {
+		t.Errorf("code %d\n%s", code, stdout)
+	}
+}
+
+// PASV must announce the address the client connected to: a gateway that announces another
+// (NAT misconfigured) fails GW-NET-01 and nothing else. (The announced 127.0.0.2 is never dialled.)
+func TestPASVMustAnnounceTheGatewaysAddress(t *testing.T) {
+	sim := simtest.New(t, simtest.Options{PublicHost: "127.0.0.2"})
+	p := foreignProfile(t, sim, "control: {url: '"+sim.ControlURL+"'}\n")
+	code, stdout, _ := runCLI("certify", "--target", p, "--report", t.TempDir(), "--tags", "@GW-NET-01 or @GW-TLS-03 or @GW-DIR-01")
+	if code != exitFailure || !strings.Contains(stdout, "FAIL          GW-NET-01") || !strings.Contains(stdout, "127.0.0.2") ||
+		!strings.Contains(stdout, "PASS          GW-TLS-03") || !strings.Contains(stdout, "PASS          GW-DIR-01") {
+		t.Errorf("code %d\n%s", code, stdout)
+	}
+}

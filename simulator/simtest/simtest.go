@@ -63,6 +63,8 @@ type Options struct {
 	PassivePorts string
 	// LiftSessionLimits removes the session limits (load generation from one address).
 	LiftSessionLimits bool
+	// PublicHost is the address PASV announces (default: the control connection's own).
+	PublicHost string
 	// Pprof serves Go's profiler on the control listener.
 	Pprof bool
 	// Logger receives the in-process simulator's log (default: discarded).
@@ -170,6 +172,7 @@ func (o Options) config(dir, pki string) simulator.Config {
 		cfg.Limits.MaxSessions, cfg.Limits.MaxSessionsPerAddress, cfg.Limits.MaxSessionsPerIdentity = 0, 0, 0
 	}
 	cfg.Control.Pprof = o.Pprof
+	cfg.PublicHost = o.PublicHost
 	return cfg
 }
 
@@ -199,6 +202,9 @@ func (s *Simulator) startChild(ctx context.Context, opts Options) error {
 	fmt.Fprintf(&y, "login: {max_failures: %d, window: 15m, lockout: 15m}\n", cfg.Login.MaxFailures)
 	if len(cfg.Defects) > 0 {
 		fmt.Fprintf(&y, "defects: [%s]\n", strings.Join(cfg.Defects, ", "))
+	}
+	if cfg.PublicHost != "" {
+		fmt.Fprintf(&y, "public_host: %s\n", cfg.PublicHost)
 	}
 	if opts.LiftSessionLimits {
 		y.WriteString("limits: {max_sessions: 0, max_sessions_per_address: 0, max_sessions_per_identity: 0}\n")
