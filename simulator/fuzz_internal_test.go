@@ -117,3 +117,17 @@ func snapshotAPI(h http.Handler) string {
 	}
 	return out.String()
 }
+
+func TestActiveAddr(t *testing.T) {
+	for _, tc := range []struct{ verb, arg, want string }{
+		{"PORT", "127,0,0,1,200,10", "127.0.0.1:51210"},
+		{"port", " 10,1,2,3,0,21 ", "10.1.2.3:21"},
+		{"EPRT", "|1|127.0.0.1|51210|", "127.0.0.1:51210"},
+		{"EPRT", "|2|::1|51210|", "[::1]:51210"},
+		{"PORT", "1,2,3", ""}, {"PORT", "300,0,0,1,1,1", ""}, {"EPRT", "|1|nohost|1|", ""}, {"EPRT", "", ""}, {"STOR", "x", ""},
+	} {
+		if got := activeAddr(tc.verb, tc.arg); got != tc.want {
+			t.Errorf("activeAddr(%q, %q) = %q, want %q", tc.verb, tc.arg, got, tc.want)
+		}
+	}
+}

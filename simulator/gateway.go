@@ -417,6 +417,11 @@ func (g *Gateway) onCommand(f *front, libID uint32, line string) {
 		s.pendingType = strings.ToUpper(strings.TrimSpace(arg))
 		s.mu.Unlock()
 	}
+	if addr := activeAddr(verb, arg); addr != "" {
+		// Active mode (allowed only when the rules do not require passive mode): the data
+		// connection the gateway dials to addr belongs to this session.
+		g.sessions.setActiveAddr(s, addr)
+	}
 	g.journal.Append(Event{Session: s.id, Remote: s.remote, Username: s.user(), Type: EventCommand, Line: redactCommand(line)})
 }
 

@@ -2,7 +2,9 @@ package simulator
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 )
@@ -128,4 +130,38 @@ func passivePort(code int, line string) int {
 		return p1*256 + p2
 	}
 	return 0
+}
+
+// activeAddr is the address of a PORT (h1,h2,h3,h4,p1,p2) or EPRT (|1|ip|port|) argument, "" if none.
+func activeAddr(verb, arg string) string {
+	arg = strings.TrimSpace(arg)
+	switch strings.ToUpper(verb) {
+	case "PORT":
+		parts := strings.Split(arg, ",")
+		if len(parts) != 6 {
+			return ""
+		}
+		var n [6]int
+		for i, p := range parts {
+			v, err := strconv.Atoi(strings.TrimSpace(p))
+			if err != nil || v < 0 || v > 255 {
+				return ""
+			}
+			n[i] = v
+		}
+		return net.JoinHostPort(fmt.Sprintf("%d.%d.%d.%d", n[0], n[1], n[2], n[3]), strconv.Itoa(n[4]*256+n[5]))
+	case "EPRT":
+		if len(arg) < 2 {
+			return ""
+		}
+		f := strings.Split(arg[1:], arg[:1])
+		if len(f) < 3 || net.ParseIP(f[1]) == nil {
+			return ""
+		}
+		if p, err := strconv.Atoi(f[2]); err != nil || p <= 0 || p > 65535 {
+			return ""
+		}
+		return net.JoinHostPort(f[1], f[2])
+	}
+	return ""
 }

@@ -78,7 +78,8 @@ func TestSKATIsTheStrictRules(t *testing.T) {
 // requirements judge from the journal and leaves every other rule as SKAT's.
 func TestObserveRelaxesOnlyWhatClientCertificationJudges(t *testing.T) {
 	got := ruleDiff(SKAT(), Observe.Apply(SKAT()))
-	want := []string{"GW-TLS-01 TLS.MaxVersion", "GW-TLS-02 TLS.RequireClientCert", "GW-TLS-03 Data.RequireProtection", "GW-TLS-04 Data.RequireResumption"}
+	want := []string{"GW-TLS-01 TLS.MaxVersion", "GW-TLS-02 TLS.RequireClientCert", "GW-TLS-03 Data.RequireProtection", "GW-TLS-04 Data.RequireResumption",
+		"GW-NET-01 Network.PassiveOnly"}
 	if !slices.Equal(got, want) {
 		t.Errorf("Observe changes %v, want %v", got, want)
 	}

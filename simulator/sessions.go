@@ -18,13 +18,14 @@ type sessionTable struct {
 	byID          map[string]*session
 	byRemote      map[string]*session
 	byPassivePort map[int]*session
+	byActiveAddr  map[string]*session // PORT/EPRT address -> session (active mode)
 	controlPorts  map[int]bool
 	rawConns      map[string]net.Conn
 }
 
 func newSessionTable() *sessionTable {
 	return &sessionTable{byID: map[string]*session{}, byRemote: map[string]*session{}, byPassivePort: map[int]*session{},
-		controlPorts: map[int]bool{}, rawConns: map[string]net.Conn{}}
+		byActiveAddr: map[string]*session{}, controlPorts: map[int]bool{}, rawConns: map[string]net.Conn{}}
 }
 
 func (t *sessionTable) get(id string) *session {
@@ -71,7 +72,7 @@ func (t *sessionTable) forConn(local *net.TCPAddr, remote string) (*session, boo
 		if s := t.byPassivePort[local.Port]; s != nil {
 			return s, true
 		}
-		return nil, true
+		return t.byActiveAddr[remote], true
 	}
 	return t.byRemote[remote], false
 }
@@ -104,8 +105,25 @@ func (t *sessionTable) remove(id string) *session {
 				delete(t.byPassivePort, p)
 			}
 		}
+		for a, o := range t.byActiveAddr {
+			if o == s {
+				delete(t.byActiveAddr, a)
+			}
+		}
 	}
 	return s
+}
+
+// setActiveAddr records the address a session asked the gateway to connect to (PORT/EPRT).
+func (t *sessionTable) setActiveAddr(s *session, addr string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for a, o := range t.byActiveAddr {
+		if o == s {
+			delete(t.byActiveAddr, a)
+		}
+	}
+	t.byActiveAddr[addr] = s
 }
 
 // setPassivePort records the port a session was just given for its next data connection.

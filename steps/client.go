@@ -134,6 +134,9 @@ func (s *Suite) initializeClientScenario(sc *godog.ScenarioContext) {
 		return ctx, s.api.Reset(ctx)
 	})
 	sc.After(func(ctx context.Context, scn *godog.Scenario, err error) (context.Context, error) {
+		if err != nil && w.unsupported == "" {
+			w.journalEvidence()
+		}
 		w.close()
 		os.RemoveAll(w.workDir)
 		s.results.end(scn)
@@ -437,6 +440,11 @@ func (x clientSteps) gatewayPutReceipts(list string) error {
 }
 
 func (x clientSteps) receiptFolderHolds(list string) error {
+	// Fetching receipts unchanged is CL-STAT-01's rule, also where another scenario needs it.
+	return blockedBy("CL-STAT-01", x.receiptFolderHoldsCodes(list))
+}
+
+func (x clientSteps) receiptFolderHoldsCodes(list string) error {
 	f, _ := x.lastFile()
 	for _, code := range parseCodes(list) {
 		name := receiptName(f.service, f.name, code)
@@ -449,8 +457,8 @@ func (x clientSteps) receiptFolderHolds(list string) error {
 			}
 			return expected(name+" in the client's receipt folder", "%v", have)
 		}
-		if string(got) != x.receipts[code] {
-			return expected(name+" byte for byte as in /out", "%d bytes that differ", len(got))
+		if want := x.receipts[code]; string(got) != want {
+			return expected(name+" byte for byte as in /out ("+fmt.Sprint(len(want))+" bytes)", "%s", describeDiff(got, []byte(want)))
 		}
 	}
 	return nil
@@ -498,11 +506,89 @@ func (w *World) waitReceiptsAPI(f upFile, codes ...int) error {
 	}
 }
 
+// clientSucceeded passes when the client's last action exited 0. When it failed, the
+// gateway's journal tells whether another client requirement it broke is the cause (a
+// refused login, a handshake that was not TLS 1.2 with its certificate): the scenario is then
+// BLOCKED by that requirement, so each mistake shows up as its own requirement.
 func (w *World) clientSucceeded() error {
-	if w.adapter.code != 0 {
-		return expected("the client to succeed (exit 0)", "exit %d for %s: %s", w.adapter.code, w.adapter.action, lastLine(w.adapter.output))
+	if w.adapter.code == 0 {
+		return nil
 	}
-	return nil
+	err := expected("the client to succeed (exit 0)", "exit %d for %s: %s", w.adapter.code, w.adapter.action, lastLine(w.adapter.output))
+	if cause := w.clientFailureCause(); cause != "" {
+		return blockedBy(cause, err)
+	}
+	return err
+}
+
+// clientFailureCause names the client requirement the journal shows broken, or "".
+func (w *World) clientFailureCause() string {
+	evs, err := w.events(control.EventTLS, control.EventLogin, control.EventCommand)
+	if err != nil {
+		return ""
+	}
+	fp := w.clientFingerprint()
+	for _, e := range evs {
+		if e.Type == control.EventTLS && (e.TLSVersion != "TLS1.2" || e.Fingerprint != fp) {
+			return "CL-TLS-01"
+		}
+	}
+	for _, e := range evs {
+		if e.Type == control.EventLogin && !e.OK {
+			return "CL-AUTH-01"
+		}
+	}
+	for _, e := range evs {
+		if verb, _, _ := strings.Cut(strings.ToUpper(e.Line), " "); e.Type == control.EventCommand && (verb == "PORT" || verb == "EPRT") {
+			return "CL-TLS-02"
+		}
+	}
+	return ""
+}
+
+// describeDiff says how a copy differs from the original: length, and the first differing byte.
+func describeDiff(got, want []byte) string {
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
+	}
+	switch {
+	case len(got) < len(want) && i == len(got):
+		return fmt.Sprintf("%d bytes: the first %d, %d missing at the end", len(got), len(got), len(want)-len(got))
+	case len(got) > len(want) && i == len(want):
+		return fmt.Sprintf("%d bytes: %d extra at the end", len(got), len(got)-len(want))
+	}
+	return fmt.Sprintf("%d bytes, differing from byte %d on", len(got), i)
+}
+
+// journalEvidence adds the gateway's view of the scenario (its journal: handshakes, commands,
+// replies, logins, uploads) to the evidence, so a vendor sees what the gateway saw.
+func (w *World) journalEvidence() {
+	evs, err := w.events(control.EventTLS, control.EventDataTLS, control.EventCommand, control.EventReply, control.EventLogin, control.EventUpload)
+	if err != nil {
+		return
+	}
+	var b strings.Builder
+	const max = 60
+	for i, e := range evs {
+		if i == max {
+			fmt.Fprintf(&b, "… %d more events (GET /control/v1/journal)\n", len(evs)-max)
+			break
+		}
+		switch e.Type {
+		case control.EventTLS, control.EventDataTLS:
+			fmt.Fprintf(&b, "%s %s %s %s resumed=%v cert=%s %s\n", e.Session, e.Type, e.TLSVersion, e.Cipher, e.Resumed, shortFP(e.Fingerprint), e.Reason)
+		case control.EventCommand:
+			fmt.Fprintf(&b, "%s > %s\n", e.Session, e.Line)
+		case control.EventReply:
+			fmt.Fprintf(&b, "%s < %d %s\n", e.Session, e.Code, e.Line)
+		default:
+			fmt.Fprintf(&b, "%s %s %s ok=%v %s %s\n", e.Session, e.Type, e.Username, e.OK, e.Path, e.Reason)
+		}
+	}
+	if b.Len() > 0 {
+		w.note("what the gateway saw (journal):\n%s", strings.TrimSpace(b.String()))
+	}
 }
 
 func keys(m map[int]string) []int {

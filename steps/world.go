@@ -148,8 +148,8 @@ func (w *World) note(format string, a ...any) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	line := fmt.Sprintf(format, a...)
-	if len(line) > 600 {
-		line = line[:600] + "…"
+	if limit := 600; len(line) > limit && !strings.HasPrefix(line, "what the gateway saw") {
+		line = line[:limit] + "…"
 	}
 	w.evidence = append(w.evidence, line)
 }

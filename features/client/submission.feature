@@ -18,7 +18,8 @@ Feature: The client's submissions and receipts
   @CL-NAME-01 @must
   Scenario: Every submission has a new name
     When the client uploads 2 new files to "FTPSGW.Heartbeat"
-    Then the gateway saw 2 uploads under 2 different names
+    Then the client reports success
+    And the gateway saw 2 uploads under 2 different names
 
   @CL-NAME-01 @must
   Scenario: The client refuses to submit a name a second time
