@@ -50,6 +50,10 @@ type Server struct {
 	wg       sync.WaitGroup
 	once     sync.Once
 	m        *certs.Manifest
+	lock     *dataLock // the data folder's lock, held until Close
+	// loopStarted: Close waits for the pipeline loop only if it ran (a start that failed
+	// early must not wait 10 s for a loop that never started).
+	loopStarted bool
 }
 
 // Options are the parts of a simulator that are not settings.
@@ -68,15 +72,27 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults(cfg)
+	abs, err := filepath.Abs(cfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	// One owner per data folder, before anything in it is touched: a second serve on the
+	// same folder would free the first's reserved names and delete its uploads in flight.
+	lock, err := lockDataDir(abs, "ftpsgw serve")
+	if err != nil {
+		return nil, err
+	}
 	data, m, devPKI, tr, serverCert, err := prepareDataAndPKI(cfg)
 	if err != nil {
+		lock.release()
 		return nil, err
 	}
 	store, err := OpenStore(data)
 	if err != nil {
+		lock.release()
 		return nil, err
 	}
-	srv := &Server{m: m}
+	srv := &Server{m: m, lock: lock}
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	srv.stopLoop = stopLoop
 	ok := false
@@ -135,6 +151,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	}
 	g.addrs = srv.ready
 	go g.loop(loopCtx)
+	srv.loopStarted = true
 	srv.ready.PassivePorts = cfg.PassivePorts
 	srv.ready.PKI = m.Dir()
 	srv.ready.CABundle = m.Path(m.CA.Bundle)
@@ -144,6 +161,8 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	if err := writeJSONAtomic(filepath.Join(data, ReadyFile), srv.ready); err != nil {
 		return nil, err
 	}
+	_ = lock.describe(lockHolder{PID: os.Getpid(), Command: "ftpsgw serve", Since: srv.ready.Started,
+		Addrs: []string{"ftps " + srv.ready.Control, "control " + srv.ready.ControlAPI}})
 	opts.Logger.Info("gateway simulator ready", "control", srv.ready.Control, "implicit", srv.ready.Implicit, "control_api", srv.ready.ControlAPI,
 		"clock", cfg.Clock,
 		"passive_ports", cfg.PassivePorts, "data", data, "pki", m.Dir())
@@ -449,7 +468,7 @@ func (s *Server) Close() error {
 		s.wg.Wait()
 		if s.stopLoop != nil {
 			s.stopLoop()
-			if s.gw != nil && s.gw.pipe.done != nil {
+			if s.gw != nil && s.loopStarted {
 				select {
 				case <-s.gw.pipe.done:
 				case <-time.After(10 * time.Second):
@@ -460,6 +479,7 @@ func (s *Server) Close() error {
 			_ = os.Remove(filepath.Join(s.gw.dataDir, ReadyFile))
 			err = errors.Join(err, s.gw.store.Close())
 		}
+		s.lock.release() // last: the folder is free only when nothing of this process uses it
 	})
 	return err
 }

@@ -42,22 +42,29 @@ var skatIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 type SecurityService struct {
 	store   store.SecurityStore
 	version string
+	lock    *dataLock
 }
 
 // OpenSecurityService opens (creating if needed) dataDir/security.db.
 func OpenSecurityService(dataDir, version string) (*SecurityService, error) {
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+	lock, err := lockDataDir(dataDir, "ftpsgw security")
+	if err != nil {
 		return nil, err
 	}
 	st, err := store.OpenSecurityStore(dataDir)
 	if err != nil {
+		lock.release()
 		return nil, err
 	}
-	return &SecurityService{store: st, version: version}, nil
+	return &SecurityService{store: st, version: version, lock: lock}, nil
 }
 
-// Close closes the database.
-func (s *SecurityService) Close() error { return s.store.Close() }
+// Close closes the database and frees the data folder.
+func (s *SecurityService) Close() error {
+	err := s.store.Close()
+	s.lock.release()
+	return err
+}
 
 // Handler serves /security/v1.
 func (s *SecurityService) Handler() http.Handler {
@@ -114,6 +121,7 @@ type BackendService struct {
 
 	mu    sync.Mutex
 	rules BackendSettings
+	lock  *dataLock
 }
 
 const metaBackendRules = "backend_rules"
@@ -121,19 +129,26 @@ const metaBackendRules = "backend_rules"
 // OpenBackendService opens (creating if needed) dataDir/backend.db and dataDir/received.
 // settings give the rules until they are changed through the API (then persisted).
 func OpenBackendService(dataDir string, settings BackendSettings, version string) (*BackendService, error) {
-	for _, d := range []string{dataDir, filepath.Join(dataDir, "received"), filepath.Join(dataDir, "tmp")} {
+	lock, err := lockDataDir(dataDir, "ftpsgw backend")
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []string{filepath.Join(dataDir, "received"), filepath.Join(dataDir, "tmp")} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
+			lock.release()
 			return nil, err
 		}
 	}
 	st, err := store.OpenBackendStore(dataDir)
 	if err != nil {
+		lock.release()
 		return nil, err
 	}
-	b := &BackendService{store: st, dir: dataDir, version: version, initial: settings, rules: settings}
+	b := &BackendService{store: st, dir: dataDir, version: version, initial: settings, rules: settings, lock: lock}
 	var saved backendState
 	if ok, err := st.MetaJSON(context.Background(), metaBackendRules, &saved); err != nil {
 		st.Close()
+		lock.release()
 		return nil, err
 	} else if ok {
 		b.rules.Default, b.rules.Services = saved.Default, saved.Services
@@ -150,7 +165,11 @@ func OpenBackendService(dataDir string, settings BackendSettings, version string
 }
 
 // Close closes the database.
-func (b *BackendService) Close() error { return b.store.Close() }
+func (b *BackendService) Close() error {
+	err := b.store.Close()
+	b.lock.release()
+	return err
+}
 
 func (b *BackendService) rulesAPI() control.BackendRules {
 	b.mu.Lock()
