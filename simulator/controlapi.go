@@ -161,16 +161,21 @@ func (g *Gateway) controlHandler(version string) http.Handler {
 		w.Header().Set("Content-Type", "application/xml")
 		_, _ = w.Write(StatusXSD)
 	})
+	g.diagnostics(mux)
+	return g.guard(g.leaseGuard(mux))
+}
+
+// diagnostics serves Prometheus metrics and, when asked for, Go's profiler, behind the same
+// guard (loopback or token): control.pprof / serve --pprof.
+func (g *Gateway) diagnostics(mux *http.ServeMux) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.registry, promhttp.HandlerOpts{}))
 	if g.cfg.Control.Pprof {
-		// Go's profiler, behind the same guard (loopback or token): control.pprof / serve --pprof.
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
 		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
-	return g.guard(g.leaseGuard(mux))
 }
 
 // journalQuery reads GET /journal's filters.

@@ -104,25 +104,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 			srv.Close()
 		}
 	}()
-	var boot [3]byte
-	_, _ = rand.Read(boot[:])
-	g := &Gateway{
-		cfg: cfg, rules: RulesFor(cfg), clock: opts.Clock, store: store, journal: NewJournal(opts.JournalCapacity, opts.Clock),
-		log: opts.Logger, dataDir: data, trust: tr, limiter: newLoginLimiter(opts.Clock, cfg.Login),
-		boot: hex.EncodeToString(boot[:]), sessions: newSessionTable(), roles: &roleView{roles: map[string][]string{}},
-		link: &backendLink{s: cfg.Backend}, faults: &faultInjector{}, m: m,
-		repl: &replication{interval: cfg.Security.ReplicationInterval.Std(), retryMin: cfg.Backend.RetryMin.Std(),
-			reachable: cfg.Security.Reachable, dirty: true}, // dirty: unknown until the first replication
-	}
-	g.pipe.wake, g.pipe.done = make(chan struct{}, 1), make(chan struct{})
-	g.metrics = newMetrics(g)
-	g.backend, g.security = embeddedBackend{g}, embeddedSecurity{store}
-	if cfg.Backend.URL != "" {
-		g.backend = httpBackend{g: g, c: control.NewBackendClient(cfg.Backend.URL, cfg.Backend.Timeout.Std())}
-	}
-	if cfg.Security.URL != "" {
-		g.security = httpSecurity{store: store, c: control.NewSecurityClient(cfg.Security.URL, cfg.Security.Timeout.Std())}
-	}
+	g := newGateway(cfg, opts, store, tr, m, data)
 	srv.gw = g
 	if vc, ok := opts.Clock.(*VirtualClock); ok {
 		if t, err := store.MetaTime(ctx, metaVirtualNow); err != nil {
@@ -168,6 +150,31 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		"passive_ports", cfg.PassivePorts, "data", data, "pki", m.Dir())
 	ok = true
 	return srv, nil
+}
+
+// newGateway assembles the gateway's parts for a configuration: its rules, the run-time
+// parts with their own locks, and the embedded or remote backend and security system.
+func newGateway(cfg Config, opts Options, store *Store, tr *trust, m *certs.Manifest, data string) *Gateway {
+	var boot [3]byte
+	_, _ = rand.Read(boot[:])
+	g := &Gateway{
+		cfg: cfg, rules: RulesFor(cfg), clock: opts.Clock, store: store, journal: NewJournal(opts.JournalCapacity, opts.Clock),
+		log: opts.Logger, dataDir: data, trust: tr, limiter: newLoginLimiter(opts.Clock, cfg.Login),
+		boot: hex.EncodeToString(boot[:]), sessions: newSessionTable(), roles: &roleView{roles: map[string][]string{}},
+		link: &backendLink{s: cfg.Backend}, faults: &faultInjector{}, m: m,
+		repl: &replication{interval: cfg.Security.ReplicationInterval.Std(), retryMin: cfg.Backend.RetryMin.Std(),
+			reachable: cfg.Security.Reachable, dirty: true}, // dirty: unknown until the first replication
+	}
+	g.pipe.wake, g.pipe.done = make(chan struct{}, 1), make(chan struct{})
+	g.metrics = newMetrics(g)
+	g.backend, g.security = embeddedBackend{g}, embeddedSecurity{store}
+	if cfg.Backend.URL != "" {
+		g.backend = httpBackend{g: g, c: control.NewBackendClient(cfg.Backend.URL, cfg.Backend.Timeout.Std())}
+	}
+	if cfg.Security.URL != "" {
+		g.security = httpSecurity{store: store, c: control.NewSecurityClient(cfg.Security.URL, cfg.Security.Timeout.Std())}
+	}
+	return g
 }
 
 // withDefaults fills in the options left empty.

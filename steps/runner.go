@@ -50,53 +50,16 @@ type RunOptions struct {
 // says. Failed requirements are in the result, not in the error; an interrupted run (ctx
 // cancelled, or the deadline passed) comes back with Interrupted set and what it had.
 func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
-	if opts.Profile == nil || opts.Features == nil {
-		return nil, &UsageError{Msg: "a profile and a feature set are required"}
-	}
-	catalogue, err := LoadCatalogue(opts.Features)
+	p, err := prepare(opts)
 	if err != nil {
 		return nil, err
 	}
-	written, err := ParseScenarios(opts.Features)
-	if err != nil {
-		return nil, err
-	}
-	if err := CheckCoverage(catalogue, written); err != nil {
-		return nil, err
-	}
-	for _, id := range opts.Profile.Scope {
-		if !slices.ContainsFunc(catalogue, func(r Requirement) bool { return r.ID == id }) {
-			return nil, &UsageError{Msg: fmt.Sprintf("the profile's scope names %s, which the suite does not hold", id)}
-		}
-	}
-	plan, err := Plan(opts.Features)
-	if err != nil {
-		return nil, err
-	}
-	expr, selected, err := Select(plan, opts.Tags)
-	if err != nil {
-		return nil, err
-	}
-	hash, err := featuresHash(opts.Features)
-	if err != nil {
-		return nil, err
-	}
-	interrupted := func(started time.Time) *reports.Run {
-		run := &reports.Run{Kind: opts.Kind, Suite: opts.Version, FeaturesHash: hash, Started: started, Duration: time.Since(started),
-			Target: reports.Target{Name: opts.Profile.Name, Address: opts.Profile.Address, Mode: opts.Profile.Mode,
-				Control: opts.Profile.Control != nil, Description: opts.Description},
-			Strict: opts.Strict || opts.Profile.Strict, Tags: opts.Tags, Scope: opts.Profile.Scope, Interrupted: true,
-			Scenarios: notStarted(selected, nil)}
-		if run.Kind == "" {
-			run.Kind = "gateway"
-		}
-		run.Requirements = Verdicts(VerdictInput{Catalogue: catalogue, Planned: plan, Selected: selected,
-			Scenarios: run.Scenarios, Strict: run.Strict, Scope: run.Scope})
-		return run
+	if opts.Adapter != nil {
+		opts.Kind = "client"
 	}
 	if err := Preflight(ctx, opts.Profile); err != nil {
 		if ctx.Err() != nil {
-			return interrupted(time.Now()), nil
+			return p.report(opts, time.Now(), nil, true), nil
 		}
 		return nil, err
 	}
@@ -118,19 +81,10 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 	}
 	initializer := suite.InitializeScenario
 	if opts.Adapter != nil {
-		if suite.api == nil {
-			return nil, &UsageError{Msg: "client certification needs the simulator's control API"}
+		if err := suite.useAdapter(*opts.Adapter); err != nil {
+			return nil, err
 		}
-		a := *opts.Adapter
-		if a.Identity == "" {
-			a.Identity = "moces"
-		}
-		if a.Timeout == 0 {
-			a.Timeout = 60 * time.Second
-		}
-		suite.adapter = &a
 		initializer = suite.initializeClientScenario
-		opts.Kind = "client"
 	}
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
@@ -139,35 +93,98 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 	if opts.CucumberJSON != "" {
 		format += ",cucumber:" + opts.CucumberJSON
 	}
-	strict := opts.Strict || opts.Profile.Strict
 	started := time.Now()
 	godog.TestSuite{
 		Name:                "ftpsgw",
 		ScenarioInitializer: initializer,
 		Options: &godog.Options{
 			Format: format, Output: opts.Progress, FS: opts.Features, Paths: []string{"."},
-			Tags: expr.Godog(), Strict: true, Concurrency: 1, NoColors: true, DefaultContext: ctx,
+			Tags: p.expr.Godog(), Strict: true, Concurrency: 1, NoColors: true, DefaultContext: ctx,
 		},
 	}.Run()
+	ran := suite.results.scenarios()
+	if ctx.Err() == nil && len(ran) != len(p.selected) {
+		return nil, fmt.Errorf("internal error: %d scenarios were selected, godog ran %d", len(p.selected), len(ran))
+	}
+	return p.report(opts, started, ran, ctx.Err() != nil), nil
+}
+
+// runPlan is what a run certifies: the catalogue, every scenario of the suite and those
+// the tags selected.
+type runPlan struct {
+	catalogue []Requirement
+	planned   []PlannedScenario
+	selected  []PlannedScenario
+	expr      *TagExpr
+	hash      string
+}
+
+// prepare checks the suite, the profile's scope and the selection before anything runs.
+func prepare(opts RunOptions) (*runPlan, error) {
+	if opts.Profile == nil || opts.Features == nil {
+		return nil, &UsageError{Msg: "a profile and a feature set are required"}
+	}
+	catalogue, err := LoadCatalogue(opts.Features)
+	if err != nil {
+		return nil, err
+	}
+	written, err := ParseScenarios(opts.Features)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckCoverage(catalogue, written); err != nil {
+		return nil, err
+	}
+	for _, id := range opts.Profile.Scope {
+		if !slices.ContainsFunc(catalogue, func(r Requirement) bool { return r.ID == id }) {
+			return nil, &UsageError{Msg: fmt.Sprintf("the profile's scope names %s, which the suite does not hold", id)}
+		}
+	}
+	p := &runPlan{catalogue: catalogue}
+	if p.planned, err = Plan(opts.Features); err != nil {
+		return nil, err
+	}
+	if p.expr, p.selected, err = Select(p.planned, opts.Tags); err != nil {
+		return nil, err
+	}
+	if p.hash, err = featuresHash(opts.Features); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// report is the run with its verdicts: the scenarios that ran, and the selected ones that
+// never started as NOT RUN.
+func (p *runPlan) report(opts RunOptions, started time.Time, ran []reports.Scenario, interrupted bool) *reports.Run {
 	kind := opts.Kind
 	if kind == "" {
 		kind = "gateway"
 	}
 	run := &reports.Run{
-		Kind: kind, Suite: opts.Version, FeaturesHash: hash, Started: started, Duration: time.Since(started),
+		Kind: kind, Suite: opts.Version, FeaturesHash: p.hash, Started: started, Duration: time.Since(started),
 		Target: reports.Target{Name: opts.Profile.Name, Address: opts.Profile.Address, Mode: opts.Profile.Mode,
 			Control: opts.Profile.Control != nil, Description: opts.Description},
-		Strict: strict, Tags: opts.Tags, Scope: opts.Profile.Scope, FailOnWarn: opts.FailOnWarn,
-		Interrupted: ctx.Err() != nil, Scenarios: suite.results.scenarios(),
+		Strict: opts.Strict || opts.Profile.Strict, Tags: opts.Tags, Scope: opts.Profile.Scope, FailOnWarn: opts.FailOnWarn,
+		Interrupted: interrupted, Scenarios: append(ran, notStarted(p.selected, ran)...),
 	}
-	ran := len(run.Scenarios)
-	run.Scenarios = append(run.Scenarios, notStarted(selected, run.Scenarios)...)
-	if !run.Interrupted && ran != len(selected) {
-		return nil, fmt.Errorf("internal error: %d scenarios were selected, godog ran %d", len(selected), ran)
+	run.Requirements = Verdicts(VerdictInput{Catalogue: p.catalogue, Planned: p.planned, Selected: p.selected,
+		Scenarios: run.Scenarios, Strict: run.Strict, Scope: run.Scope})
+	return run
+}
+
+// useAdapter sets the suite up for client certification.
+func (s *Suite) useAdapter(a Adapter) error {
+	if s.api == nil {
+		return &UsageError{Msg: "client certification needs the simulator's control API"}
 	}
-	run.Requirements = Verdicts(VerdictInput{Catalogue: catalogue, Planned: plan, Selected: selected,
-		Scenarios: run.Scenarios, Strict: strict, Scope: opts.Profile.Scope})
-	return run, nil
+	if a.Identity == "" {
+		a.Identity = "moces"
+	}
+	if a.Timeout == 0 {
+		a.Timeout = 60 * time.Second
+	}
+	s.adapter = &a
+	return nil
 }
 
 // holdLease takes the simulator's lease for this run, so no other run resets it meanwhile,

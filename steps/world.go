@@ -148,10 +148,17 @@ func (w *World) note(format string, a ...any) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	line := fmt.Sprintf(format, a...)
-	if limit := 600; len(line) > limit && !strings.HasPrefix(line, "what the gateway saw") {
-		line = line[:limit] + "…"
+	if len(line) > 600 {
+		line = line[:600] + "…"
 	}
 	w.evidence = append(w.evidence, line)
+}
+
+// noteBlock records a multi-line piece of evidence whole (the caller bounds it).
+func (w *World) noteBlock(text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.evidence = append(w.evidence, text)
 }
 
 // unsupportedf ends the scenario as UNSUPPORTED.

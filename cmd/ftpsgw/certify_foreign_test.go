@@ -127,10 +127,7 @@ func TestInterruptedRunReportsWhatRan(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "ftpsgw")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := binary(t)
 	dir := t.TempDir()
 	// A stale report of an earlier run must not survive beside this run's.
 	os.WriteFile(filepath.Join(dir, "junit.xml"), []byte("stale"), 0o644)
@@ -239,10 +236,7 @@ func TestConcurrentCertificationsShareOneSimulator(t *testing.T) {
 	if err := sim.Control.ReleaseLease(ctx, "someone-else"); err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(t.TempDir(), "ftpsgw")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := binary(t)
 	type result struct {
 		code int
 		out  string

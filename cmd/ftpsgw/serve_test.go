@@ -20,34 +20,18 @@ import (
 	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/simulator"
 	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/simulator/simtest"
 	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// binary builds ftpsgw once for the tests that run it as a child process.
+// binary is ftpsgw built once for the tests that run it as a child process.
 func binary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ftpsgw-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "ftpsgw")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	bin, err := simtest.Binary()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binPath
+	return bin
 }
 
 type child struct {

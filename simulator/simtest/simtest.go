@@ -192,7 +192,7 @@ func (s *Simulator) startChild(ctx context.Context, opts Options) error {
 	bin := opts.Binary
 	if bin == "" {
 		var err error
-		if bin, err = buildBinary(); err != nil {
+		if bin, err = Binary(); err != nil {
 			return err
 		}
 	}
@@ -269,8 +269,9 @@ var (
 	buildErr  error
 )
 
-// buildBinary builds cmd/ftpsgw once per process into a temporary folder.
-func buildBinary() (string, error) {
+// Binary is the ftpsgw executable of this source tree, built with `go build` once per
+// process into a temporary folder (tests that run ftpsgw as a child share it).
+func Binary() (string, error) {
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "ftpsgw-bin-")
 		if err != nil {

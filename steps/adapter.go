@@ -1,0 +1,279 @@
+package steps
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ftpsgw/ftpsgw/certs"
+	"github.com/ftpsgw/ftpsgw/simulator/control"
+)
+
+// The client adapter of client certification: running it, and what the gateway saw of it.
+
+// Adapter runs the vendor's client under test. The contract (README): the harness runs
+//
+//	CMD upload FILE FOLDER   upload the local FILE under its own name into the gateway folder FOLDER
+//	CMD receipts DIR         download the receipts now in /out into the local DIR
+//
+// with the connection in FTPSGW_HOST, FTPSGW_PORT, FTPSGW_CA, FTPSGW_CERT, FTPSGW_KEY,
+// FTPSGW_P12, FTPSGW_P12_PASSWORD, FTPSGW_USERNAME, FTPSGW_PASSWORD, plus FTPSGW_STATE_DIR (a
+// folder the client may keep state in for the scenario) and FTPSGW_FORMAT ("fixed-record" for
+// files that must go up in ASCII mode, else "binary"). Exit 0 = done, 127 = this action is
+// unsupported, anything else = the client reports failure.
+type Adapter struct {
+	Command  string // run with sh -c, the action and its arguments appended
+	Identity string // profile identity the client is given (default moces)
+	Timeout  time.Duration
+}
+
+// ExitUnsupported is the adapter's exit code for an action it does not support.
+const ExitUnsupported = 127
+
+type adapterRun struct {
+	action string
+	code   int
+	output string
+}
+
+// runAdapter runs one adapter action and records its result as evidence.
+func (w *World) runAdapter(action string, args ...string) error {
+	a := w.suite.adapter
+	p := w.suite.profile
+	id, _, ok := p.Identity(a.Identity)
+	if !ok {
+		return fmt.Errorf("the profile has no identity %q to give the client", a.Identity)
+	}
+	host, port, _ := net.SplitHostPort(p.Address)
+	env := append(os.Environ(),
+		"FTPSGW_HOST="+host, "FTPSGW_PORT="+port, "FTPSGW_CA="+p.path(p.CA),
+		"FTPSGW_CERT="+p.path(id.Cert), "FTPSGW_KEY="+p.path(id.Key),
+		"FTPSGW_P12="+p.path(id.P12), "FTPSGW_P12_PASSWORD="+id.P12Password,
+		"FTPSGW_USERNAME="+id.Username, "FTPSGW_PASSWORD="+id.Password,
+		"FTPSGW_STATE_DIR="+w.stateDir, "FTPSGW_FORMAT="+w.format,
+	)
+	res, err := runCommand(w.ctx, a.Command, append([]string{action}, args...), env, a.Timeout)
+	if err != nil {
+		return fmt.Errorf("running the client: %w", err)
+	}
+	code, output := res.code, res.output
+	w.adapter = adapterRun{action: action + " " + strings.Join(args, " "), code: code, output: output}
+	w.note("client %s %s -> exit %d\n%s", action, strings.Join(args, " "), code, output)
+	if code == ExitUnsupported {
+		return w.unsupportedf("the client does not support %q (exit 127)", action)
+	}
+	return nil
+}
+
+// clientUpload makes a new local file and has the client upload it.
+func (w *World) clientUpload(service, name string, data []byte) error {
+	local := filepath.Join(w.workDir, name)
+	if err := os.WriteFile(local, data, 0o644); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(data)
+	w.files = append(w.files, upFile{who: w.suite.adapter.Identity, service: service, name: name})
+	w.localSums = append(w.localSums, hex.EncodeToString(sum[:]))
+	return w.runAdapter("upload", local, service)
+}
+
+// events returns the journal since the scenario began (the gateway was reset for it, and
+// only the client talks to it).
+func (w *World) events(types ...control.EventType) ([]control.Event, error) {
+	j, err := w.suite.api.Journal(w.ctx, control.JournalQuery{Types: types})
+	if err != nil {
+		return nil, err
+	}
+	return j.Events, nil
+}
+
+// clientFingerprint is the SHA-256 of the certificate the client was given.
+func (w *World) clientFingerprint() string {
+	_, cert, _ := w.suite.profile.Identity(w.suite.adapter.Identity)
+	return certs.Fingerprint(cert.Leaf)
+}
+
+func (w *World) uploadsOf(name string) (int, error) {
+	evs, err := w.events(control.EventUpload)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range evs {
+		if e.OK && strings.HasSuffix(e.Path, "/"+name) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// waitReceiptsAPI waits (advancing a virtual clock) until the gateway has made receipts with
+// these codes for the file, and keeps their content for comparison.
+func (w *World) waitReceiptsAPI(f upFile, codes ...int) error {
+	deadline := time.Now().Add(time.Duration(w.suite.profile.Timeouts.Receipt))
+	var spent time.Duration
+	for {
+		rs, err := w.suite.api.Receipts(w.ctx, "")
+		if err != nil {
+			return err
+		}
+		found := map[int]string{}
+		for _, r := range rs {
+			if r.Filename == f.name && r.Kind == "receipt" {
+				found[r.Code] = r.Content
+			}
+		}
+		all := true
+		for _, c := range codes {
+			if _, ok := found[c]; !ok {
+				all = false
+			}
+		}
+		if all {
+			for _, c := range codes {
+				w.receipts[c] = found[c]
+			}
+			return nil
+		}
+		if time.Now().After(deadline) || spent > 10*time.Minute {
+			return expected(fmt.Sprintf("receipts %v for %s", codes, f.name), "%v", keys(found))
+		}
+		if w.suite.virtual {
+			if err := w.advance(time.Second); err != nil {
+				return err
+			}
+			spent += time.Second
+		} else {
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+}
+
+// clientSucceeded passes when the client's last action exited 0. When it failed, the
+// gateway's journal tells whether another client requirement it broke is the cause (a
+// refused login, a handshake that was not TLS 1.2 with its certificate): the scenario is then
+// BLOCKED by that requirement, so each mistake shows up as its own requirement.
+func (w *World) clientSucceeded() error {
+	if w.adapter.code == 0 {
+		return nil
+	}
+	err := expected("the client to succeed (exit 0)", "exit %d for %s: %s", w.adapter.code, w.adapter.action, lastLine(w.adapter.output))
+	if cause := w.clientFailureCause(); cause != "" {
+		return blockedBy(cause, err)
+	}
+	return err
+}
+
+// clientFailureCause names the client requirement the journal shows broken, or "".
+func (w *World) clientFailureCause() string {
+	evs, err := w.events(control.EventTLS, control.EventLogin, control.EventCommand)
+	if err != nil {
+		return ""
+	}
+	fp := w.clientFingerprint()
+	for _, e := range evs {
+		if e.Type == control.EventTLS && (e.TLSVersion != "TLS1.2" || e.Fingerprint != fp) {
+			return "CL-TLS-01"
+		}
+	}
+	for _, e := range evs {
+		if e.Type == control.EventLogin && !e.OK {
+			return "CL-AUTH-01"
+		}
+	}
+	for _, e := range evs {
+		if verb, _, _ := strings.Cut(strings.ToUpper(e.Line), " "); e.Type == control.EventCommand && (verb == "PORT" || verb == "EPRT") {
+			return "CL-TLS-02"
+		}
+	}
+	return ""
+}
+
+// describeDiff says how a copy differs from the original: length, and the first differing byte.
+func describeDiff(got, want []byte) string {
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
+	}
+	switch {
+	case len(got) < len(want) && i == len(got):
+		return fmt.Sprintf("%d bytes: the first %d, %d missing at the end", len(got), len(got), len(want)-len(got))
+	case len(got) > len(want) && i == len(want):
+		return fmt.Sprintf("%d bytes: %d extra at the end", len(got), len(got)-len(want))
+	}
+	return fmt.Sprintf("%d bytes, differing from byte %d on", len(got), i)
+}
+
+// journalEvidence adds the gateway's view of the scenario (its journal: handshakes, commands,
+// replies, logins, uploads) to the evidence, so a vendor sees what the gateway saw.
+func (w *World) journalEvidence() {
+	evs, err := w.events(control.EventTLS, control.EventDataTLS, control.EventCommand, control.EventReply, control.EventLogin, control.EventUpload)
+	if err != nil {
+		return
+	}
+	var b strings.Builder
+	const max = 60
+	for i, e := range evs {
+		if i == max {
+			fmt.Fprintf(&b, "… %d more events (GET /control/v1/journal)\n", len(evs)-max)
+			break
+		}
+		switch e.Type {
+		case control.EventTLS, control.EventDataTLS:
+			fmt.Fprintf(&b, "%s %s %s %s resumed=%v cert=%s %s\n", e.Session, e.Type, e.TLSVersion, e.Cipher, e.Resumed, shortFP(e.Fingerprint), e.Reason)
+		case control.EventCommand:
+			fmt.Fprintf(&b, "%s > %s\n", e.Session, e.Line)
+		case control.EventReply:
+			fmt.Fprintf(&b, "%s < %d %s\n", e.Session, e.Code, e.Line)
+		default:
+			fmt.Fprintf(&b, "%s %s %s ok=%v %s %s\n", e.Session, e.Type, e.Username, e.OK, e.Path, e.Reason)
+		}
+	}
+	if b.Len() > 0 {
+		w.noteBlock("what the gateway saw (journal):\n" + strings.TrimSpace(b.String()))
+	}
+}
+
+func keys(m map[int]string) []int {
+	var out []int
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+func shortFP(fp string) string {
+	if len(fp) > 16 {
+		return fp[:16] + "…"
+	}
+	if fp == "" {
+		return "none"
+	}
+	return fp
+}
+
+func describeSubs(subs []control.Submission) string {
+	var parts []string
+	for _, s := range subs {
+		parts = append(parts, fmt.Sprintf("%s/%s (%d bytes, ascii=%v)", s.Service, s.Name, s.Size, s.ASCII))
+	}
+	if len(parts) == 0 {
+		return "no submission"
+	}
+	return strings.Join(parts, ", ")
+}
