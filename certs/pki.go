@@ -23,7 +23,48 @@ const (
 	KeyECDSA KeyAlgorithm = "ecdsa"
 	// KeyRSAPSS is RSA 3072 with RSA-PSS SHA-256 signatures, as in the published OCES3 samples.
 	KeyRSAPSS KeyAlgorithm = "rsa-pss"
+	// KeyRSA is RSA 2048 with PKCS#1 v1.5 SHA-256 signatures, as OCES II certificates.
+	KeyRSA KeyAlgorithm = "rsa"
 )
+
+// KeyAlgorithms lists every algorithm NewPKI issues, for flags and messages.
+var KeyAlgorithms = []KeyAlgorithm{KeyECDSA, KeyRSA, KeyRSAPSS}
+
+// Describe says what the algorithm is, for reports and the adapter contract.
+func (a KeyAlgorithm) Describe() string {
+	switch a {
+	case KeyRSA:
+		return "RSA 2048 keys, SHA-256 PKCS#1 v1.5 signatures, as OCES II"
+	case KeyRSAPSS:
+		return "RSA 3072 keys, SHA-256 RSA-PSS signatures, as OCES3"
+	case KeyECDSA:
+		return "ECDSA P-256 keys, SHA-256 signatures, not used by OCES"
+	}
+	return string(a)
+}
+
+// KeyAlgorithmOf names the algorithm of a certificate's key and signature ("" for others).
+func KeyAlgorithmOf(c *x509.Certificate) KeyAlgorithm {
+	switch {
+	case c.PublicKeyAlgorithm == x509.ECDSA:
+		return KeyECDSA
+	case c.PublicKeyAlgorithm == x509.RSA && c.SignatureAlgorithm == x509.SHA256WithRSAPSS:
+		return KeyRSAPSS
+	case c.PublicKeyAlgorithm == x509.RSA:
+		return KeyRSA
+	}
+	return ""
+}
+
+// ParseKeyAlgorithm reads a --key value.
+func ParseKeyAlgorithm(s string) (KeyAlgorithm, error) {
+	for _, a := range KeyAlgorithms {
+		if string(a) == s {
+			return a, nil
+		}
+	}
+	return "", fmt.Errorf("unknown key algorithm %q: use %q, %q or %q", s, KeyECDSA, KeyRSA, KeyRSAPSS)
+}
 
 // Defect names a deliberate flaw in a negative client fixture. A gateway must refuse each one
 // during the TLS handshake even though its identity is registered with a valid password.
@@ -64,6 +105,7 @@ type PKI struct {
 	Issuing     IssuedCert
 	ForeignRoot IssuedCert
 	Server      IssuedCert
+	Impostors   []Impostor // server certificates a client must refuse (client certification)
 	Clients     []IssuedClient
 	CRL         []byte // DER, signed by the issuing CA
 	CRLNumber   *big.Int
@@ -75,6 +117,24 @@ type IssuedClient struct {
 	Spec ClientSpec
 	IssuedCert
 }
+
+// Impostor is a gateway certificate a correct client refuses: it proves the client checks
+// whom it sends credentials and tax data to.
+type Impostor struct {
+	Name string // ImpostorForeignCA or ImpostorWrongHost
+	Why  string
+	IssuedCert
+}
+
+// The impostor certificates of a test PKI.
+const (
+	// ImpostorForeignCA names the gateway's own host names but is issued by the foreign CA.
+	ImpostorForeignCA = "foreign-ca"
+	// ImpostorWrongHost is issued by the trusted CA, for another host name only.
+	ImpostorWrongHost = "wrong-host"
+	// ImpostorHostName is the only name in the wrong-host certificate (.invalid never resolves).
+	ImpostorHostName = "impostor.ftpsgw.invalid"
+)
 
 // Options for NewPKI.
 type Options struct {
@@ -152,8 +212,8 @@ func NewPKI(opts Options) (*PKI, error) {
 	if opts.Algorithm == "" {
 		opts.Algorithm = KeyECDSA
 	}
-	if opts.Algorithm != KeyECDSA && opts.Algorithm != KeyRSAPSS {
-		return nil, fmt.Errorf("unknown key algorithm %q: use %q or %q", opts.Algorithm, KeyECDSA, KeyRSAPSS)
+	if _, err := ParseKeyAlgorithm(string(opts.Algorithm)); err != nil {
+		return nil, err
 	}
 	if opts.Clients == nil {
 		opts.Clients = DefaultClients()
@@ -177,6 +237,9 @@ func NewPKI(opts Options) (*PKI, error) {
 		return nil, err
 	}
 	if p.Server, err = iss.server(&p.Issuing, opts.ServerNames); err != nil {
+		return nil, err
+	}
+	if p.Impostors, err = iss.impostors(p, opts.ServerNames); err != nil {
 		return nil, err
 	}
 	seen := map[string]bool{}
@@ -231,15 +294,21 @@ type issuer struct {
 }
 
 func (i issuer) key() (crypto.Signer, error) {
-	if i.alg == KeyRSAPSS {
+	switch i.alg {
+	case KeyRSAPSS:
 		return rsa.GenerateKey(rand.Reader, 3072)
+	case KeyRSA:
+		return rsa.GenerateKey(rand.Reader, 2048)
 	}
 	return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 }
 
 func sigAlg(alg KeyAlgorithm) x509.SignatureAlgorithm {
-	if alg == KeyRSAPSS {
+	switch alg {
+	case KeyRSAPSS:
 		return x509.SHA256WithRSAPSS
+	case KeyRSA:
+		return x509.SHA256WithRSA
 	}
 	return x509.ECDSAWithSHA256
 }
@@ -291,21 +360,25 @@ func (i issuer) ca(name string, parent *IssuedCert) (IssuedCert, error) {
 	return i.sign(tmpl, parent, key)
 }
 
+// server issues the gateway's certificate: localhost, the loopback addresses and names.
 func (i issuer) server(parent *IssuedCert, names []string) (IssuedCert, error) {
+	return i.serverFor(parent, append([]string{serverHostName}, names...), []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback})
+}
+
+func (i issuer) serverFor(parent *IssuedCert, names []string, ips []net.IP) (IssuedCert, error) {
 	key, err := i.key()
 	if err != nil {
 		return IssuedCert{}, err
 	}
 	tmpl := &x509.Certificate{
-		Subject:     pkix.Name{CommonName: serverHostName, Organization: []string{"ftpsgw TEST gateway"}, Country: []string{"DK"}},
+		Subject:     pkix.Name{CommonName: names[0], Organization: []string{"ftpsgw TEST gateway"}, Country: []string{"DK"}},
 		NotBefore:   i.now.Add(-time.Hour),
 		NotAfter:    i.now.Add(leafValidity),
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:    []string{serverHostName},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		IPAddresses: ips,
 	}
-	if i.alg == KeyRSAPSS {
+	if i.alg != KeyECDSA {
 		tmpl.KeyUsage |= x509.KeyUsageKeyEncipherment
 	}
 	for _, n := range names {
@@ -319,6 +392,23 @@ func (i issuer) server(parent *IssuedCert, names []string) (IssuedCert, error) {
 		}
 	}
 	return i.sign(tmpl, parent, key)
+}
+
+// impostors issues the two certificates of an impostor gateway: the right names from an
+// untrusted CA, and a trusted CA's certificate for another host.
+func (i issuer) impostors(p *PKI, names []string) ([]Impostor, error) {
+	foreign, err := i.server(&p.ForeignRoot, names)
+	if err != nil {
+		return nil, err
+	}
+	wrong, err := i.serverFor(&p.Issuing, []string{ImpostorHostName}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return []Impostor{
+		{Name: ImpostorForeignCA, Why: "the gateway's host names, issued by " + ForeignCAName, IssuedCert: foreign},
+		{Name: ImpostorWrongHost, Why: "issued by the trusted CA for " + ImpostorHostName + " only", IssuedCert: wrong},
+	}, nil
 }
 
 // Subject builds an OCES-shaped subject for an identity: serialNumber CVR:…-RID:… and

@@ -1,6 +1,8 @@
 package certs
 
 import (
+	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ftpsgw/ftpsgw/simulator/simtest/tool"
 	"software.sslmate.com/src/go-pkcs12"
 )
 
@@ -215,11 +218,75 @@ func TestRSAPSS(t *testing.T) {
 	}
 }
 
+func TestRSA(t *testing.T) {
+	p, err := NewPKI(Options{Algorithm: KeyRSA, Clients: []ClientSpec{DefaultClients()[0]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*x509.Certificate{p.Clients[0].Cert, p.Server.Cert, p.Issuing.Cert} {
+		if c.SignatureAlgorithm != x509.SHA256WithRSA || c.PublicKeyAlgorithm != x509.RSA {
+			t.Errorf("%s: signature %v, key %v", c.Subject.CommonName, c.SignatureAlgorithm, c.PublicKeyAlgorithm)
+		}
+		if k, ok := c.PublicKey.(*rsa.PublicKey); !ok || k.N.BitLen() != 2048 {
+			t.Errorf("%s: not an RSA 2048 key", c.Subject.CommonName)
+		}
+	}
+	if _, err := ParseKeyAlgorithm("rsa4096"); err == nil || !strings.Contains(err.Error(), `"rsa-pss"`) {
+		t.Errorf("unknown algorithm: %v", err)
+	}
+}
+
+// A correct client refuses both impostor certificates when it connects to the gateway's
+// address and trusts only the CA bundle; each is otherwise a valid server certificate.
+func TestImpostorCertificates(t *testing.T) {
+	m := testManifest(t)
+	pool, err := m.CAPool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	imps, err := m.ImpostorCertificates()
+	if err != nil || len(imps) != 2 {
+		t.Fatalf("impostors %v, %v", len(imps), err)
+	}
+	verify := func(c tls.Certificate, host string, roots *x509.CertPool) error {
+		leaf, _ := x509.ParseCertificate(c.Certificate[0])
+		inter := x509.NewCertPool()
+		for _, der := range c.Certificate[1:] {
+			ic, _ := x509.ParseCertificate(der)
+			inter.AddCert(ic)
+		}
+		_, err := leaf.Verify(x509.VerifyOptions{DNSName: host, Roots: roots, Intermediates: inter})
+		return err
+	}
+	genuine, err := m.ServerCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, host := range []string{"127.0.0.1", "localhost"} {
+		if err := verify(genuine, host, pool); err != nil {
+			t.Errorf("the genuine certificate for %s: %v", host, err)
+		}
+		var unknown x509.UnknownAuthorityError
+		if err := verify(imps[ImpostorForeignCA], host, pool); !errors.As(err, &unknown) {
+			t.Errorf("foreign-ca for %s: %v, want unknown authority", host, err)
+		}
+		var wrongHost x509.HostnameError
+		if err := verify(imps[ImpostorWrongHost], host, pool); !errors.As(err, &wrongHost) {
+			t.Errorf("wrong-host for %s: %v, want a host name error", host, err)
+		}
+	}
+	if err := verify(imps[ImpostorWrongHost], ImpostorHostName, pool); err != nil {
+		t.Errorf("wrong-host for its own name: %v", err)
+	}
+	foreign, _ := LoadCAPool(m.Path(m.CA.ForeignRoot))
+	if err := verify(imps[ImpostorForeignCA], "127.0.0.1", foreign); err != nil {
+		t.Errorf("foreign-ca under its own CA: %v", err)
+	}
+}
+
 // TestOpenSSLInterop checks the files with the tool users have: openssl.
 func TestOpenSSLInterop(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed (.ci/run installs it)")
-	}
+	tool.Need(t, "openssl", "openssl")
 	m := testManifest(t)
 	run := func(args ...string) (string, error) {
 		out, err := exec.Command("openssl", args...).CombinedOutput()

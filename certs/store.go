@@ -55,6 +55,16 @@ type ManifestServer struct {
 	Key   string   `json:"key"`
 	Chain string   `json:"chain"` // certificate followed by the issuing CA
 	Names []string `json:"names"`
+	// Impostors are gateway certificates a correct client refuses (client certification).
+	Impostors []ManifestImpostor `json:"impostors,omitempty"`
+}
+
+// ManifestImpostor is one impostor gateway certificate.
+type ManifestImpostor struct {
+	Name  string `json:"name"`
+	Why   string `json:"why"`
+	Chain string `json:"chain"`
+	Key   string `json:"key"`
 }
 
 // ManifestIdentity is one client certificate and its intended registration.
@@ -190,6 +200,12 @@ func write(dir string, p *PKI) (*Manifest, error) {
 		Cert: w.certs("server/cert.pem", p.Server.Cert), Key: w.key("server/key.pem", p.Server.Key),
 		Chain: w.certs("server/chain.pem", append([]*x509.Certificate{p.Server.Cert}, p.Server.Chain[:1]...)...),
 		Names: append(append([]string{}, p.Server.Cert.DNSNames...), ipStrings(p.Server.Cert)...),
+	}
+	for _, imp := range p.Impostors {
+		base := "server/impostor-" + imp.Name
+		m.Server.Impostors = append(m.Server.Impostors, ManifestImpostor{Name: imp.Name, Why: imp.Why,
+			Chain: w.certs(base+"-chain.pem", append([]*x509.Certificate{imp.Cert}, imp.Chain[:1]...)...),
+			Key:   w.key(base+"-key.pem", imp.Key)})
 	}
 	for _, c := range p.Clients {
 		base := "clients/" + c.Spec.Name + "/"
@@ -359,6 +375,9 @@ func LoadManifest(dir string) (*Manifest, error) {
 	for _, id := range m.Identities {
 		paths = append(paths, id.Cert, id.Key, id.P12)
 	}
+	for _, imp := range m.Server.Impostors {
+		paths = append(paths, imp.Chain, imp.Key)
+	}
 	for _, p := range paths {
 		if p == "" || filepath.IsAbs(p) || strings.Contains(p, "..") {
 			return nil, fmt.Errorf("%s: manifest names an invalid path %q", dir, p)
@@ -391,6 +410,20 @@ func LoadCAPool(path string) (*x509.CertPool, error) {
 // ServerCertificate loads the gateway certificate with its chain.
 func (m *Manifest) ServerCertificate() (tls.Certificate, error) {
 	return tls.LoadX509KeyPair(m.Path(m.Server.Chain), m.Path(m.Server.Key))
+}
+
+// ImpostorCertificates loads the impostor gateway certificates by name (none for a PKI made
+// before they existed).
+func (m *Manifest) ImpostorCertificates() (map[string]tls.Certificate, error) {
+	out := map[string]tls.Certificate{}
+	for _, imp := range m.Server.Impostors {
+		c, err := tls.LoadX509KeyPair(m.Path(imp.Chain), m.Path(imp.Key))
+		if err != nil {
+			return nil, fmt.Errorf("impostor certificate %s: %w", imp.Name, err)
+		}
+		out[imp.Name] = c
+	}
+	return out, nil
 }
 
 // ClientCertificate loads an identity's certificate and key (with chain) for a TLS client.

@@ -76,3 +76,12 @@ Feature: TLS
     Given "moces" is logged in on a raw connection
     When "moces" uploads over a data connection with a fresh TLS session
     Then the upload is refused
+
+  @GW-TLS-05 @must @assumed
+  Scenario: An upload whose data connection ends without close_notify is not accepted
+    Given "moces" is logged in on a raw connection
+    When "moces" uploads a new file to "FTPSGW.Heartbeat" and ends the data connection without close_notify
+    Then the upload is refused
+    When "moces" uploads a file with the same name to "FTPSGW.Heartbeat"
+    Then the upload is accepted
+    And "moces" receives receipts 1 and 2 for it

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ftpsgw/ftpsgw/simulator/simtest/tool"
 )
 
 func sampleRun() *Run {
@@ -103,14 +105,13 @@ func TestHTMLRendersInChromium(t *testing.T) {
 		t.Error("target name not escaped")
 	}
 	var browser string
-	for _, b := range []string{"chromium", "chromium-browser", "google-chrome"} {
+	for _, b := range []string{"chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(b); err == nil {
 			browser = p
-			break
 		}
 	}
 	if browser == "" {
-		t.Skip("no Chromium installed (.ci/run installs the Debian package chromium)")
+		browser = tool.Need(t, "chromium", "chromium")
 	}
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
@@ -171,12 +172,7 @@ func allStatusesRun() *Run {
 // TestJUnitIsValidStrictJUnit validates the JUnit file against the strict schema CI
 // servers use (testdata/junit-strict.xsd) with xmllint.
 func TestJUnitIsValidStrictJUnit(t *testing.T) {
-	if _, err := exec.LookPath("xmllint"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("xmllint is missing (Debian package libxml2-utils); CI must validate the JUnit schema")
-		}
-		t.Skip("xmllint not installed (Debian package libxml2-utils; .ci/run installs it)")
-	}
+	tool.Need(t, "xmllint", "libxml2-utils")
 	for _, run := range []*Run{sampleRun(), allStatusesRun(), {Kind: "gateway", Interrupted: true}} {
 		path := filepath.Join(t.TempDir(), "junit.xml")
 		var buf bytes.Buffer

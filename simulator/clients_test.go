@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ftpsgw/ftpsgw/simulator"
+	"github.com/ftpsgw/ftpsgw/simulator/simtest/tool"
 	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
 )
 
@@ -118,9 +119,7 @@ func TestImplicitFTPS(t *testing.T) {
 }
 
 func TestCurlUploads(t *testing.T) {
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("curl not installed (.ci/run installs it)")
-	}
+	tool.Need(t, "curl", "curl")
 	h := start(t, nil)
 	id := h.identity("moces")
 	file := filepath.Join(t.TempDir(), "ping_curl_1.txt")
@@ -163,9 +162,7 @@ func TestCurlUploads(t *testing.T) {
 }
 
 func TestLftpUploads(t *testing.T) {
-	if _, err := exec.LookPath("lftp"); err != nil {
-		t.Skip("lftp not installed (.ci/run installs it)")
-	}
+	tool.Need(t, "lftp", "lftp")
 	for _, reuse := range []simulator.ReuseMode{simulator.ReuseOff, simulator.ReuseRequired} {
 		t.Run("session_reuse="+string(reuse), func(t *testing.T) {
 			h := start(t, func(c *simulator.Config) { c.SessionReuse = reuse })

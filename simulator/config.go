@@ -40,6 +40,10 @@ type Config struct {
 	// Default off: Go's TLS server resumes TLS 1.2 sessions by ticket only, and clients that
 	// resume by session ID alone (curl 7.88 with OpenSSL sends no ticket) could never pass.
 	SessionReuse ReuseMode `yaml:"session_reuse"`
+	// CloseNotify: "required" refuses an upload whose TLS data connection ends without
+	// close_notify (a truncation looks like a whole file otherwise); "optional" accepts it.
+	// ASSUMED; default required (vsftpd's strict_ssl_read_eof).
+	CloseNotify CloseNotifyMode `yaml:"close_notify"`
 	// UniqueScope is where a file name must be unique: certificate, cvr or global. ASSUMED.
 	UniqueScope Scope `yaml:"unique_scope"`
 	// ReuseReply: "receipt" accepts a reused name (226) and answers with a status_0 receipt only
@@ -176,6 +180,8 @@ type LoginLimits struct {
 type (
 	// ReuseMode is session_reuse: off or required.
 	ReuseMode string
+	// CloseNotifyMode is close_notify: required or optional.
+	CloseNotifyMode string
 	// Scope is unique_scope: where a file name must be unique.
 	Scope string
 	// ReuseReplyMode is reuse_reply: how a reused name is answered.
@@ -190,6 +196,9 @@ type (
 const (
 	ReuseOff      ReuseMode = "off"
 	ReuseRequired ReuseMode = "required"
+
+	CloseNotifyRequired CloseNotifyMode = "required"
+	CloseNotifyOptional CloseNotifyMode = "optional"
 
 	ScopeCertificate Scope = "certificate"
 	ScopeCVR         Scope = "cvr"
@@ -210,6 +219,7 @@ func DefaultConfig() Config {
 		PassivePorts: "36000-39999",
 		Data:         "ftpsgw-data",
 		SessionReuse: ReuseOff,
+		CloseNotify:  CloseNotifyRequired,
 		UniqueScope:  ScopeCVR,
 		ReuseReply:   ReuseReplyReceipt,
 		OutDelete:    OutDeleteDeny,
@@ -306,6 +316,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s %q: must be one of %s", name, v, strings.Join(allowed, ", ")))
 	}
 	oneOf("session_reuse", string(c.SessionReuse), string(ReuseOff), string(ReuseRequired))
+	oneOf("close_notify", string(c.CloseNotify), string(CloseNotifyRequired), string(CloseNotifyOptional))
 	oneOf("unique_scope", string(c.UniqueScope), string(ScopeCertificate), string(ScopeCVR), string(ScopeGlobal))
 	oneOf("reuse_reply", string(c.ReuseReply), string(ReuseReplyReceipt), string(ReuseReplyReject))
 	oneOf("out_delete", string(c.OutDelete), string(OutDeleteDeny), string(OutDeleteAllow))

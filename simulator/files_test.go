@@ -337,10 +337,15 @@ func TestPROTCNeverMovesDataInClear(t *testing.T) {
 func TestActiveModeRefused(t *testing.T) {
 	h := start(t, nil)
 	r := h.rawLogin("moces")
-	for _, cmd := range []string{"PORT 127,0,0,1,200,10", "EPRT |1|127.0.0.1|51210|", "EPRT |2|::1|51210|"} {
-		if code, msg, _ := r.Cmd("%s", cmd); code < 400 {
-			t.Errorf("%s answered %d %s", cmd, code, msg)
+	// A permanent 5xx: the library's 421 for a disabled PORT invites clients to retry.
+	for _, cmd := range []string{"PORT 127,0,0,1,200,10", "EPRT |1|127.0.0.1|51210|", "EPRT |2|::1|51210|", "PORT 1,2,3"} {
+		if code, msg, _ := r.Cmd("%s", cmd); code < 500 || code > 599 {
+			t.Errorf("%s answered %d %s, want a permanent 5xx", cmd, code, msg)
 		}
+	}
+	// Nothing was dialled: the session still transfers in passive mode.
+	if code, msg, _ := r.Cmd("PASV"); code != 227 {
+		t.Errorf("PASV after the refused PORTs: %d %s", code, msg)
 	}
 }
 
@@ -582,5 +587,58 @@ func TestASCIIModeIsRecorded(t *testing.T) {
 	subs := h.submissions("")
 	if len(subs) != 2 || !subs[0].ASCII || subs[1].ASCII {
 		t.Fatalf("ASCII flags: %+v", subs)
+	}
+}
+
+// A TLS data connection that ends with a bare TCP FIN, at a record boundary, looks like a
+// whole file to crypto/tls. With close_notify: required (the default) it is refused, nothing
+// is recorded and the name stays free; the same upload closed properly is accepted. With
+// close_notify: optional the truncated upload is accepted.
+func TestTruncatedUploadRefused(t *testing.T) {
+	for _, mode := range []simulator.CloseNotifyMode{simulator.CloseNotifyRequired, simulator.CloseNotifyOptional} {
+		t.Run(string(mode), func(t *testing.T) {
+			h := start(t, func(c *simulator.Config) { c.CloseNotify = mode })
+			r := h.rawLogin("moces")
+			store := func(closeNotify bool) (int, string) {
+				t.Helper()
+				data, err := r.OpenData(ctx(t), true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if code, msg, err := r.Cmd("STOR /FTPSGW.Heartbeat/cut_001.txt"); err != nil || (code != 150 && code != 125) {
+					t.Fatalf("STOR: %d %s %v", code, msg, err)
+				}
+				if _, err := data.Write([]byte("the first half of a file")); err != nil {
+					t.Fatal(err)
+				}
+				if closeNotify {
+					data.Close()
+				} else {
+					data.(*tls.Conn).NetConn().Close() // TCP FIN, no alert
+				}
+				code, msg, err := r.ReadReply()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return code, msg
+			}
+			code, msg := store(false)
+			subs := h.submissions("")
+			if mode == simulator.CloseNotifyOptional {
+				if code != 226 || len(subs) != 1 {
+					t.Fatalf("optional: %d %s, %d submissions", code, msg, len(subs))
+				}
+				return
+			}
+			if code != 550 || !strings.Contains(msg, "without a TLS close_notify") || len(subs) != 0 {
+				t.Fatalf("a truncated upload: %d %s, %d submissions", code, msg, len(subs))
+			}
+			if e, ok := h.findEvent(simulator.EventUpload, "close_notify"); !ok || e.OK {
+				t.Errorf("journal: %+v", e)
+			}
+			if code, msg := store(true); code != 226 || len(h.submissions("")) != 1 {
+				t.Errorf("the same name closed properly: %d %s", code, msg)
+			}
+		})
 	}
 }

@@ -31,11 +31,14 @@ type Gateway struct {
 	dataDir string
 	trust   *trust
 	baseTLS *tls.Config
-	limiter *loginLimiter
-	boot    string // distinguishes session ids across restarts
-	metrics *metrics
-	addrs   Ready // listener addresses, for /health
-	m       *certs.Manifest
+	// impostors are the PKI's impostor gateway certificates, presented instead of the genuine
+	// one while the control API's faults.server_certificate names one (client certification).
+	impostors map[string]tls.Certificate
+	limiter   *loginLimiter
+	boot      string // distinguishes session ids across restarts
+	metrics   *metrics
+	addrs     Ready // listener addresses, for /health
+	m         *certs.Manifest
 
 	// The parts of the run-time state, each owning its lock.
 	pipe     pipelineState  // the receipt pipeline's loop, lock and queue count
@@ -70,6 +73,27 @@ type session struct {
 	pendingType   string // TYPE argument awaiting its 200
 	passivePorts  []int
 	foreignTicket bool
+	presented     string         // the impostor certificate its control connection was given, if any
+	dataConn      *recordWatcher // the passive data connection of the transfer in progress
+	handshakeLost bool           // a failed control handshake is journalled
+}
+
+func (s *session) setDataConn(w *recordWatcher) {
+	s.mu.Lock()
+	s.dataConn = w
+	s.mu.Unlock()
+}
+
+func (s *session) currentDataConn() *recordWatcher {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dataConn
+}
+
+func (s *session) setPresented(impostor string) {
+	s.mu.Lock()
+	s.presented = impostor
+	s.mu.Unlock()
 }
 
 func (s *session) setForeignTicket() {
@@ -181,14 +205,46 @@ func (g *Gateway) verifyControlTLS(s *session, cs tls.ConnectionState) error {
 		ev.Identity = s.identity.String()
 	}
 	s.tlsOK, s.tlsErr = err == nil, err
+	presented := s.presented
 	s.mu.Unlock()
 	ev.OK = err == nil
 	if err != nil {
 		ev.Reason = err.Error()
 		g.log.Info("TLS handshake refused", "session", s.id, "remote", s.remote, "reason", err)
+	} else if presented != "" {
+		ev.Reason = "the client accepted the impostor certificate " + presented + " the gateway presented"
 	}
 	g.journal.Append(ev)
 	return err
+}
+
+// onStreamError is called by libTap when the library ends a control connection on a read
+// error. A TLS error before the handshake verified anything means the handshake itself failed
+// (the client refused the gateway's certificate, or spoke no TLS): that is journalled as a
+// failed TLS event, and reported true so the library's ERROR line is not logged.
+func (g *Gateway) onStreamError(f *front, libID uint32, errText string) bool {
+	s := g.session(f, libID)
+	if s == nil || !strings.Contains(errText, "tls:") {
+		return false
+	}
+	s.mu.Lock()
+	first := !s.tlsOK && s.tlsErr == nil && !s.handshakeLost
+	s.handshakeLost = true
+	presented := s.presented
+	s.mu.Unlock()
+	if !first {
+		return false
+	}
+	reason := "TLS handshake failed: " + errText
+	if _, alert, ok := strings.Cut(errText, "remote error: tls: "); ok {
+		reason = "the client ended the TLS handshake with the alert \"" + alert + "\": it did not accept the gateway's certificate"
+		if presented != "" {
+			reason += " (the impostor certificate " + presented + ")"
+		}
+	}
+	g.journal.Append(Event{Session: s.id, Remote: s.remote, Type: EventTLS, OK: false, Reason: reason})
+	g.log.Info("TLS handshake failed", "session", s.id, "remote", s.remote, "reason", reason)
+	return true
 }
 
 // verifyDataTLS runs inside a data connection's handshake.
@@ -370,13 +426,15 @@ func (f *front) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserv
 // limits.transfer_stall_timeout fails instead of holding its session forever. (Data
 // connections are matched to sessions by port; see onReply.)
 func (f *front) WrapPassiveListener(l net.Listener) (net.Listener, error) {
-	return stallListener{Listener: l, timeout: f.gw.cfg.Limits.TransferStallTimeout.Std()}, nil
+	return stallListener{Listener: l, timeout: f.gw.cfg.Limits.TransferStallTimeout.Std(), g: f.gw}, nil
 }
 
-// stallListener hands out connections whose reads and writes each get a fresh deadline.
+// stallListener hands out connections whose reads and writes each get a fresh deadline, and
+// whose TLS records are watched (recordWatcher) for the session's upload to check its end.
 type stallListener struct {
 	net.Listener
 	timeout time.Duration
+	g       *Gateway
 }
 
 func (l stallListener) Accept() (net.Conn, error) {
@@ -384,7 +442,12 @@ func (l stallListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stallConn{Conn: c, timeout: l.timeout}, nil
+	w := &recordWatcher{Conn: c}
+	local, _ := c.LocalAddr().(*net.TCPAddr)
+	if s, data := l.g.sessions.forConn(local, c.RemoteAddr().String()); s != nil && data {
+		s.setDataConn(w)
+	}
+	return &stallConn{Conn: w, timeout: l.timeout}, nil
 }
 
 type stallConn struct {

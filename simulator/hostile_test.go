@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/simulator"
+	"github.com/ftpsgw/ftpsgw/simulator/simtest/tool"
 	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
 )
 
@@ -180,9 +181,7 @@ func TestCertificateOfAnotherCVRThanTheUsername(t *testing.T) {
 // TestTLSRenegotiationRefused: a client-initiated renegotiation (openssl s_client's "R") must
 // not be honoured; Go's TLS server refuses it and the session goes on or ends, never hangs.
 func TestTLSRenegotiationRefused(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed (.ci/run installs it)")
-	}
+	tool.Need(t, "openssl", "openssl")
 	h := start(t, nil)
 	id := h.identity("moces")
 	cmd := exec.CommandContext(ctx(t), "openssl", "s_client", "-connect", h.srv.Ready().Control, "-starttls", "ftp", "-tls1_2",

@@ -28,23 +28,8 @@ func (t *libTap) Enabled(ctx context.Context, l slog.Level) bool {
 
 func (t *libTap) Handle(ctx context.Context, r slog.Record) error {
 	if r.Message == "Received line" || r.Message == "Sending answer" {
-		var id uint32
-		var line string
-		found := false
-		for _, a := range t.attrs {
-			if a.Key == "clientId" {
-				id, found = uint32(a.Value.Uint64()), true
-			}
-		}
-		r.Attrs(func(a slog.Attr) bool {
-			switch a.Key {
-			case "line":
-				line = a.Value.String()
-			case "clientId":
-				id, found = uint32(a.Value.Uint64()), true
-			}
-			return true
-		})
+		id, found := t.clientID(r)
+		line := attrString(r, "line")
 		if found {
 			if r.Message == "Received line" {
 				t.gw.onCommand(t.front, id, line)
@@ -57,6 +42,16 @@ func (t *libTap) Handle(ctx context.Context, r slog.Record) error {
 	if r.Level == slog.LevelDebug && !t.next.Enabled(ctx, slog.LevelDebug) {
 		return nil
 	}
+	if r.Message == "Network error" || r.Message == "Read error" {
+		if id, ok := t.clientID(r); ok && t.gw.onStreamError(t.front, id, attrString(r, "err")) {
+			return nil // journalled and logged as a failed handshake
+		}
+	}
+	if r.Message == "Could not validate active data connection requirement" {
+		// refuseActiveMode at work: a rule applied, not a problem with the server.
+		nr := slog.NewRecord(r.Time, slog.LevelInfo, "active mode refused: the gateway is passive only (PORT/EPRT answered 501)", r.PC)
+		return t.next.WithAttrs(t.attrs).Handle(ctx, nr)
+	}
 	// Library records go to the user's log with their attributes, never with a command line.
 	nr := slog.NewRecord(r.Time, r.Level, "ftp: "+r.Message, r.PC)
 	r.Attrs(func(a slog.Attr) bool {
@@ -66,6 +61,36 @@ func (t *libTap) Handle(ctx context.Context, r slog.Record) error {
 		return true
 	})
 	return t.next.WithAttrs(t.attrs).Handle(ctx, nr)
+}
+
+// clientID is the library's client id of a record (from the logger's or the record's attributes).
+func (t *libTap) clientID(r slog.Record) (uint32, bool) {
+	var id uint32
+	found := false
+	for _, a := range t.attrs {
+		if a.Key == "clientId" {
+			id, found = uint32(a.Value.Uint64()), true
+		}
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "clientId" {
+			id, found = uint32(a.Value.Uint64()), true
+		}
+		return true
+	})
+	return id, found
+}
+
+// attrString is a record attribute's text ("" when absent).
+func attrString(r slog.Record, key string) string {
+	var out string
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == key {
+			out = a.Value.String()
+		}
+		return true
+	})
+	return out
 }
 
 func (t *libTap) WithAttrs(attrs []slog.Attr) slog.Handler {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -46,6 +48,14 @@ func (g *Gateway) SetRoles(ctx context.Context, username string, roles []string)
 func (g *Gateway) SetFaults(f control.Faults) error {
 	if f.DropAtLogin < 0 || f.DropAtStor < 0 || f.DropAtLogin > 100 || f.DropAtStor > 100 {
 		return badRequest("fault counts must be 0 to 100")
+	}
+	if name := f.ServerCertificate; name != "" {
+		if _, ok := g.impostors[name]; !ok {
+			if len(g.impostors) == 0 {
+				return &apiError{http.StatusConflict, fmt.Sprintf("server_certificate %q: this gateway's PKI holds no impostor certificates (a PKI made by an older ftpsgw, or the operator's own certificate); recreate it with `ftpsgw pki init --force`", name)}
+			}
+			return badRequest("server_certificate %q is unknown: use %q, %q or \"\" (the genuine certificate)", name, control.ImpostorForeignCA, control.ImpostorWrongHost)
+		}
 	}
 	g.faults.set(f)
 	return nil

@@ -41,6 +41,11 @@ type DataRules struct {
 	// RequireResumption refuses a data connection that does not resume its own control
 	// connection's TLS session. ASSUMED; the serve setting session_reuse sets it.
 	RequireResumption bool `req:"GW-TLS-04"`
+	// RequireCloseNotify: an upload whose TLS data connection ends without close_notify (a
+	// bare TCP FIN, which an attacker on the path can forge at any record boundary) is not
+	// complete: refused, nothing recorded, the name stays free. ASSUMED; the serve setting
+	// close_notify sets it.
+	RequireCloseNotify bool `req:"GW-TLS-05"`
 }
 
 // LoginRules: USER and PASS.
@@ -109,7 +114,7 @@ type NetworkRules struct {
 func SKAT() Rules {
 	return Rules{
 		TLS:      TLSRules{MaxVersion: tls.VersionTLS12, RequireClientCert: true},
-		Data:     DataRules{RequireProtection: true, RequireResumption: true},
+		Data:     DataRules{RequireProtection: true, RequireResumption: true, RequireCloseNotify: true},
 		Login:    LoginRules{CheckPassword: true, UsernameMustMatchCertificate: true, RequireRegistration: true, AdmitOCES3: true},
 		Folders:  FolderRules{FilterByRoles: true, RolesFromReplica: true},
 		Out:      OutRules{PrivatePerCertificate: true},
@@ -162,6 +167,7 @@ const (
 	DefectAcceptBadNames   = "accept-bad-names"
 	DefectMisspeltReceipt  = "receipt-element-misspelt"
 	DefectReverseAfterDown = "reverse-order-after-outage"
+	DefectTruncation       = "accept-truncated-uploads"
 )
 
 var defects = []Defect{
@@ -169,6 +175,7 @@ var defects = []Defect{
 	{DefectNoClientCert, "GW-TLS-02", "a client without a certificate can log in with username and password", func(r *Rules) { r.TLS.RequireClientCert = false }},
 	{DefectClearData, "GW-TLS-03", "after PROT C, data connections run in clear", func(r *Rules) { r.Data.RequireProtection = false }},
 	{DefectNoSessionReuse, "GW-TLS-04", "data connections need not resume the control connection's TLS session", func(r *Rules) { r.Data.RequireResumption = false }},
+	{DefectTruncation, "GW-TLS-05", "an upload whose data connection ends without TLS close_notify is accepted as complete", func(r *Rules) { r.Data.RequireCloseNotify = false }},
 	{DefectAnyPassword, "GW-AUTH-01", "any password is accepted for a registered certificate", func(r *Rules) { r.Login.CheckPassword = false }},
 	{DefectIgnoreUsername, "GW-AUTH-02", "a username that does not belong to the certificate is accepted", func(r *Rules) { r.Login.UsernameMustMatchCertificate = false }},
 	{DefectUnregistered, "GW-AUTH-03", "certificates log in without a registration", func(r *Rules) { r.Login.RequireRegistration = false }},
@@ -229,6 +236,7 @@ func validateDefects(names []string) error {
 func RulesFor(cfg Config) Rules {
 	r := SKAT()
 	r.Data.RequireResumption = cfg.SessionReuse == ReuseRequired
+	r.Data.RequireCloseNotify = cfg.CloseNotify != CloseNotifyOptional
 	if cfg.Observe {
 		r = Observe.Apply(r)
 	}

@@ -116,6 +116,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	if g.baseTLS, err = g.newBaseTLS(serverCert); err != nil {
 		return nil, err
 	}
+	if g.impostors, err = m.ImpostorCertificates(); err != nil {
+		return nil, err
+	}
 	if err := g.recover(ctx, m); err != nil {
 		return nil, err
 	}
@@ -236,13 +239,16 @@ func (srv *Server) serveFTPS(addr string, implicit bool, logger *slog.Logger) er
 		IdleTimeout:          int(cfg.IdleTimeout.Std() / time.Second),
 		ConnectionTimeout:    int(cfg.DataConnectTimeout.Std() / time.Second),
 		TLSRequired:          ftpserver.MandatoryEncryption,
-		DisableActiveMode:    g.rules.Network.PassiveOnly,
+		DisableActiveMode:    false, // refused below with a permanent reply, not the library's 421
 		DisableSite:          true,
 		DisableMFMT:          true,
 		DisableSTAT:          true,
 		PasvConnectionsCheck: ftpserver.IPMatchRequired,
 		Banner:               "ftpsgw",
 		DefaultTransferType:  ftpserver.TransferTypeASCII, // RFC 959; the session's TYPE tracking starts here
+	}
+	if g.rules.Network.PassiveOnly {
+		settings.ActiveConnectionsCheck = refuseActiveMode
 	}
 	if lo != 0 {
 		settings.PassiveTransferPortRange = ftpserver.PortRange{Start: lo, End: hi}
@@ -490,3 +496,9 @@ func (s *Server) Close() error {
 	})
 	return err
 }
+
+// refuseActiveMode makes the library refuse every PORT and EPRT with a permanent 501 (its
+// answer to a data-connection requirement it does not know), where DisableActiveMode would
+// answer 421, a transient reply that tells clients to retry (one took 110 s to give up).
+// TestActiveModeRefused pins the reply, so a library upgrade that changes it fails a test.
+const refuseActiveMode ftpserver.DataConnectionRequirement = 100

@@ -2,12 +2,15 @@ package simulator_test
 
 import (
 	"crypto/tls"
+	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/simulator"
+	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/simulator/simtest/tool"
 	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
 )
 
@@ -254,7 +257,8 @@ func TestJournalRecordsTLSAndCommands(t *testing.T) {
 func TestExternalTLSProbes(t *testing.T) {
 	h := start(t, nil)
 	id := h.identity("moces")
-	if _, err := exec.LookPath("openssl"); err == nil {
+	tool.Need(t, "openssl", "openssl")
+	{
 		for _, v := range []string{"-tls1_1", "-tls1_3"} {
 			cmd := exec.CommandContext(ctx(t), "openssl", "s_client", "-starttls", "ftp", "-connect", h.srv.Ready().Control, v,
 				"-cert", h.m.Path(id.Cert), "-key", h.m.Path(id.Key), "-CAfile", h.srv.Ready().CABundle)
@@ -270,16 +274,75 @@ func TestExternalTLSProbes(t *testing.T) {
 		if out, _ := cmd.CombinedOutput(); !strings.Contains(string(out), "Protocol  : TLSv1.2") {
 			t.Errorf("openssl s_client -tls1_2 failed:\n%s", out)
 		}
-	} else {
-		t.Log("openssl not installed: skipping its probes")
 	}
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("curl not installed (.ci/run installs it)")
-	}
+	tool.Need(t, "curl", "curl")
 	out, err := exec.CommandContext(ctx(t), "curl", "-sS", "--max-time", "15", "--ssl-reqd", "--tlsv1.3",
 		"--cacert", h.srv.Ready().CABundle, "--cert", h.m.Path(id.Cert), "--key", h.m.Path(id.Key),
 		"--user", id.Username+":"+id.Password, "ftp://"+h.srv.Ready().Control+"/").CombinedOutput()
 	if err == nil {
 		t.Errorf("curl --tlsv1.3 succeeded:\n%s", out)
 	}
+}
+
+// While an impostor certificate is armed the gateway presents it: a client that checks the
+// gateway refuses it before sending anything, and the journal says so; a client that checks
+// nothing logs in, and the journal shows that it accepted the impostor.
+func TestImpostorCertificates(t *testing.T) {
+	h := start(t, nil)
+	api := h.api()
+	if err := api.SetFaults(ctx(t), control.Faults{ServerCertificate: "self-signed"}); control.StatusOf(err) != http.StatusBadRequest {
+		t.Errorf("an unknown impostor: %v, want 400", err)
+	}
+	for _, tc := range []struct{ name, wantErr string }{
+		{control.ImpostorForeignCA, "certificate signed by unknown authority"},
+		{control.ImpostorWrongHost, "x509: cannot validate certificate for 127.0.0.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := api.SetFaults(ctx(t), control.Faults{ServerCertificate: tc.name}); err != nil {
+				t.Fatal(err)
+			}
+			if f, err := api.Faults(ctx(t)); err != nil || f.ServerCertificate != tc.name {
+				t.Fatalf("faults %+v, %v", f, err)
+			}
+			before := len(h.events(simulator.JournalQuery{}))
+			opts := h.options("moces")
+			opts.ServerName = "127.0.0.1"
+			id := h.identity("moces")
+			c, err := ftpsclient.Dial(ctx(t), opts) // the handshake runs at the first command after AUTH TLS
+			if err == nil {
+				err = c.Login(id.Username, id.Password)
+				c.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("a verifying client: %v, want %q", err, tc.wantErr)
+			}
+			eventually(t, "the failed handshake in the journal", func() bool {
+				for _, e := range h.events(simulator.JournalQuery{})[before:] {
+					if e.Type == simulator.EventTLS && !e.OK && strings.Contains(e.Reason, "did not accept the gateway's certificate (the impostor certificate "+tc.name+")") {
+						return true
+					}
+				}
+				return false
+			})
+			opts.InsecureSkipVerify = true
+			c, err = ftpsclient.Dial(ctx(t), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if err := c.Login(id.Username, id.Password); err != nil {
+				t.Fatalf("login through the impostor: %v", err)
+			}
+			if _, ok := h.findEvent(simulator.EventTLS, "accepted the impostor certificate "+tc.name); !ok {
+				t.Error("the journal does not show the client accepting the impostor")
+			}
+		})
+	}
+	if err := api.Reset(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := api.Faults(ctx(t)); f.ServerCertificate != "" {
+		t.Errorf("reset kept the impostor %q", f.ServerCertificate)
+	}
+	h.login("moces") // the genuine certificate again
 }

@@ -127,6 +127,14 @@ func (g *Gateway) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, erro
 	}
 	cfg := g.baseTLS.Clone()
 	cfg.GetConfigForClient = nil
+	if name := g.faults.get().ServerCertificate; name != "" {
+		if c, ok := g.impostors[name]; ok {
+			cfg.Certificates = []tls.Certificate{c}
+			if !data {
+				s.setPresented(name)
+			}
+		}
+	}
 	cfg.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
 		ss.Extra = append(ss.Extra, s.token[:])
 		return cfg.EncryptTicket(cs, ss)

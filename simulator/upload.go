@@ -67,6 +67,7 @@ func (g *Gateway) startUpload(f *folders, service, name string) (ftpserver.FileT
 	}
 	f.s.mu.Lock()
 	ascii := f.s.ascii
+	f.s.dataConn = nil // the library accepts this upload's data connection after opening the file
 	f.s.mu.Unlock()
 	return &upload{quotaLeft: quotaLeft, gw: g, f: f, hash: sha256.New(), service: service, name: fn, scope: key, reused: reused, ascii: ascii, path: full}, nil
 }
@@ -158,6 +159,9 @@ func (u *upload) TransferError(err error) {
 	}
 }
 
+// errTruncated refuses an upload whose TLS data connection ended without close_notify.
+var errTruncated = errors.New("upload incomplete: the data connection ended without a TLS close_notify, so the file may be cut short; nothing was stored and the name is still free; send it again, closing TLS (close_notify) before the connection (close_notify: required)")
+
 // Close decides the upload's fate. An error here replaces the library's 226.
 func (u *upload) Close() error {
 	u.mu.Lock()
@@ -182,6 +186,12 @@ func (u *upload) Close() error {
 	if u.aborted != nil {
 		g.metrics.uploads.WithLabelValues("aborted").Inc()
 		return fail(fmt.Errorf("upload not completed, nothing delivered, name not used: %v", u.aborted))
+	}
+	if w := f.s.currentDataConn(); w != nil && g.rules.Data.RequireCloseNotify {
+		if clean, isTLS := w.closedCleanly(); isTLS && !clean {
+			g.metrics.uploads.WithLabelValues("truncated").Inc()
+			return fail(errTruncated)
+		}
 	}
 	now := g.clock.Now()
 	rel, dst := "", ""

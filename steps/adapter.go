@@ -23,7 +23,8 @@ import (
 //	CMD receipts DIR         download the receipts now in /out into the local DIR
 //
 // with the connection in FTPSGW_HOST, FTPSGW_PORT, FTPSGW_CA, FTPSGW_CERT, FTPSGW_KEY,
-// FTPSGW_P12, FTPSGW_P12_PASSWORD, FTPSGW_USERNAME, FTPSGW_PASSWORD, plus FTPSGW_STATE_DIR (a
+// FTPSGW_KEY_TYPE (rsa-pss, rsa or ecdsa), FTPSGW_P12, FTPSGW_P12_PASSWORD, FTPSGW_USERNAME,
+// FTPSGW_PASSWORD, plus FTPSGW_STATE_DIR (a
 // folder the client may keep state in for the scenario) and FTPSGW_FORMAT ("fixed-record" for
 // files that must go up in ASCII mode, else "binary"). Exit 0 = done, 127 = this action is
 // unsupported, anything else = the client reports failure.
@@ -46,14 +47,19 @@ type adapterRun struct {
 func (w *World) runAdapter(action string, args ...string) error {
 	a := w.suite.adapter
 	p := w.suite.profile
-	id, _, ok := p.Identity(a.Identity)
+	id, cert, ok := p.Identity(a.Identity)
 	if !ok {
 		return fmt.Errorf("the profile has no identity %q to give the client", a.Identity)
+	}
+	keyType := ""
+	if cert != nil && cert.Leaf != nil {
+		keyType = string(certs.KeyAlgorithmOf(cert.Leaf))
 	}
 	host, port, _ := net.SplitHostPort(p.Address)
 	env := append(os.Environ(),
 		"FTPSGW_HOST="+host, "FTPSGW_PORT="+port, "FTPSGW_CA="+p.path(p.CA),
 		"FTPSGW_CERT="+p.path(id.Cert), "FTPSGW_KEY="+p.path(id.Key),
+		"FTPSGW_KEY_TYPE="+keyType,
 		"FTPSGW_P12="+p.path(id.P12), "FTPSGW_P12_PASSWORD="+id.P12Password,
 		"FTPSGW_USERNAME="+id.Username, "FTPSGW_PASSWORD="+id.Password,
 		"FTPSGW_STATE_DIR="+w.stateDir, "FTPSGW_FORMAT="+w.format,

@@ -79,6 +79,7 @@ func (x clientSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^the backend requires ASCII mode for "([^"]*)"$`, x.backendRequiresASCII)
 	sc.Step(`^the gateway has put receipts ([0-3](?:(?:, | and )[0-3])*) for it in /out$`, x.gatewayPutReceipts)
 	sc.Step(`^the client's receipt folder holds receipts ([0-3](?:(?:, | and )[0-3])*) for it, byte for byte$`, x.receiptFolderHolds)
+	x.registerTrust(sc)
 }
 
 func (x clientSteps) uploadsNewFile(service string) error {

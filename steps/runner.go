@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"regexp"
 	"slices"
 	"sort"
 	"time"
@@ -94,11 +96,13 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 		format += ",cucumber:" + opts.CucumberJSON
 	}
 	started := time.Now()
+	progress := &progressFilter{out: opts.Progress}
+	defer progress.flush()
 	godog.TestSuite{
 		Name:                "ftpsgw",
 		ScenarioInitializer: initializer,
 		Options: &godog.Options{
-			Format: format, Output: opts.Progress, FS: opts.Features, Paths: []string{"."},
+			Format: format, Output: progress, FS: opts.Features, Paths: []string{"."},
 			Tags: p.expr.Godog(), Strict: true, Concurrency: 1, NoColors: true, DefaultContext: ctx,
 		},
 	}.Run()
@@ -288,4 +292,49 @@ func featuresHash(fsys fs.FS) (string, error) {
 		h.Write(data)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// godogCounts matches godog's own closing counts ("3 scenarios (3 passed)", "9 steps (…)")
+// and its run time: godog counts an UNSUPPORTED scenario (its steps skipped) as passed, so
+// those lines would contradict the verdicts printed after them.
+var godogCounts = regexp.MustCompile(`^(\d+ (scenarios?|steps?) \(.*\)|[0-9.]+(ns|µs|ms|s)|(\d+m)+[0-9.]+s|No scenarios|No steps)$`)
+
+// progressFilter passes godog's progress output through, without godog's closing counts.
+type progressFilter struct {
+	out     io.Writer
+	partial []byte
+}
+
+func (f *progressFilter) Write(p []byte) (int, error) {
+	f.partial = append(f.partial, p...)
+	for {
+		i := bytes.IndexByte(f.partial, '\n')
+		if i < 0 {
+			break
+		}
+		line := f.partial[:i+1]
+		if !godogCounts.Match(bytes.TrimSpace(line)) {
+			if _, err := f.out.Write(line); err != nil {
+				return 0, err
+			}
+		}
+		f.partial = f.partial[i+1:]
+	}
+	if len(f.partial) > 0 && !bytes.ContainsAny(f.partial[:1], "0123456789N") {
+		// progress marks arrive without a newline: show them as they come (a line that may
+		// be one of godog's counts waits for its end)
+		if _, err := f.out.Write(f.partial); err != nil {
+			return 0, err
+		}
+		f.partial = f.partial[:0]
+	}
+	return len(p), nil
+}
+
+// flush writes what is left (a last line without a newline).
+func (f *progressFilter) flush() {
+	if len(f.partial) > 0 && !godogCounts.Match(bytes.TrimSpace(f.partial)) {
+		f.out.Write(f.partial)
+	}
+	f.partial = nil
 }

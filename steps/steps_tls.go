@@ -29,6 +29,7 @@ func (x tlsSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^"([^"]*)" uploads over a data connection with a fresh TLS session$`, x.uploadFreshSession)
 	sc.Step(`^"([^"]*)" opens a data connection offering only TLS (1\.[0-3])$`, x.dataConnectionOffering)
 	sc.Step(`^the data connection's TLS handshake is refused$`, x.dataHandshakeRefused)
+	sc.Step(`^"([^"]*)" uploads a new file to "([^"]*)" and ends the data connection without close_notify$`, x.uploadWithoutCloseNotify)
 }
 
 func (x tlsSteps) handshakeSucceeds() error {
@@ -260,6 +261,44 @@ func (w tlsSteps) uploadFreshSession(who string) error {
 	w.note("STOR over a fresh TLS session: %d %s; write %v; then %d %s", code, msg, werr, final, fmsg)
 	if isRefused(final) || werr != nil {
 		w.upload = uploadResult{err: fmt.Errorf("%d %s", final, fmsg), code: final}
+	}
+	return nil
+}
+
+// uploadWithoutCloseNotify sends a file and ends the data connection with a bare TCP FIN at a
+// TLS record boundary, no close_notify: what a truncating attacker (or a careless client)
+// leaves, and what crypto/tls and most servers read as a clean end of file.
+func (w tlsSteps) uploadWithoutCloseNotify(who, service string) error {
+	r := w.raw
+	conn, err := r.OpenData(w.ctx, true)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	name := w.newName("")
+	code, msg, err := r.Cmd("STOR /%s/%s", service, name)
+	if err != nil {
+		return err
+	}
+	w.files = append(w.files, upFile{who: who, service: service, name: name})
+	w.upload = uploadResult{code: code}
+	if isRefused(code) {
+		w.upload.err = fmt.Errorf("%d %s", code, msg)
+		return expected("the upload to start (1xx), so its end can be tried", "%d %s", code, msg)
+	}
+	_, werr := conn.Write([]byte("the first part of a file that never ends\r\n"))
+	if tc, ok := conn.(*tls.Conn); ok {
+		tc.NetConn().Close() // TCP FIN, no alert
+	}
+	final, fmsg, rerr := r.ReadReply()
+	w.note("STOR %s ended without close_notify: %d %s; write %v; then %d %s %v", name, code, msg, werr, final, fmsg, rerr)
+	if rerr != nil {
+		return rerr
+	}
+	w.files[len(w.files)-1].err = nil
+	if isRefused(final) {
+		w.upload = uploadResult{err: fmt.Errorf("%d %s", final, fmsg), code: final}
+		w.files[len(w.files)-1].err = w.upload.err
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/features"
 	"github.com/ftpsgw/ftpsgw/simulator/simtest"
 	"github.com/ftpsgw/ftpsgw/steps"
@@ -24,6 +25,7 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 	strict := fs.Bool("strict", false, "treat assumed requirements (session resumption, …) as MUST")
 	timeout := fs.Duration("timeout", 60*time.Second, "how long one client action may take (its process group is killed then)")
 	deadline := fs.Duration("deadline", 30*time.Minute, "bound the whole run; past it the run ends INTERRUPTED (exit 4)")
+	key := fs.String("key", string(defaultClientKey), "key type of the test PKI the client is given: rsa-pss (RSA 3072, as OCES3), rsa (RSA 2048, as OCES II) or ecdsa (P-256)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: ftpsgw certify-client --exec 'CMD' [--report DIR] [--tags EXPR] [--strict]\n\nRuns your client against the embedded simulator (virtual clock, fresh PKI) and certifies\nit against features/client/*.feature. Exit 0 only when every MUST requirement passes.\n\nFlags:")
 		fs.PrintDefaults()
@@ -35,13 +37,19 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
+	alg, err := certs.ParseKeyAlgorithm(*key)
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpsgw certify-client: --key: %v\n", err)
+		return exitUsage
+	}
 	if err := steps.CheckAdapter(*execCmd); err != nil {
 		fmt.Fprintf(stderr, "ftpsgw certify-client: %v\n", err)
 		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	emb, err := startEmbeddedClientMode(ctx)
+	fmt.Fprintf(stderr, "issuing a test PKI (%s) and starting the embedded simulator…\n", alg.Describe())
+	emb, err := startEmbeddedClientMode(ctx, alg)
 	if err != nil {
 		return fail(stderr, "starting the embedded simulator: %v", err)
 	}
@@ -53,7 +61,7 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 	run, err := steps.Run(ctx, steps.RunOptions{
 		Profile: emb.profile, Features: features.ClientFS, Tags: *tags, Strict: *strict, Progress: stderr,
 		CucumberJSON: filepath.Join(*reportDir, "cucumber.json"), Version: version,
-		Description: "client " + *execCmd + " against the embedded simulator (observes TLS version, certificate, data protection and resumption)",
+		Description: "client " + *execCmd + " against the embedded simulator (observes TLS version, certificate, data protection and resumption); client certificate " + alg.Describe(),
 		Adapter:     &steps.Adapter{Command: *execCmd, Timeout: *timeout},
 		Deadline:    *deadline,
 	})
@@ -67,6 +75,10 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 // startEmbeddedClientMode is the simulator as client certification wants it: observing, not
 // requiring, what the client requirements judge (simulator.Observe), so each misbehaviour is
 // seen in the journal and judged by exactly its own requirement.
-func startEmbeddedClientMode(ctx context.Context) (*embedded, error) {
-	return startSimulator(ctx, simtest.Options{Observe: true})
+func startEmbeddedClientMode(ctx context.Context, alg certs.KeyAlgorithm) (*embedded, error) {
+	return startSimulator(ctx, simtest.Options{Observe: true, Key: alg})
 }
+
+// defaultClientKey is RSA as real OCES certificates are; RSA-PSS 3072 as OCES3, which MitID
+// Erhverv issues since OCES II was phased out.
+const defaultClientKey = certs.KeyRSAPSS

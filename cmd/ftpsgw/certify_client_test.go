@@ -1,9 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/ftpsgw/ftpsgw/features"
 	"github.com/ftpsgw/ftpsgw/reports"
+	"github.com/ftpsgw/ftpsgw/simulator/simtest/tool"
 	"github.com/ftpsgw/ftpsgw/steps"
 )
 
@@ -19,7 +20,7 @@ func certifyClient(t *testing.T, command string) *reports.Run {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	emb, err := startEmbeddedClientMode(ctx)
+	emb, err := startEmbeddedClientMode(ctx, defaultClientKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,9 +75,7 @@ func TestReferenceAdaptersPass(t *testing.T) {
 	for _, name := range []string{"go", "curl", "lftp"} {
 		t.Run(name, func(t *testing.T) {
 			if name != "go" {
-				if _, err := exec.LookPath(name); err != nil {
-					t.Skipf("%s not installed (.ci/run installs it)", name)
-				}
+				tool.Need(t, name, name)
 			}
 			run := certifyClient(t, adapters[name])
 			got := notPassing(run)
@@ -97,29 +96,32 @@ func TestReferenceAdaptersPass(t *testing.T) {
 // time, as a vendor's mistakes would, and checks the certification blames exactly that.
 func TestMisconfiguredAdaptersFailExactlyTheirRequirement(t *testing.T) {
 	skipMatrixUnderRace(t)
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("curl not installed (.ci/run installs it)")
-	}
-	original, err := os.ReadFile(adapterPath(t, "curl.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, tc := range []struct {
 		name, from, to string
 		want           string // the one requirement that must not pass (FAIL, WARN or PARTIAL)
+		client         string // the reference adapter broken (default curl)
 	}{
-		{"no client certificate", `cert="--cert $FTPSGW_CERT --key $FTPSGW_KEY"`, `cert=""`, "CL-TLS-01=FAIL"},
-		{"TLS 1.3 forced", `tls="--ssl-reqd --tlsv1.2 --tls-max 1.2"`, `tls="--ssl-reqd --tlsv1.3"`, "CL-TLS-01=FAIL"},
-		{"clear data connections", `tls="--ssl-reqd --tlsv1.2 --tls-max 1.2"`, `tls="--ftp-ssl-control --tlsv1.2 --tls-max 1.2"`, "CL-TLS-02=WARN"},
-		{"a name reused for a second submission", `if grep -qxF "$name" "$state" 2>/dev/null; then`, `if false; then`, "CL-NAME-01=FAIL"},
-		{"another identity's username", `--user "$FTPSGW_USERNAME:$FTPSGW_PASSWORD"`, `--user "CVR_19552101_UID_OCSP01-SYSTEMTEST-XXXIV:$FTPSGW_PASSWORD"`, "CL-AUTH-01=FAIL"},
-		{"active mode", `curl -sS --max-time 30 $tls`, `curl -sS --max-time 30 --ftp-port 127.0.0.1 $tls`, "CL-TLS-02=WARN"},
-		{"receipts truncated", `ftpcurl -o "$dir/$f" "$url/out/$f" || exit 1`, `ftpcurl -o "$dir/$f" "$url/out/$f" || exit 1; truncate -s -1 "$dir/$f"`, "CL-STAT-01=FAIL"},
-		{"fixed-record uploads unsupported", `[ "${FTPSGW_FORMAT:-}" = fixed-record ] && mode="--use-ascii"`, `[ "${FTPSGW_FORMAT:-}" = fixed-record ] && exit 127`, "CL-UP-01=PARTIAL"},
+		{"no client certificate", `cert="--cert $FTPSGW_CERT --key $FTPSGW_KEY"`, `cert=""`, "CL-TLS-01=FAIL", ""},
+		{"TLS 1.3 forced", `tls="--ssl-reqd --tlsv1.2 --tls-max 1.2"`, `tls="--ssl-reqd --tlsv1.3"`, "CL-TLS-01=FAIL", ""},
+		{"clear data connections", `tls="--ssl-reqd --tlsv1.2 --tls-max 1.2"`, `tls="--ftp-ssl-control --tlsv1.2 --tls-max 1.2"`, "CL-TLS-02=WARN", ""},
+		{"a name reused for a second submission", `if grep -qxF "$name" "$state" 2>/dev/null; then`, `if false; then`, "CL-NAME-01=FAIL", ""},
+		{"another identity's username", `--user "$FTPSGW_USERNAME:$FTPSGW_PASSWORD"`, `--user "CVR_19552101_UID_OCSP01-SYSTEMTEST-XXXIV:$FTPSGW_PASSWORD"`, "CL-AUTH-01=FAIL", ""},
+		{"active mode", `curl -sS --max-time 30 $tls`, `curl -sS --max-time 30 --ftp-port 127.0.0.1 $tls`, "CL-TLS-02=WARN", ""},
+		{"receipts truncated", `ftpcurl -o "$dir/$f" "$url/out/$f" || exit 1`, `ftpcurl -o "$dir/$f" "$url/out/$f" || exit 1; truncate -s -1 "$dir/$f"`, "CL-STAT-01=FAIL", ""},
+		{"fixed-record uploads unsupported", `[ "${FTPSGW_FORMAT:-}" = fixed-record ] && mode="--use-ascii"`, `[ "${FTPSGW_FORMAT:-}" = fixed-record ] && exit 127`, "CL-UP-01=PARTIAL", ""},
+		{"a refused reuse reported as unsupported", `the gateway never accepts a name twice" >&2; exit 1; fi`, `the gateway never accepts a name twice" >&2; exit 127; fi`, "CL-NAME-01=PARTIAL", ""},
+		{"any server certificate trusted", `--cacert "$FTPSGW_CA"`, `--insecure`, "CL-TLS-04=FAIL", ""},
+		{"the server's host name not checked", `set ssl:ca-file $FTPSGW_CA;`, `set ssl:ca-file $FTPSGW_CA; set ssl:check-hostname no;`, "CL-TLS-04=FAIL", "lftp"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			client := cmp.Or(tc.client, "curl")
+			tool.Need(t, client, client)
+			original, err := os.ReadFile(adapterPath(t, client+".sh"))
+			if err != nil {
+				t.Fatal(err)
+			}
 			if !strings.Contains(string(original), tc.from) {
-				t.Fatalf("curl.sh no longer contains %q", tc.from)
+				t.Fatalf("%s.sh no longer contains %q", client, tc.from)
 			}
 			script := filepath.Join(t.TempDir(), "adapter.sh")
 			os.WriteFile(script, []byte(strings.Replace(string(original), tc.from, tc.to, 1)), 0o755)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/simulator/simtest"
+	"github.com/ftpsgw/ftpsgw/simulator/simtest/tool"
 )
 
 // foreignProfile describes a running simulator as a profile without its control API, as a
@@ -185,12 +186,7 @@ func TestInterruptedRunReportsWhatRan(t *testing.T) {
 // into every state the suite needs: the simulator certified through it passes everything, as
 // any gateway with such an adapter can be certified.
 func TestStateAdapterCertifiesTheSimulator(t *testing.T) {
-	if _, err := exec.LookPath("curl"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("curl is missing (Debian package curl)")
-		}
-		t.Skip("curl not installed (.ci/run installs it)")
-	}
+	tool.Need(t, "curl", "curl")
 	adapter, err := filepath.Abs("../../examples/state/ftpsgw-control.sh")
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 
 func runPKI(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(stderr, "Usage:\n  ftpsgw pki init --out DIR [--force] [--key ecdsa|rsa-pss] [--server-name NAME]...\n  ftpsgw pki show FILE [--password P12PASSWORD]")
+		fmt.Fprintln(stderr, "Usage:\n  ftpsgw pki init --out DIR [--force] [--key ecdsa|rsa|rsa-pss] [--server-name NAME]...\n  ftpsgw pki show FILE [--password P12PASSWORD]")
 		if len(args) == 0 {
 			return exitUsage
 		}
@@ -37,7 +37,7 @@ func runPKIInit(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ftpsgw pki init", flag.ContinueOnError)
 	out := fs.String("out", "", "folder to write the PKI into (required)")
 	force := fs.Bool("force", false, "replace an existing PKI in --out")
-	key := fs.String("key", string(certs.KeyECDSA), "key algorithm: ecdsa (P-256) or rsa-pss (RSA 3072, RSA-PSS signatures as OCES3)")
+	key := fs.String("key", string(certs.KeyECDSA), "key algorithm: ecdsa (P-256), rsa (RSA 2048 as OCES II) or rsa-pss (RSA 3072, RSA-PSS signatures as OCES3)")
 	var names stringList
 	fs.Var(&names, "server-name", "extra DNS name or IP address for the gateway certificate (repeatable)")
 	fs.Usage = func() {
@@ -51,7 +51,12 @@ func runPKIInit(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	pki, err := certs.NewPKI(certs.Options{Algorithm: certs.KeyAlgorithm(*key), ServerNames: names})
+	alg, err := certs.ParseKeyAlgorithm(*key)
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpsgw pki init: --key: %v\n", err)
+		return exitUsage
+	}
+	pki, err := certs.NewPKI(certs.Options{Algorithm: alg, ServerNames: names})
 	if err != nil {
 		return fail(stderr, "%v", err)
 	}

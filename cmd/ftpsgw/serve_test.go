@@ -21,6 +21,7 @@ import (
 	"github.com/ftpsgw/ftpsgw/simulator"
 	"github.com/ftpsgw/ftpsgw/simulator/control"
 	"github.com/ftpsgw/ftpsgw/simulator/simtest"
+	"github.com/ftpsgw/ftpsgw/simulator/simtest/tool"
 	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
 )
 
@@ -94,9 +95,7 @@ func serve(t *testing.T, args ...string) *child {
 }
 
 func TestServeDefaultsPrintAWorkingCurlLine(t *testing.T) {
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("curl not installed (.ci/run installs it)")
-	}
+	tool.Need(t, "curl", "curl")
 	data := t.TempDir()
 	c := serve(t, "--data", data, "--listen", "127.0.0.1:0", "--passive-ports", "0", "--control", "127.0.0.1:0")
 	out := c.stdout.String()

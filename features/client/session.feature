@@ -1,6 +1,7 @@
 Feature: The client's session
   How the client connects: TLS 1.2 with its certificate, protected passive data connections,
-  the username of its certificate, and recovery from dropped connections.
+  a gateway whose certificate it has checked, the username of its certificate, and recovery
+  from dropped connections.
 
   @CL-TLS-01 @must
   Scenario: The client negotiates TLS 1.2 and presents its certificate
@@ -20,6 +21,20 @@ Feature: The client's session
     When the client uploads a new file to "FTPSGW.Heartbeat"
     Then the client reports success
     And every data connection the gateway saw resumed its control connection's TLS session
+
+  @CL-TLS-04 @must
+  Scenario: The client refuses a gateway certificate from a CA it was not told to trust
+    Given the gateway presents a certificate from a CA the client was not told to trust
+    When the client uploads a new file to "FTPSGW.Heartbeat"
+    Then the gateway saw the client send neither credentials nor a file
+    And the client reports failure
+
+  @CL-TLS-04 @must
+  Scenario: The client refuses a gateway certificate made out to another host
+    Given the gateway presents a trusted certificate made out to another host
+    When the client uploads a new file to "FTPSGW.Heartbeat"
+    Then the gateway saw the client send neither credentials nor a file
+    And the client reports failure
 
   @CL-AUTH-01 @must
   Scenario: The client logs in with the username of its certificate

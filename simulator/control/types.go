@@ -151,13 +151,24 @@ type Submission struct {
 	Attempts   int       `json:"attempts"`
 }
 
-// Faults is GET/PUT /faults: armed one-shot faults, for certifying how clients cope. Each
-// count is how many of the next occurrences fail: drop_at_login closes the control connection
-// when the password is sent; drop_at_stor closes it when a STOR starts (nothing is stored).
+// Faults is GET/PUT /faults: armed faults, for certifying how clients cope. Each count is how
+// many of the next occurrences fail: drop_at_login closes the control connection when the
+// password is sent; drop_at_stor closes it when a STOR starts (nothing is stored).
+// ServerCertificate, until changed or reset, makes the gateway present an impostor
+// certificate of its PKI on every new connection: "foreign-ca" (its host names, from a CA
+// the client was not given) or "wrong-host" (the trusted CA, another host name); "" is the
+// genuine one.
 type Faults struct {
-	DropAtLogin int `json:"drop_at_login"`
-	DropAtStor  int `json:"drop_at_stor"`
+	DropAtLogin       int    `json:"drop_at_login"`
+	DropAtStor        int    `json:"drop_at_stor"`
+	ServerCertificate string `json:"server_certificate,omitempty"`
 }
+
+// The impostor certificates Faults.ServerCertificate may name.
+const (
+	ImpostorForeignCA = "foreign-ca"
+	ImpostorWrongHost = "wrong-host"
+)
 
 // Error is the body of every 4xx/5xx answer.
 type Error struct {

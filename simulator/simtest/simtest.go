@@ -77,6 +77,8 @@ type Options struct {
 	Version string
 	// ReadyTimeout bounds the wait for the simulator to accept connections (default 30 s).
 	ReadyTimeout time.Duration
+	// Key is the key algorithm of the fresh test PKI (default certs.KeyECDSA: fast to issue).
+	Key certs.KeyAlgorithm
 }
 
 // Simulator is a running simulator.
@@ -123,7 +125,7 @@ func Start(ctx context.Context, opts Options) (*Simulator, error) {
 		return nil, err
 	}
 	s := &Simulator{Dir: dir}
-	m, err := freshPKI(filepath.Join(dir, "pki"))
+	m, err := freshPKI(filepath.Join(dir, "pki"), opts.Key)
 	if err == nil {
 		s.Manifest, s.PKI = m, m.Dir()
 		if opts.Mode == ChildProcess {
@@ -143,8 +145,8 @@ func Start(ctx context.Context, opts Options) (*Simulator, error) {
 	return s, nil
 }
 
-func freshPKI(dir string) (*certs.Manifest, error) {
-	p, err := certs.NewPKI(certs.Options{})
+func freshPKI(dir string, alg certs.KeyAlgorithm) (*certs.Manifest, error) {
+	p, err := certs.NewPKI(certs.Options{Algorithm: alg})
 	if err != nil {
 		return nil, err
 	}

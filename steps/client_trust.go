@@ -1,0 +1,63 @@
+package steps
+
+import (
+	"strings"
+
+	"github.com/cucumber/godog"
+
+	"github.com/ftpsgw/ftpsgw/simulator/control"
+)
+
+// Impostor gateways (CL-TLS-04): the simulator presents a certificate a correct client
+// refuses, and the journal shows whether the client still sent its credentials or a file.
+
+func (x clientSteps) registerTrust(sc *godog.ScenarioContext) {
+	sc.Step(`^the gateway presents a certificate from a CA the client was not told to trust$`, x.presentForeignCA)
+	sc.Step(`^the gateway presents a trusted certificate made out to another host$`, x.presentWrongHost)
+	sc.Step(`^the gateway saw the client send neither credentials nor a file$`, x.sawNothingSentToImpostor)
+}
+
+func (x clientSteps) presentForeignCA() error { return x.presentImpostor(control.ImpostorForeignCA) }
+func (x clientSteps) presentWrongHost() error { return x.presentImpostor(control.ImpostorWrongHost) }
+
+func (x clientSteps) presentImpostor(name string) error {
+	f, err := x.suite.api.Faults(x.ctx)
+	if err != nil {
+		return err
+	}
+	f.ServerCertificate = name
+	return x.suite.api.SetFaults(x.ctx, f)
+}
+
+// sawNothingSentToImpostor passes when the client reached the gateway and started TLS (so it
+// was shown the impostor) and sent no USER, PASS or upload afterwards.
+func (x clientSteps) sawNothingSentToImpostor() error {
+	evs, err := x.events(control.EventCommand, control.EventUpload)
+	if err != nil {
+		return err
+	}
+	var sent []string
+	started := false
+	for _, e := range evs {
+		verb, _, _ := strings.Cut(strings.ToUpper(strings.TrimSpace(e.Line)), " ")
+		switch {
+		case e.Type == control.EventUpload:
+			sent = append(sent, "uploaded "+e.Path)
+		case verb == "AUTH":
+			started = true
+		case verb == "USER" || verb == "PASS" || verb == "ACCT":
+			sent = append(sent, strings.TrimSpace(e.Line))
+		case verb == "STOR" || verb == "APPE" || verb == "STOU":
+			sent = append(sent, strings.TrimSpace(e.Line))
+		}
+	}
+	if len(sent) > 0 {
+		return expected("the client to end the connection at the impostor's certificate",
+			"it went on through the impostor: %s", strings.Join(sent, "; "))
+	}
+	if !started {
+		return expected("the client to connect and start TLS (AUTH TLS), to be shown the impostor certificate",
+			"no AUTH command: the client never reached the gateway, so its check of the certificate was not seen")
+	}
+	return nil
+}
