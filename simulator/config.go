@@ -58,6 +58,9 @@ type Config struct {
 	Limits Limits `yaml:"limits"`
 	// IdleTimeout closes a control connection without commands (421).
 	IdleTimeout Duration `yaml:"idle_timeout"`
+	// DrainTimeout is how long a graceful stop (SIGTERM, Ctrl-C) waits for uploads in flight
+	// before it closes them; a second signal stops at once.
+	DrainTimeout Duration `yaml:"drain_timeout"`
 	// DataConnectTimeout bounds the wait for a passive data connection.
 	DataConnectTimeout Duration `yaml:"data_connect_timeout"`
 	// LogLevel: debug, info, warn or error.
@@ -228,6 +231,7 @@ func DefaultConfig() Config {
 			DailyQuota: 0, TransferStallTimeout: Duration(60 * time.Second), MinFreeDisk: 64 << 20, MaxQueue: 1_000_000},
 		IdleTimeout:        Duration(5 * time.Minute),
 		DataConnectTimeout: Duration(30 * time.Second),
+		DrainTimeout:       Duration(30 * time.Second),
 		LogLevel:           "info",
 		Clock:              ClockReal,
 		Control:            ControlSettings{Listen: "127.0.0.1:6382"},

@@ -49,6 +49,7 @@ type Gateway struct {
 	backend  Backend        // embedded or `ftpsgw backend`
 	security SecuritySystem // embedded or `ftpsgw security`
 
+	drain    drainState    // graceful stop: uploads in flight (own lock)
 	sessions *sessionTable // live sessions (own lock)
 	roles    *roleView     // username -> current roles (own lock)
 }
@@ -75,6 +76,8 @@ type session struct {
 	foreignTicket bool
 	presented     string         // the impostor certificate its control connection was given, if any
 	dataConn      *recordWatcher // the passive data connection of the transfer in progress
+	uploads       int            // uploads in flight (drainState)
+	uploadEnded   time.Time      // when the last one ended
 	handshakeLost bool           // a failed control handshake is journalled
 }
 

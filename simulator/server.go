@@ -49,6 +49,7 @@ type Server struct {
 	servers  []*ftpserver.FtpServer
 	wg       sync.WaitGroup
 	once     sync.Once
+	stopOnce sync.Once // the listeners' close
 	m        *certs.Manifest
 	lock     *dataLock // the data folder's lock, held until Close
 	// loopStarted: Close waits for the pipeline loop only if it ran (a start that failed
@@ -468,9 +469,11 @@ func (s *Server) DataDir() string { return s.gw.dataDir }
 func (s *Server) Close() error {
 	var err error
 	s.once.Do(func() {
-		for _, fs := range s.servers {
-			if e := fs.Stop(); e != nil && !errors.Is(e, net.ErrClosed) && !strings.Contains(e.Error(), "closed") {
-				err = errors.Join(err, e)
+		err = s.stopListeners()
+		if s.gw != nil {
+			// Sessions still open (no Drain, or one that gave up) end here, before the store closes.
+			for _, c := range s.gw.sessions.conns() {
+				_ = c.Close()
 			}
 		}
 		if s.http != nil {
@@ -493,6 +496,19 @@ func (s *Server) Close() error {
 			err = errors.Join(err, s.gw.store.Close())
 		}
 		s.lock.release() // last: the folder is free only when nothing of this process uses it
+	})
+	return err
+}
+
+// stopListeners closes the FTPS listeners once: no new sessions; open ones go on.
+func (s *Server) stopListeners() error {
+	var err error
+	s.stopOnce.Do(func() {
+		for _, fs := range s.servers {
+			if e := fs.Stop(); e != nil && !errors.Is(e, net.ErrClosed) && !strings.Contains(e.Error(), "closed") {
+				err = errors.Join(err, e)
+			}
+		}
 	})
 	return err
 }

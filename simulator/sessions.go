@@ -34,6 +34,17 @@ func (t *sessionTable) get(id string) *session {
 	return t.byID[id]
 }
 
+// all returns every live session.
+func (t *sessionTable) all() []*session {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]*session, 0, len(t.byID))
+	for _, s := range t.byID {
+		out = append(out, s)
+	}
+	return out
+}
+
 // addControlPort marks a listener's port: connections to it are control connections.
 func (t *sessionTable) addControlPort(port int) {
 	t.mu.Lock()

@@ -32,6 +32,9 @@ func (g *Gateway) scopeKey(username, cvr string) string {
 // startUpload checks the name, reserves it, and returns the handle the library copies into.
 func (g *Gateway) startUpload(f *folders, service, name string) (ftpserver.FileTransfer, error) {
 	full := "/" + service + "/" + name
+	if g.drain.active.Load() {
+		return nil, f.refuseUpload(full, errShuttingDown)
+	}
 	fn, err := ParseFileName(name)
 	if err != nil && !g.rules.Names.EnforceCharacterRule {
 		fn, err = FileName{Name: name, Unique: name}, nil
@@ -69,6 +72,7 @@ func (g *Gateway) startUpload(f *folders, service, name string) (ftpserver.FileT
 	ascii := f.s.ascii
 	f.s.dataConn = nil // the library accepts this upload's data connection after opening the file
 	f.s.mu.Unlock()
+	g.drain.begin(f.s)
 	return &upload{quotaLeft: quotaLeft, gw: g, f: f, hash: sha256.New(), service: service, name: fn, scope: key, reused: reused, ascii: ascii, path: full}, nil
 }
 
@@ -171,6 +175,7 @@ func (u *upload) Close() error {
 	}
 	u.finished = true
 	g, f := u.gw, u.f
+	defer g.drain.end(f.s)
 	ctx := context.Background()
 	fail := func(reason error) error {
 		if u.tmp != nil {

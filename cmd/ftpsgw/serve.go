@@ -55,6 +55,15 @@ func serveFlags(cfg *simulator.Config, stderr io.Writer) (*flag.FlagSet, *string
 		cfg.Backend.Timeout, cfg.Security.Timeout = simulator.Duration(d), simulator.Duration(d)
 		return nil
 	})
+	fs.Var(textFlag[simulator.CloseNotifyMode]{&cfg.CloseNotify}, "close-notify", "required: refuse an upload whose TLS data connection ends without close_notify (it may be truncated); optional: accept it (ASSUMED; see config.example.yaml)")
+	fs.Func("drain", "on SIGTERM or Ctrl-C, wait this long for uploads in flight before closing them (default 30s; a second signal stops at once)", func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("%q is not a duration (0 or more)", v)
+		}
+		cfg.DrainTimeout = simulator.Duration(d)
+		return nil
+	})
 	fs.StringVar(&cfg.Security.URL, "security-url", cfg.Security.URL, "reach the security system at this URL (an 'ftpsgw security'); default: embedded")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: ftpsgw serve [flags]\n\nRuns the reference gateway simulator. TEST use only: never point clients with real\ncertificates at it, and never point it at the real gateway. Every flag can also be set as\nFTPSGW_<FLAG> in the environment (FTPSGW_CONTROL_TOKEN, FTPSGW_BACKEND_URL, ...).\n\nFlags:")
@@ -126,9 +135,28 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  control API token (generated, as the API accepts remote clients; choose one with --control-token): %s\n", cfg.Control.Token)
 	}
 	<-ctx.Done()
-	logger.Info("shutting down")
+	stop()
+	// A graceful stop: no new sessions or uploads, those in flight may finish; a second signal
+	// (or the drain time) ends the wait.
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	drainCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-again:
+			logger.Warn("second signal: stopping at once")
+			cancel()
+		case <-drainCtx.Done():
+		}
+	}()
+	cut := srv.Drain(drainCtx, cfg.DrainTimeout.Std())
 	if err := srv.Close(); err != nil {
 		return fail(stderr, "%v", err)
+	}
+	if cut > 0 {
+		fmt.Fprintf(stderr, "ftpsgw serve: stopped with %d upload(s) cut short: nothing of them was kept and their names are still free\n", cut)
 	}
 	return exitOK
 }
