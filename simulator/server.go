@@ -362,6 +362,9 @@ func (g *Gateway) recover(ctx context.Context, m *certs.Manifest) error {
 	if done, err := g.startSecurity(ctx); err != nil || done {
 		return err
 	}
+	if err := g.checkRegistrations(ctx); err != nil {
+		return err
+	}
 	// Run-time state the control API changed survives a restart.
 	var bs backendState
 	if ok, err := g.store.MetaJSON(ctx, metaBackend, &bs); err != nil {
@@ -400,6 +403,65 @@ func (g *Gateway) startSecurity(ctx context.Context) (done bool, err error) {
 		return false, g.replicateFromSource(ctx, g.clock.Now())
 	}
 	return false, nil
+}
+
+// checkRegistrations compares the registrations with the PKI at every start after the first.
+// A PKI replaced under a data folder (`ftpsgw pki init --force`) leaves registrations pinned
+// to certificates nobody holds any more, and every login fails with 530. When the PKI is the
+// simulator's own (DATA/pki) and the security system embedded, each identity of the new PKI
+// is registered again (its new certificate and password; roles kept); otherwise one line says
+// which registrations are stale and how to fix them.
+func (g *Gateway) checkRegistrations(ctx context.Context) error {
+	regs, err := g.store.Registrations(ctx)
+	if err != nil {
+		return err
+	}
+	inPKI := map[string]bool{}
+	for _, id := range g.m.Identities {
+		inPKI[id.Fingerprint] = true
+	}
+	var stale []Registration
+	for _, r := range regs {
+		if !inPKI[r.Fingerprint] {
+			stale = append(stale, r)
+		}
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	own := filepath.Clean(g.m.Dir()) == filepath.Join(g.dataDir, "pki") && g.cfg.Security.URL == ""
+	if !own {
+		names := make([]string, 0, len(stale))
+		for _, r := range stale {
+			names = append(names, r.Username)
+		}
+		g.log.Warn(fmt.Sprintf("%d registration(s) name certificates that are not in the PKI at %s (%s): logins with them fail with 530 until they are registered again with the new certificates (POST /control/v1/registrations), or the simulator starts on a fresh data folder", len(stale), g.m.Dir(), strings.Join(names, ", ")))
+		return nil
+	}
+	roles := map[string][]string{}
+	src, err := g.store.Source().SourceSnapshot(ctx) // the security system's roles, changes not yet replicated included
+	if err != nil {
+		return err
+	}
+	for _, r := range src.Registrations {
+		roles[r.Username] = r.Roles
+	}
+	now, n := g.clock.Now(), 0
+	for _, id := range g.m.Identities {
+		if id.Username == "" || id.Password == "" {
+			continue
+		}
+		reg := Registration{Username: id.Username, CVR: id.CVR, Fingerprint: id.Fingerprint, Roles: id.Roles}
+		if r, ok := roles[id.Username]; ok {
+			reg.Roles = r
+		}
+		if err := g.register(ctx, reg, id.Password, now); err != nil {
+			return fmt.Errorf("registering %s again: %w", id.Name, err)
+		}
+		n++
+	}
+	g.log.Warn(fmt.Sprintf("the PKI in %s was replaced: %d registration(s) named certificates no longer in it; its %d identities are registered again with their new certificates and passwords (roles kept)", g.m.Dir(), len(stale), n))
+	return nil
 }
 
 // initialRegistrations registers every login-capable identity of the manifest (with its
