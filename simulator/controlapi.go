@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -190,6 +191,9 @@ func journalQuery(r *http.Request) (JournalQuery, error) {
 		jq.Since = n
 	}
 	for _, t := range q["type"] {
+		if !slices.Contains(control.EventTypes, EventType(t)) {
+			return jq, badRequest("type %q is not an event type (%s)", t, joinTypes(control.EventTypes))
+		}
 		jq.Types = append(jq.Types, EventType(t))
 	}
 	return jq, nil
@@ -243,4 +247,12 @@ func decode(r *http.Request, v any) error {
 		return badRequest("bad JSON: trailing data after the object")
 	}
 	return nil
+}
+
+func joinTypes(ts []EventType) string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = string(t)
+	}
+	return strings.Join(out, ", ")
 }

@@ -192,3 +192,42 @@ func TestJournalAndMetricsThroughTheAPI(t *testing.T) {
 		t.Errorf("schema: %d", code)
 	}
 }
+
+// The journal reads as a user expects: success replies ok, a status_0 receipt with its code,
+// connect events naming their listener, unknown filters refused.
+func TestJournalIsReadable(t *testing.T) {
+	h := start(t, virtual)
+	c := h.login("moces")
+	for range 2 { // the second upload of the name is answered with status_0
+		if err := c.Upload("/FTPSGW.Heartbeat/readable_1.txt", []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := h.api().Advance(ctx(t), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := rawRequest(t, h, "GET", "/journal?type=bogus", "", ""); code != 400 || !strings.Contains(body, "receipt") {
+		t.Errorf("?type=bogus: %d %s", code, body)
+	}
+	var body string
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(body, `"code": 0`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no status_0 receipt event with its code:\n%s", body)
+		}
+		time.Sleep(20 * time.Millisecond)
+		_, body = rawRequest(t, h, "GET", "/journal?type=receipt", "", "")
+	}
+	j, err := h.api().Journal(ctx(t), control.JournalQuery{Types: []control.EventType{control.EventReply, control.EventConnect}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range j.Events {
+		switch {
+		case e.Type == control.EventConnect && !strings.Contains(e.Reason, "explicit FTPS listener"):
+			t.Errorf("connect reason %q", e.Reason)
+		case e.Type == control.EventReply && e.OK != (e.Code < 400):
+			t.Errorf("reply %d %s ok=%v", e.Code, e.Line, e.OK)
+		}
+	}
+}

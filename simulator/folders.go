@@ -82,10 +82,25 @@ func (f *folders) resolve(p string) (target, string, string) {
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
-func notExist(op, p string) error { return &fs.PathError{Op: op, Path: p, Err: fs.ErrNotExist} }
+// viewError is a refusal of the folder view in a plain sentence (it ends up in the FTP reply
+// after the library's own words), matching fs.ErrNotExist or fs.ErrPermission.
+type viewError struct {
+	msg  string
+	kind error
+}
+
+func (e *viewError) Error() string { return e.msg }
+func (e *viewError) Unwrap() error { return e.kind }
+
+func notExist(op, p string) error {
+	if op == "upload" {
+		return &viewError{p + " is not in one of your service folders: upload into /<service>/<name>, a folder your certificate's roles list", fs.ErrNotExist}
+	}
+	return &viewError{p + ": no such file or folder", fs.ErrNotExist}
+}
 
 func notAllowed(op, p, why string) error {
-	return &fs.PathError{Op: op, Path: p, Err: fmt.Errorf("%w: %s", fs.ErrPermission, why)}
+	return &viewError{fmt.Sprintf("%s %s is not allowed: %s", op, p, why), fs.ErrPermission}
 }
 
 // dirInfo is a synthetic directory entry.

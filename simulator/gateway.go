@@ -79,6 +79,7 @@ type session struct {
 	uploads       int            // uploads in flight (drainState)
 	uploadEnded   time.Time      // when the last one ended
 	handshakeLost bool           // a failed control handshake is journalled
+	multiCode     int            // the code of the multi-line reply being sent
 }
 
 func (s *session) setDataConn(w *recordWatcher) {
@@ -179,7 +180,7 @@ func (f *front) ClientConnected(cc ftpserver.ClientContext) (string, error) {
 	}
 	g.metrics.sessions.Inc()
 	g.metrics.active.Inc()
-	g.journal.Append(Event{Session: s.id, Remote: s.remote, Type: EventConnect, OK: true, Reason: "listener " + f.name})
+	g.journal.Append(Event{Session: s.id, Remote: s.remote, Type: EventConnect, OK: true, Reason: f.describe()})
 	return "ftpsgw TEST simulator of SKAT's FTPS gateway - not the real gateway", nil
 }
 
@@ -219,6 +220,19 @@ func (g *Gateway) verifyControlTLS(s *session, cs tls.ConnectionState) error {
 	}
 	g.journal.Append(ev)
 	return err
+}
+
+// onLineTooLong is called by libTap when the library ends a session on a command line longer
+// than its 4096-byte buffer. The library closes the connection without a reply and offers no
+// hook to send one (ftpserverlib v0.32.1, readCommand); the journal says why instead.
+func (g *Gateway) onLineTooLong(f *front, libID uint32, size string) {
+	s := g.session(f, libID)
+	if s == nil {
+		return
+	}
+	reason := "a command line longer than 4096 bytes (read " + size + " bytes without an end of line): the connection is closed without a reply"
+	g.journal.Append(Event{Session: s.id, Remote: s.remote, Username: s.user(), Type: EventDisconnect, OK: false, Reason: reason})
+	g.log.Info("session closed", "session", s.id, "remote", s.remote, "reason", reason)
 }
 
 // onStreamError is called by libTap when the library ends a control connection on a read
@@ -488,7 +502,7 @@ func (g *Gateway) onCommand(f *front, libID uint32, line string) {
 		// connection the gateway dials to addr belongs to this session.
 		g.sessions.setActiveAddr(s, addr)
 	}
-	g.journal.Append(Event{Session: s.id, Remote: s.remote, Username: s.user(), Type: EventCommand, Line: redactCommand(line)})
+	g.journal.Append(Event{Session: s.id, Remote: s.remote, Username: s.user(), Type: EventCommand, Line: redactCommand(line), OK: true})
 }
 
 // onReply is called by libTap for every reply line, before it is sent.
@@ -502,6 +516,14 @@ func (g *Gateway) onReply(f *front, libID uint32, line string) {
 		g.sessions.setPassivePort(s, port)
 	}
 	s.mu.Lock()
+	switch {
+	case code == 0: // a middle line of a multi-line reply (FEAT): it carries the reply's code
+		code = s.multiCode
+	case len(line) > 3 && line[3] == '-':
+		s.multiCode = code
+	default:
+		s.multiCode = 0
+	}
 	if s.pendingType != "" && code != 0 {
 		if code == 200 {
 			s.ascii = strings.HasPrefix(s.pendingType, "A")
@@ -509,7 +531,7 @@ func (g *Gateway) onReply(f *front, libID uint32, line string) {
 		s.pendingType = ""
 	}
 	s.mu.Unlock()
-	g.journal.Append(Event{Session: s.id, Remote: s.remote, Username: s.user(), Type: EventReply, Code: code, Line: redactCommand(text)})
+	g.journal.Append(Event{Session: s.id, Remote: s.remote, Username: s.user(), Type: EventReply, Code: code, Line: redactCommand(text), OK: code > 0 && code < 400})
 }
 
 // currentRoles returns the roles a username holds now.
@@ -609,4 +631,12 @@ func (l *loginLimiter) succeed(user string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.fails, "user:"+user)
+}
+
+// describe names the listener a connection came in on, for the journal.
+func (f *front) describe() string {
+	if f.name == "i" {
+		return "implicit FTPS listener (TLS from the first byte)"
+	}
+	return "explicit FTPS listener (AUTH TLS)"
 }

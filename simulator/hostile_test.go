@@ -149,6 +149,17 @@ func TestOversizeAndBinaryCommandLines(t *testing.T) {
 		}
 	}
 	r.Close()
+	// A 10 MB USER line: the library closes the connection (no hook lets it reply); the
+	// journal says why.
+	r = h.rawLogin("moces")
+	if _, _, err := r.Cmd("USER %s", strings.Repeat("u", 10<<20)); err == nil {
+		t.Error("a 10 MB command line was answered")
+	}
+	r.Close()
+	eventually(t, "the over-long line in the journal", func() bool {
+		_, ok := h.findEvent(simulator.EventDisconnect, "a command line longer than 4096 bytes")
+		return ok
+	})
 	if after := snapshot(t, h.srv.DataDir()); !slices.Equal(before, after) {
 		t.Errorf("the data folder changed:\n%v\n%v", before, after)
 	}

@@ -47,6 +47,12 @@ func (t *libTap) Handle(ctx context.Context, r slog.Record) error {
 			return nil // journalled and logged as a failed handshake
 		}
 	}
+	if r.Message == "Received line too long, disconnecting client" {
+		if id, ok := t.clientID(r); ok {
+			t.gw.onLineTooLong(t.front, id, attrString(r, "size"))
+		}
+		return nil
+	}
 	if r.Message == "Could not validate active data connection requirement" {
 		// refuseActiveMode at work: a rule applied, not a problem with the server.
 		nr := slog.NewRecord(r.Time, slog.LevelInfo, "active mode refused: the gateway is passive only (PORT/EPRT answered 501)", r.PC)

@@ -71,7 +71,7 @@ func (x authSteps) canLogIn(who string) error {
 	}
 	if x.tlsErr != nil || x.loginCode != 230 {
 		return blockedBy(reqLogin, expected(who+" to log in with its certificate and password (230)",
-			"TLS %v, %s -> %d %s %v", x.tlsErr, x.loginStage, x.loginCode, x.loginMsg, x.loginErr))
+			"TLS %s, %s -> %s", errText(x.tlsErr), x.loginStage, replyText(x.loginCode, x.loginMsg, x.loginErr)))
 	}
 	return nil
 }
@@ -87,14 +87,14 @@ func (x authSteps) connectionRefused() error {
 		return nil
 	}
 	return expected("the connection to be refused in the TLS handshake or at USER, before PASS",
-		"TLS %s accepted, %s -> %d %s %v", x.tlsState, x.loginStage, x.loginCode, x.loginMsg, x.loginErr)
+		"TLS %s accepted, %s -> %s", x.tlsState, x.loginStage, replyText(x.loginCode, x.loginMsg, x.loginErr))
 }
 
 func (x authSteps) loginRefused() error { return x.refused("the login") }
 
 func (x authSteps) loginSucceeds() error {
 	if x.tlsErr != nil || x.loginCode != 230 {
-		return expected("230 after PASS", "TLS %v, reply %d %s %v", x.tlsErr, x.loginCode, x.loginMsg, x.loginErr)
+		return expected("230 after PASS", "TLS %s, %s", errText(x.tlsErr), replyText(x.loginCode, x.loginMsg, x.loginErr))
 	}
 	return nil
 }
@@ -175,7 +175,7 @@ func (w authSteps) tryLogin(certOf, user, pass string) error {
 		code, msg, err = r.Cmd("PASS %s", pass)
 	}
 	w.loginCode, w.loginMsg, w.loginErr = code, msg, err
-	w.note("login as %s with the certificate of %q: %s -> %d %s %v", user, certOf, w.loginStage, code, msg, err)
+	w.note("login as %s with the certificate of %q: %s -> %s", user, certOf, w.loginStage, replyText(code, msg, err))
 	return nil
 }
 

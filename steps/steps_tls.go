@@ -219,7 +219,7 @@ func (w tlsSteps) clearTransfer(cmd string, upload bool) error {
 	}
 	data.Close()
 	final, fmsg, ferr := r.ReadReply()
-	w.note("after %d bytes in clear: %d %s %v", n, final, fmsg, ferr)
+	w.note("after %d bytes in clear: %s", n, replyText(final, fmsg, ferr))
 	accepted := final >= 200 && final < 300
 	if upload && accepted {
 		w.clearData += n
@@ -258,7 +258,7 @@ func (w tlsSteps) uploadFreshSession(who string) error {
 	_, werr := tc.Write([]byte("fresh session\r\n"))
 	tc.Close()
 	final, fmsg, _ := r.ReadReply()
-	w.note("STOR over a fresh TLS session: %d %s; write %v; then %d %s", code, msg, werr, final, fmsg)
+	w.note("STOR over a fresh TLS session: %d %s; writing the file: %s; then %s", code, msg, errText(werr), replyText(final, fmsg, nil))
 	if isRefused(final) || werr != nil {
 		w.upload = uploadResult{err: fmt.Errorf("%d %s", final, fmsg), code: final}
 	}
@@ -291,7 +291,7 @@ func (w tlsSteps) uploadWithoutCloseNotify(who, service string) error {
 		tc.NetConn().Close() // TCP FIN, no alert
 	}
 	final, fmsg, rerr := r.ReadReply()
-	w.note("STOR %s ended without close_notify: %d %s; write %v; then %d %s %v", name, code, msg, werr, final, fmsg, rerr)
+	w.note("STOR %s ended without close_notify: %d %s; writing the file: %s; then %s", name, code, msg, errText(werr), replyText(final, fmsg, rerr))
 	if rerr != nil {
 		return rerr
 	}

@@ -228,12 +228,12 @@ func (w *World) rawLogin(name string) (*ftpsclient.Raw, error) {
 	}
 	if code, msg, err := r.Login(id.Username, id.Password); err != nil || code != 230 {
 		r.Close()
-		return nil, blockedBy(reqLogin, fmt.Errorf("logging in as %s: %d %s %v", name, code, msg, err))
+		return nil, blockedBy(reqLogin, fmt.Errorf("logging in as %s: %s", name, replyText(code, msg, err)))
 	}
 	for _, cmd := range []string{"PBSZ 0", "PROT P"} {
 		if code, msg, err := r.Cmd("%s", cmd); err != nil || code != 200 {
 			r.Close()
-			return nil, fmt.Errorf("%s: %d %s %v", cmd, code, msg, err)
+			return nil, fmt.Errorf("%s: %s", cmd, replyText(code, msg, err))
 		}
 	}
 	if w.raw != nil {
@@ -346,3 +346,24 @@ func (w *World) lastFile() (upFile, error) {
 }
 
 func isRefused(code int) bool { return code >= 400 }
+
+// errText is an error for evidence: "ok" when there is none.
+func errText(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return err.Error()
+}
+
+// replyText is an FTP reply for evidence: "230 Password ok", or what stopped it coming.
+func replyText(code int, msg string, err error) string {
+	switch {
+	case code == 0 && err != nil:
+		return "no reply (" + err.Error() + ")"
+	case code == 0:
+		return "no reply"
+	case err != nil:
+		return fmt.Sprintf("%d %s (%v)", code, msg, err)
+	}
+	return fmt.Sprintf("%d %s", code, msg)
+}

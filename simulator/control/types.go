@@ -4,7 +4,10 @@
 // offers the same API.
 package control
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // APIPrefix is the versioned path prefix of every endpoint.
 const APIPrefix = "/control/v1"
@@ -91,6 +94,23 @@ const (
 	EventDisconnect EventType = "disconnect" // control connection closed
 	EventReceipt    EventType = "receipt"    // a receipt or reply file put in /out
 )
+
+// EventTypes lists every event type (GET /journal?type= accepts these only).
+var EventTypes = []EventType{EventConnect, EventTLS, EventDataTLS, EventCommand, EventReply, EventLogin,
+	EventUpload, EventDownload, EventDisconnect, EventReceipt}
+
+// MarshalJSON writes code also when it is 0 for the events whose code is data (a receipt's
+// status 0); for the others it is left out when unset.
+func (e Event) MarshalJSON() ([]byte, error) {
+	type plain Event
+	if e.Type != EventReceipt && e.Type != EventReply {
+		return json.Marshal(plain(e))
+	}
+	return json.Marshal(struct {
+		plain
+		Code int `json:"code"`
+	}{plain(e), e.Code})
+}
 
 // Event is one journal entry (GET /journal). Fields that do not apply are empty.
 type Event struct {
