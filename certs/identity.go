@@ -1,5 +1,5 @@
 // Package certs turns OCES certificates into gateway identities and issues a test PKI shaped
-// like the real one (GATEWAY.md §2–§3).
+// like the real one (docs/GATEWAY.md §2–§3).
 //
 // The one rule everything else depends on lives here: an OCES certificate's subject names a
 // CVR number plus a RID, UID, FID or (OCES3) UI value, and the gateway username is
@@ -29,7 +29,7 @@ const (
 	KindPID Kind = "PID" // personal certificate: no CVR, no gateway username
 )
 
-// Limits of the identifier part. The 47-character UID limit is documented (GATEWAY.md §3);
+// Limits of the identifier part. The 47-character UID limit is documented (docs/GATEWAY.md §3);
 // the same bound is applied to RID and FID, which are shorter in practice.
 const (
 	MaxIDLength = 47
@@ -207,7 +207,7 @@ func ParseSubject(serialNumber, organizationIdentifier string) (Identity, error)
 
 // parseOCES3 handles serialNumber "UI:DK-O:G:<uuid>" (organisation) or "UI:DK-E:G:<uuid>"
 // (employee); the CVR comes from organizationIdentifier "NTRDK-<cvr>". The resulting username
-// form CVR_<cvr>_UI_<uuid> is assumed (GATEWAY.md §3).
+// form CVR_<cvr>_UI_<uuid> is assumed (docs/GATEWAY.md §3).
 func parseOCES3(sn, orgID string) (Identity, error) {
 	rest := strings.TrimPrefix(sn, "UI:")
 	var uuid string

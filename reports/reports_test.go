@@ -22,7 +22,7 @@ func sampleRun() *Run {
 		Requirements: []Requirement{
 			{ID: "GW-TLS-01", Title: "TLS 1.2 only", Level: "MUST", Effective: "MUST", Basis: "documented", Source: "seed",
 				Danish: "FPTS-protokol understøtter kun TLS 1.2", English: "TLS 1.2 only.", Status: Fail, Scenarios: []int{0, 1}},
-			{ID: "GW-TLS-04", Title: "Resumption", Level: "SHOULD", Effective: "SHOULD", Basis: "assumed", Source: "GATEWAY.md", English: "Resume.", Status: Warn, Scenarios: []int{2}},
+			{ID: "GW-TLS-04", Title: "Resumption", Level: "SHOULD", Effective: "SHOULD", Basis: "assumed", Source: "docs/GATEWAY.md", English: "Resume.", Status: Warn, Scenarios: []int{2}},
 			{ID: "GW-BACK-01", Title: "Outage", Level: "MUST", Effective: "MUST", Basis: "documented", Source: "seed", English: "Outage.", Status: Unsupported, Scenarios: []int{3}},
 			{ID: "GW-AUTH-01", Title: "Login", Level: "MUST", Effective: "MUST", Basis: "documented", Source: "seed", English: "Login.", Status: Pass, Scenarios: []int{4}},
 		},

@@ -1,5 +1,5 @@
 // Package simulator is the reference FTPS gateway: an FTPS front on ftpserverlib that follows
-// the rules in GATEWAY.md (TLS 1.2 only, certificate AND password, role folders, a private /out
+// the rules in docs/GATEWAY.md (TLS 1.2 only, certificate AND password, role folders, a private /out
 // per certificate, unique file names), durable state in an embedded SQLite database, and a
 // journal of everything each session did, which the conformance suites read as evidence.
 package simulator
@@ -36,7 +36,7 @@ type Config struct {
 	// PKI is a folder made by `ftpsgw pki init`; empty: <data>/pki, created on first start.
 	PKI string `yaml:"pki"`
 	// SessionReuse: "required" refuses a data connection that does not resume its control
-	// connection's TLS session; "off" only records whether it did. ASSUMED (GATEWAY.md §2).
+	// connection's TLS session; "off" only records whether it did. ASSUMED (docs/GATEWAY.md §2).
 	// Default off: Go's TLS server resumes TLS 1.2 sessions by ticket only, and clients that
 	// resume by session ID alone (curl 7.88 with OpenSSL sends no ticket) could never pass.
 	SessionReuse ReuseMode `yaml:"session_reuse"`
@@ -49,7 +49,8 @@ type Config struct {
 	// ReuseReply: "receipt" accepts a reused name (226) and answers with a status_0 receipt only
 	// (documented); "reject" also refuses the upload at once with 553. ASSUMED.
 	ReuseReply ReuseReplyMode `yaml:"reuse_reply"`
-	// OutDelete: "deny" (DELE in /out refused) or "allow" (a client may delete its own receipts). ASSUMED.
+	// OutDelete: "allow" (a certificate may delete its own files in /out, as SKAT recommends;
+	// never another's) or "deny" (DELE in /out refused). Default allow (docs/GATEWAY.md §6).
 	OutDelete OutDeleteMode `yaml:"out_delete"`
 	// Login failure limits (no unbounded password guessing).
 	Login LoginLimits `yaml:"login"`
@@ -225,7 +226,7 @@ func DefaultConfig() Config {
 		CloseNotify:  CloseNotifyRequired,
 		UniqueScope:  ScopeCVR,
 		ReuseReply:   ReuseReplyReceipt,
-		OutDelete:    OutDeleteDeny,
+		OutDelete:    OutDeleteAllow,
 		Login:        LoginLimits{MaxFailures: 5, Window: Duration(15 * time.Minute), Lockout: Duration(15 * time.Minute)},
 		Limits: Limits{MaxSessions: 2000, MaxSessionsPerAddress: 200, MaxSessionsPerIdentity: 50, MaxUploadSize: 4 << 30,
 			DailyQuota: 0, TransferStallTimeout: Duration(60 * time.Second), MinFreeDisk: 64 << 20, MaxQueue: 1_000_000},

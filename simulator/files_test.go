@@ -200,14 +200,13 @@ func TestOutIsPrivatePerCertificate(t *testing.T) {
 			t.Errorf("%s DELE of another certificate's receipt: %v", other, err)
 		}
 	}
-	// Receipts cannot be deleted by default (out_delete: deny).
-	if err := cm.Delete("/out/" + receipt); ftpsclient.Code(err) != 550 {
-		t.Errorf("DELE of a receipt: %v", err)
-	}
 }
 
-func TestOutDeleteAllowed(t *testing.T) {
-	h := start(t, func(c *simulator.Config) { c.OutDelete = simulator.OutDeleteAllow; c.Clock = simulator.ClockVirtual })
+// SKAT recommends deleting checked receipts: the owner may (the default), nobody else may,
+// also where the shared-out defect lets another certificate see them; out_delete: deny
+// refuses every DELE.
+func TestOutDelete(t *testing.T) {
+	h := start(t, virtual)
 	h.receiptFor("moces", "r.txt")
 	c := h.login("moces")
 	if err := c.Delete("/out/status_FTPSGW.Heartbeat_r.txt_1.xml"); err != nil {
@@ -222,6 +221,22 @@ func TestOutDeleteAllowed(t *testing.T) {
 	v := h.login("voces")
 	if err := v.Delete("/out/status_FTPSGW.Heartbeat_r.txt_2.xml"); err == nil {
 		t.Error("another certificate deleted moces's receipt")
+	}
+
+	shared := start(t, func(c *simulator.Config) { c.Clock = simulator.ClockVirtual; c.Defects = []string{simulator.DefectSharedOut} })
+	shared.receiptFor("moces", "s.txt")
+	sv := shared.login("voces")
+	if got := names(t, sv, "/out"); len(got) == 0 {
+		t.Fatal("the shared-out defect does not show moces's receipts to voces")
+	}
+	if err := sv.Delete("/out/status_FTPSGW.Heartbeat_s.txt_1.xml"); ftpsclient.Code(err) != 550 || !strings.Contains(err.Error(), "another certificate") {
+		t.Errorf("voces deleted moces's receipt through a shared /out: %v", err)
+	}
+
+	deny := start(t, func(c *simulator.Config) { c.Clock = simulator.ClockVirtual; c.OutDelete = simulator.OutDeleteDeny })
+	deny.receiptFor("moces", "d.txt")
+	if err := deny.login("moces").Delete("/out/status_FTPSGW.Heartbeat_d.txt_1.xml"); ftpsclient.Code(err) != 550 {
+		t.Errorf("out_delete: deny: DELE answered %v", err)
 	}
 }
 

@@ -253,19 +253,24 @@ func (f *folders) refuseUpload(name string, err error) error {
 	return err
 }
 
-// Remove implements afero.Fs (DELE): only files in /out, and only with out_delete: allow.
+// Remove implements afero.Fs (DELE): a certificate's own files in /out (SKAT recommends
+// deleting receipts once checked), never another certificate's; none with out_delete: deny.
 func (f *folders) Remove(name string) error {
 	t, _, file := f.resolve(name)
 	if t != tOutFile {
 		return notExist("remove", name)
 	}
-	if _, _, err := f.outFile(file); err != nil {
+	of, _, err := f.outFile(file)
+	if err != nil {
 		return err
 	}
-	if f.gw.cfg.OutDelete != OutDeleteAllow {
+	switch {
+	case !f.gw.rules.Out.OwnerMayDelete:
 		return notAllowed("remove", name, "files in /out cannot be deleted; the gateway removes them after 30 days (out_delete: deny)")
+	case of.Username != f.username:
+		return notAllowed("remove", name, "it belongs to another certificate's /out")
 	}
-	return f.gw.store.DeleteOutboxName(context.Background(), file, f.gw.clock.Now(), f.outOwners()...)
+	return f.gw.store.DeleteOutboxName(context.Background(), file, f.gw.clock.Now(), f.username)
 }
 
 // RemoveDir implements ftpserver.ClientDriverExtensionRemoveDir (RMD).

@@ -26,7 +26,7 @@ import (
 //
 // A reused name goes straight to done with _0 FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION.
 // While the backend link is down nothing moves: the step is retried with back-off, and no
-// outage, however long, ever produces a _0 (GATEWAY.md §7). Each step adds its receipt row and
+// outage, however long, ever produces a _0 (docs/GATEWAY.md §7). Each step adds its receipt row and
 // moves the state in one transaction; /out is a view of those rows, so a
 // crash at any point neither loses nor doubles a receipt.
 //

@@ -73,6 +73,9 @@ type FolderRules struct {
 type OutRules struct {
 	// PrivatePerCertificate: each certificate sees only its own /out, also within one CVR.
 	PrivatePerCertificate bool `req:"GW-OUT-01"`
+	// OwnerMayDelete: a certificate may DELE its own files in /out (SKAT recommends deleting
+	// checked receipts); another certificate's never. The serve setting out_delete sets it.
+	OwnerMayDelete bool `req:"GW-OUT-02"`
 }
 
 // NameRules: submitted file names.
@@ -117,7 +120,7 @@ func SKAT() Rules {
 		Data:     DataRules{RequireProtection: true, RequireResumption: true, RequireCloseNotify: true},
 		Login:    LoginRules{CheckPassword: true, UsernameMustMatchCertificate: true, RequireRegistration: true, AdmitOCES3: true},
 		Folders:  FolderRules{FilterByRoles: true, RolesFromReplica: true},
-		Out:      OutRules{PrivatePerCertificate: true},
+		Out:      OutRules{PrivatePerCertificate: true, OwnerMayDelete: true},
 		Names:    NameRules{RefuseReuse: true, EnforceCharacterRule: true},
 		Receipts: ReceiptRules{TransactionIDElement: PublishedTransactionIDElement, ErrorCodeOnReject: true, Expire: true},
 		Outage:   OutageRules{InUploadOrder: true, NeverStatus0: true},
@@ -168,6 +171,7 @@ const (
 	DefectMisspeltReceipt  = "receipt-element-misspelt"
 	DefectReverseAfterDown = "reverse-order-after-outage"
 	DefectTruncation       = "accept-truncated-uploads"
+	DefectNoDelete         = "out-delete-refused"
 )
 
 var defects = []Defect{
@@ -183,6 +187,7 @@ var defects = []Defect{
 	{DefectShowAllFolders, "GW-DIR-01", "the root lists every service folder, not only the certificate's roles", func(r *Rules) { r.Folders.FilterByRoles = false }},
 	{DefectInstantRoles, "GW-DIR-02", "role changes apply at once, without waiting for replication", func(r *Rules) { r.Folders.RolesFromReplica = false }},
 	{DefectSharedOut, "GW-OUT-01", "certificates of one CVR share one /out", func(r *Rules) { r.Out.PrivatePerCertificate = false }},
+	{DefectNoDelete, "GW-OUT-02", "a certificate cannot delete its own receipts from /out", func(r *Rules) { r.Out.OwnerMayDelete = false }},
 	{DefectAcceptReused, "GW-NAME-01", "a reused name is accepted like a new one (no status_0)", func(r *Rules) { r.Names.RefuseReuse = false }},
 	{DefectAcceptBadNames, "GW-NAME-02", "names breaking the rules (dashes, spaces, too long) are accepted and filed", func(r *Rules) { r.Names.EnforceCharacterRule = false }},
 	{DefectMisspeltReceipt, "GW-STAT-01", "receipts say FTPTransactionId instead of the published FTPTransaktionsId", func(r *Rules) { r.Receipts.TransactionIDElement = "FTPTransactionId" }},
@@ -237,6 +242,7 @@ func RulesFor(cfg Config) Rules {
 	r := SKAT()
 	r.Data.RequireResumption = cfg.SessionReuse == ReuseRequired
 	r.Data.RequireCloseNotify = cfg.CloseNotify != CloseNotifyOptional
+	r.Out.OwnerMayDelete = cfg.OutDelete != OutDeleteDeny
 	if cfg.Observe {
 		r = Observe.Apply(r)
 	}

@@ -40,6 +40,7 @@ type World struct {
 
 	// last upload(s)
 	upload    uploadResult
+	deleted   deleteResult
 	files     []upFile
 	clearData int // bytes seen on a clear data connection
 
@@ -136,6 +137,13 @@ func errOr226(err error) any {
 type upFile struct {
 	who, service, name string
 	err                error
+}
+
+// deleteResult is the last DELE in /out.
+type deleteResult struct {
+	done bool
+	path string
+	err  error
 }
 
 type uploadResult struct {

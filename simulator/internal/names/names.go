@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 )
 
-// ValidationPrefix marks a validation-only upload: checked, never filed (GATEWAY.md §5).
+// ValidationPrefix marks a validation-only upload: checked, never filed (docs/GATEWAY.md §5).
 const ValidationPrefix = "val_"
 
 // MaxUniquePart is the documented maximum length of a name's unique part.

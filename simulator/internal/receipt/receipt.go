@@ -11,7 +11,7 @@ import (
 	"github.com/ftpsgw/ftpsgw/simulator/internal/store"
 )
 
-// Receipt codes (GATEWAY.md §6).
+// Receipt codes (docs/GATEWAY.md §6).
 const (
 	CodeError     = 0
 	CodeDelivered = 1
@@ -35,7 +35,7 @@ const ValidatedText = "File validated, not filed (val_ prefix)"
 // PublishedTransactionIDElement is the receipt element name SKAT publishes (spelling as is).
 const PublishedTransactionIDElement = "FTPTransaktionsId"
 
-// Error codes (GATEWAY.md §6).
+// Error codes (docs/GATEWAY.md §6).
 const (
 	ErrCodeNameReused   = "FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION"
 	ErrCodeNotASCII     = "FILE_NOT_UPLOADED_IN_ASCII_MODE"
