@@ -223,7 +223,10 @@ func TestOutDelete(t *testing.T) {
 		t.Error("another certificate deleted moces's receipt")
 	}
 
-	shared := start(t, func(c *simulator.Config) { c.Clock = simulator.ClockVirtual; c.Defects = []string{simulator.DefectSharedOut} })
+	shared := start(t, func(c *simulator.Config) {
+		c.Clock = simulator.ClockVirtual
+		c.Defects = []string{simulator.DefectSharedOut}
+	})
 	shared.receiptFor("moces", "s.txt")
 	sv := shared.login("voces")
 	if got := names(t, sv, "/out"); len(got) == 0 {
