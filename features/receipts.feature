@@ -4,7 +4,7 @@ Feature: Receipts (status files)
   Files stay in /out for 30 days.
 
   @GW-STAT-01 @must
-  Scenario: Receipts are named and written as published
+  Scenario: Receipts are named and written as published (declaration, server path, SKATTransactionId shape)
     Given "moces" has uploaded a new file to "FTPSGW.Heartbeat"
     When "moces" receives receipts 1 and 2 for it
     Then every receipt for it is named status_<service>_<file>_<code>.xml

@@ -185,7 +185,7 @@ func TestOutIsPrivatePerCertificate(t *testing.T) {
 	if got := names(t, cm, "/out"); !slices.Equal(got, []string{receipt, "status_FTPSGW.Heartbeat_x.txt_2.xml"}) {
 		t.Fatalf("moces /out = %v", got)
 	}
-	if data, err := cm.Download("/out/" + receipt); err != nil || !strings.Contains(string(data), "<filename>x.txt</filename>") {
+	if data, err := cm.Download("/out/" + receipt); err != nil || !strings.Contains(string(data), "<filename>/CVR_19552101/RID_60134540/FTPSGW.Heartbeat/x.txt</filename>") {
 		t.Fatalf("moces RETR own receipt: %q %v", data, err)
 	}
 	for _, other := range []string{"voces", "other-company"} {

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -37,13 +35,6 @@ const dueBatch = 256
 
 // heartbeatService always answers (never rejected by rules).
 const heartbeatService = "FTPSGW.Heartbeat"
-
-// newSkatID makes the SKATTransactionId of a submission.
-func newSkatID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
 
 // pipelineState is the receipt pipeline's own state: mu serialises the pipeline with
 // replication and clock advances; wake and done drive and end its loop; queued counts

@@ -1,10 +1,12 @@
 package simulator_test
 
 import (
+	"bytes"
 	"encoding/xml"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -110,7 +112,9 @@ func TestHeartbeatGetsReceiptsWithinSeconds(t *testing.T) {
 		}
 		f := r.File
 		wantText := []string{"File delivered to requested Backend System", "File Accepted"}[i]
-		if f.Filename != "ping_20261126_1.txt" || f.FTPTransaktionsId != f.Filename || f.SKATTransactionId == "" ||
+		if f.Filename != "/CVR_19552101/RID_60134540/FTPSGW.Heartbeat/ping_20261126_1.txt" || f.FTPTransaktionsId != "ping_20261126_1.txt" ||
+			!regexp.MustCompile(`^ci[0-9]{13}_[0-9]{8}_[0-9]+$`).MatchString(f.SKATTransactionId) ||
+			!bytes.HasPrefix(data, []byte(`<?xml version="1.0" encoding="UTF-8" standalone="no"?>`)) ||
 			f.Service != "FTPSGW.Heartbeat" || f.StatusCode != wantText || len(f.Timestamp) != 14 || f.Error != nil {
 			t.Errorf("%s: %+v", name, f)
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/receipt"
 )
 
 // scopeKey is the name registry's key for the configured uniqueness scope.
@@ -224,7 +225,7 @@ func (u *upload) Close() error {
 		SHA256: hex.EncodeToString(u.hash.Sum(nil)), ASCII: u.ascii, Validation: u.name.Validation, Reused: u.reused,
 		Session: f.s.id, SpoolPath: rel, ReceivedAt: now, Inline: u.mem}
 	deliverAt := now.Add(g.backendSettings().DeliverDelay.Std())
-	if _, err := g.store.Commit(ctx, u.scope, sub, deliverAt, newSkatID()); err != nil {
+	if _, err := g.store.Commit(ctx, u.scope, sub, deliverAt, receipt.NewTransactionID(now)); err != nil {
 		if dst != "" {
 			_ = os.Remove(dst)
 		}

@@ -180,7 +180,11 @@ func parseReceipt(content string) (statusFile, error) {
 }
 
 // checkPublished checks a receipt against the published form.
-func checkPublished(content string, f upFile) error {
+func checkPublished(content string, f upFile, username string) error {
+	if !strings.HasPrefix(content, `<?xml version="1.0" encoding="UTF-8" standalone="no"?>`) {
+		first, _, _ := strings.Cut(content, "\n")
+		return expected(`the published declaration <?xml version="1.0" encoding="UTF-8" standalone="no"?>`, "%q", first)
+	}
 	sf, err := parseReceipt(content)
 	if err != nil {
 		return err
@@ -197,12 +201,12 @@ func checkPublished(content string, f upFile) error {
 	}
 	get := func(k string) string { return sf.text["status/file/"+k] }
 	switch {
-	case get("filename") != f.name:
-		return expected("filename "+f.name, "%q", get("filename"))
+	case get("filename") != serverPath(username, f.service, f.name):
+		return expected("filename "+serverPath(username, f.service, f.name)+" (the file's path on the gateway)", "%q", get("filename"))
 	case get("FTPTransaktionsId") != f.name:
 		return expected("FTPTransaktionsId "+f.name+" (the uploaded name)", "%q", get("FTPTransaktionsId"))
-	case get("SKATTransactionId") == "":
-		return expected("a SKATTransactionId", "none")
+	case !skatIDRe.MatchString(get("SKATTransactionId")):
+		return expected("a SKATTransactionId shaped ci<epoch ms>_<digits>_<digits> (as ci1607607002916_31616756_1)", "%q", get("SKATTransactionId"))
 	case get("status.code") == "":
 		return expected("a status.code text", "none")
 	case get("service") != f.service:
@@ -216,4 +220,16 @@ func checkPublished(content string, f upFile) error {
 		return expected("a valid timestamp yyyyMMddHHmmss", "%q", ts)
 	}
 	return nil
+}
+
+var skatIDRe = regexp.MustCompile(`^ci[0-9]{10,}_[0-9]+_[0-9]+$`)
+
+// serverPath is a file's path on the gateway as SKAT's receipts name it:
+// /CVR_<cvr>/<TYPE>_<id>/<service>/<name> (docs/GATEWAY.md §6).
+func serverPath(username, service, name string) string {
+	owner := username
+	if cvr, rest, ok := strings.Cut(strings.TrimPrefix(username, "CVR_"), "_"); ok && strings.HasPrefix(username, "CVR_") {
+		owner = "CVR_" + cvr + "/" + rest
+	}
+	return "/" + owner + "/" + service + "/" + name
 }

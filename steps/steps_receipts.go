@@ -79,8 +79,12 @@ func (x receiptSteps) everyReceiptNamed() error {
 
 func (x receiptSteps) everyReceiptPublished() error {
 	f, _ := x.lastFile()
+	id, err := x.Identity(f.who)
+	if err != nil {
+		return err
+	}
 	for code, content := range x.receipts {
-		if err := checkPublished(content, f); err != nil {
+		if err := checkPublished(content, f, id.Username); err != nil {
 			return fmt.Errorf("receipt %d: %w", code, err)
 		}
 	}

@@ -66,7 +66,7 @@ func TestExampleVendorUploadAndReceipts(t *testing.T) {
 		}
 		body, err := io.ReadAll(r)
 		r.Close()
-		if err != nil || !bytes.Contains(body, []byte("<filename>vendor_20261126_1.txt</filename>")) {
+		if err != nil || !bytes.Contains(body, []byte("<filename>/CVR_19552101/RID_60134540/FTPSGW.Heartbeat/vendor_20261126_1.txt</filename>")) {
 			t.Fatalf("receipt _%s: %v\n%s", code, err, body)
 		}
 	}

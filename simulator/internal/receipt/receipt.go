@@ -3,8 +3,12 @@ package receipt
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/xml"
 	"fmt"
+	"math/big"
+	"strings"
+	"sync/atomic"
 	"time"
 	_ "time/tzdata" // the receipt timestamp is Danish time, also in a FROM scratch image
 
@@ -106,7 +110,7 @@ func Render(d store.Delivery, code int, at time.Time, statusText string, rerr *E
 		statusText = statusTexts[code]
 	}
 	f := statusFile{
-		Filename: d.Name, FTPTransaktionsId: d.Name, SKATTransactionId: d.SkatID,
+		Filename: ServerPath(d.Username, d.Service, d.Name), FTPTransaktionsId: d.Name, SKATTransactionId: d.SkatID,
 		Timestamp: at.In(copenhagen).Format("20060102150405"), StatusCode: statusText, Service: d.Service, Error: rerr,
 	}
 	if replyName != "" {
@@ -119,8 +123,32 @@ func Render(d store.Delivery, code int, at time.Time, statusText string, rerr *E
 	if el := txElement; el != "" && el != PublishedTransactionIDElement {
 		out = bytes.ReplaceAll(out, []byte(PublishedTransactionIDElement+">"), []byte(el+">"))
 	}
-	return append([]byte(xml.Header), append(out, '\n')...)
+	return append([]byte(Declaration), append(out, '\n')...)
 }
+
+// Declaration is the XML declaration of SKAT's published example.
+const Declaration = `<?xml version="1.0" encoding="UTF-8" standalone="no"?>` + "\n"
+
+// ServerPath is a file's path on the gateway as receipts name it:
+// /CVR_<cvr>/<TYPE>_<id>/<service>/<name>, the username split after its CVR part
+// (docs/GATEWAY.md §3, §6). A username of another form is kept whole.
+func ServerPath(username, service, name string) string {
+	owner := username
+	if cvr, rest, ok := strings.Cut(strings.TrimPrefix(username, "CVR_"), "_"); ok && strings.HasPrefix(username, "CVR_") {
+		owner = "CVR_" + cvr + "/" + rest
+	}
+	return "/" + owner + "/" + service + "/" + name
+}
+
+// NewTransactionID is a SKATTransactionId in the published shape, ci<epoch ms>_<digits>_<digits>
+// (example ci1607607002916_31616756_1). The middle part is random, the last a sequence, so two
+// ids made in one millisecond differ.
+func NewTransactionID(now time.Time) string {
+	n, _ := rand.Int(rand.Reader, big.NewInt(100_000_000))
+	return fmt.Sprintf("ci%d_%08d_%d", now.UnixMilli(), n.Int64(), txSeq.Add(1))
+}
+
+var txSeq atomic.Int64
 
 type replyXML struct {
 	XMLName           xml.Name `xml:"reply"`
@@ -132,7 +160,7 @@ type replyXML struct {
 
 // RenderReply builds the simulated backend's reply file.
 func RenderReply(d store.Delivery) []byte {
-	out, _ := xml.MarshalIndent(replyXML{Filename: d.Name, SKATTransactionId: d.SkatID, Service: d.Service,
+	out, _ := xml.MarshalIndent(replyXML{Filename: ServerPath(d.Username, d.Service, d.Name), SKATTransactionId: d.SkatID, Service: d.Service,
 		Message: "Reply from the ftpsgw simulated backend (TEST)"}, "", "  ")
-	return append([]byte(xml.Header), append(out, '\n')...)
+	return append([]byte(Declaration), append(out, '\n')...)
 }
