@@ -39,3 +39,26 @@ Feature: Receipts (status files)
     Then the receipts for it are still in the /out of "moces"
     When 2 days pass
     Then the receipts for it are gone from the /out of "moces"
+
+  @GW-STAT-04 @must @needs-control
+  Scenario: A whole fixed-record file sent in ASCII mode is accepted
+    Given the backend checks "eKapital.Rente.Udlaan" as a fixed-record service with records of 230 characters
+    And "moces" has uploaded a fixed-record file of 230-character records to "eKapital.Rente.Udlaan" whole
+    When "moces" receives receipts 1 and 2 for it
+    Then no receipt 0 came for it
+
+  @GW-STAT-04 @must @needs-control
+  Scenario Outline: A fixed-record file <fault> gets receipt 0 with <code>
+    Given the backend checks "eKapital.Rente.Udlaan" as a fixed-record service with records of 230 characters
+    And "moces" has uploaded a fixed-record file of 230-character records to "eKapital.Rente.Udlaan" <fault>
+    When "moces" receives receipts 1 and 0 for it
+    Then receipt 0 carries the error code "<code>"
+    And receipt 0 describes "<code>" in SKAT's published Danish words
+
+    Examples:
+      | fault                     | code                            |
+      | in binary mode            | FILE_NOT_UPLOADED_IN_ASCII_MODE |
+      | with a short record       | RECORD_LENGTH_INCORRECT         |
+      | without its start record  | FIRST_RECORD_INCORRECT          |
+      | without its end record    | LAST_RECORD_INCORRECT           |
+      | with a wrong record count | LAST_RECORD_INCORRECT           |

@@ -49,6 +49,8 @@ type Config struct {
 	// ReuseReply: "receipt" accepts a reused name (226) and answers with a status_0 receipt only
 	// (documented); "reject" also refuses the upload at once with 553. ASSUMED.
 	ReuseReply ReuseReplyMode `yaml:"reuse_reply"`
+	// ReceiptLanguage: "da" (SKAT's published Danish error descriptions, the default) or "en".
+	ReceiptLanguage string `yaml:"receipt_language"`
 	// OutDelete: "allow" (a certificate may delete its own files in /out, as SKAT recommends;
 	// never another's) or "deny" (DELE in /out refused). Default allow (docs/GATEWAY.md §6).
 	OutDelete OutDeleteMode `yaml:"out_delete"`
@@ -137,6 +139,14 @@ type ServiceRule struct {
 	RequireASCII bool `yaml:"require_ascii" json:"require_ascii,omitempty"`
 	// RecordLength > 0: every line must be this long, else _0 RECORD_LENGTH_INCORRECT.
 	RecordLength int `yaml:"record_length" json:"record_length,omitempty"`
+	// FixedRecord: the first record is the start record 0001 (else FIRST_RECORD_INCORRECT),
+	// the last the end record 9998 whose ANTAL INDIVIDER counts every record, start and end
+	// included, filler (blank) records not (else LAST_RECORD_INCORRECT) (docs/GATEWAY.md §6).
+	// Where the count stands in the end record is not published: columns 5-13 (ASSUMED).
+	FixedRecord bool `yaml:"fixed_record" json:"fixed_record,omitempty"`
+	// Preset is a published area: akfa (230 characters), cps (868) or ifpa (1,346): the record
+	// length, fixed_record and require_ascii in one.
+	Preset string `yaml:"preset" json:"preset,omitempty"`
 	// Reply: after _2, put a reply file in /out and send _3 ("File exposed") after ExposeDelay.
 	Reply       bool     `yaml:"reply" json:"reply,omitempty"`
 	ExposeDelay Duration `yaml:"expose_delay" json:"expose_delay,omitempty"`
@@ -219,15 +229,16 @@ const (
 // and the stricter choice for every assumed behaviour.
 func DefaultConfig() Config {
 	return Config{
-		Listen:       "127.0.0.1:6381",
-		PassivePorts: "36000-39999",
-		Data:         "ftpsgw-data",
-		SessionReuse: ReuseOff,
-		CloseNotify:  CloseNotifyRequired,
-		UniqueScope:  ScopeCVR,
-		ReuseReply:   ReuseReplyReceipt,
-		OutDelete:    OutDeleteAllow,
-		Login:        LoginLimits{MaxFailures: 5, Window: Duration(15 * time.Minute), Lockout: Duration(15 * time.Minute)},
+		Listen:          "127.0.0.1:6381",
+		PassivePorts:    "36000-39999",
+		Data:            "ftpsgw-data",
+		SessionReuse:    ReuseOff,
+		CloseNotify:     CloseNotifyRequired,
+		UniqueScope:     ScopeCVR,
+		ReuseReply:      ReuseReplyReceipt,
+		OutDelete:       OutDeleteAllow,
+		ReceiptLanguage: "da",
+		Login:           LoginLimits{MaxFailures: 5, Window: Duration(15 * time.Minute), Lockout: Duration(15 * time.Minute)},
 		Limits: Limits{MaxSessions: 2000, MaxSessionsPerAddress: 200, MaxSessionsPerIdentity: 50, MaxUploadSize: 4 << 30,
 			DailyQuota: 0, TransferStallTimeout: Duration(60 * time.Second), MinFreeDisk: 64 << 20, MaxQueue: 1_000_000},
 		IdleTimeout:        Duration(5 * time.Minute),
@@ -272,6 +283,8 @@ func validateRule(name string, r ServiceRule) error {
 		return fmt.Errorf("%s: a reject rule needs error_code", name)
 	case r.Delay < 0 || r.ExposeDelay < 0 || r.RecordLength < 0:
 		return fmt.Errorf("%s: delays and record_length cannot be negative", name)
+	case r.Preset != "" && recordPresets[r.Preset] == 0:
+		return fmt.Errorf("%s.preset %q: use akfa, cps or ifpa", name, r.Preset)
 	}
 	return nil
 }
@@ -324,6 +337,7 @@ func (c *Config) Validate() error {
 	oneOf("close_notify", string(c.CloseNotify), string(CloseNotifyRequired), string(CloseNotifyOptional))
 	oneOf("unique_scope", string(c.UniqueScope), string(ScopeCertificate), string(ScopeCVR), string(ScopeGlobal))
 	oneOf("reuse_reply", string(c.ReuseReply), string(ReuseReplyReceipt), string(ReuseReplyReject))
+	oneOf("receipt_language", c.ReceiptLanguage, "da", "en")
 	oneOf("out_delete", string(c.OutDelete), string(OutDeleteDeny), string(OutDeleteAllow))
 	oneOf("log_level", c.LogLevel, "debug", "info", "warn", "error")
 	oneOf("clock", string(c.Clock), string(ClockReal), string(ClockVirtual))
@@ -422,3 +436,18 @@ func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(),
 
 // Std returns the time.Duration.
 func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// recordPresets are the published record lengths of fixed-record areas (docs/GATEWAY.md §6):
+// AKFA 230 (info.skat.dk oid=2287200), CPS 868 (oid=2288339), IFPA 1,346 (oid=2296421).
+var recordPresets = map[string]int{"akfa": 230, "cps": 868, "ifpa": 1346}
+
+// effective is the rule with its preset applied.
+func (r ServiceRule) effective() ServiceRule {
+	if n := recordPresets[r.Preset]; n > 0 {
+		if r.RecordLength == 0 {
+			r.RecordLength = n
+		}
+		r.FixedRecord, r.RequireASCII = true, true
+	}
+	return r
+}

@@ -150,7 +150,7 @@ func (g *Gateway) Register(ctx context.Context, body control.Registration) (cont
 
 func ruleFromAPI(name string, r control.ServiceRule) (ServiceRule, error) {
 	out := ServiceRule{Action: r.Action, ErrorCode: r.ErrorCode, ErrorMessage: r.ErrorMessage,
-		RequireASCII: r.RequireASCII, RecordLength: r.RecordLength, Reply: r.Reply}
+		RequireASCII: r.RequireASCII, RecordLength: r.RecordLength, FixedRecord: r.FixedRecord, Preset: r.Preset, Reply: r.Reply}
 	for _, d := range []struct {
 		field string
 		in    string
@@ -173,7 +173,8 @@ func ruleFromAPI(name string, r control.ServiceRule) (ServiceRule, error) {
 
 func ruleToAPI(r ServiceRule) control.ServiceRule {
 	return control.ServiceRule{Action: r.Action, ErrorCode: r.ErrorCode, ErrorMessage: r.ErrorMessage, Delay: r.Delay.Std().String(),
-		RequireASCII: r.RequireASCII, RecordLength: r.RecordLength, Reply: r.Reply, ExposeDelay: r.ExposeDelay.Std().String()}
+		RequireASCII: r.RequireASCII, RecordLength: r.RecordLength, FixedRecord: r.FixedRecord, Preset: r.Preset, Reply: r.Reply,
+		ExposeDelay: r.ExposeDelay.Std().String()}
 }
 
 func backendToAPI(b BackendSettings, upNow bool) control.Backend {

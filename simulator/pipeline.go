@@ -1,7 +1,6 @@
 package simulator
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -9,11 +8,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/ftpsgw/ftpsgw/simulator/internal/receipt"
 	"github.com/ftpsgw/ftpsgw/simulator/internal/store"
 )
 
@@ -122,7 +121,7 @@ func (g *Gateway) step(ctx context.Context, d Delivery, now time.Time) error {
 	}
 	if !g.backendUp(now) {
 		if !g.rules.Outage.NeverStatus0 && now.Sub(d.ReceivedAt) >= 6*time.Hour {
-			rerr := ReceiptError{Code: "Backend System not available", Message: "The backend system is not available.", Resolution: "Upload the file again."}
+			rerr := errorTexts[ErrCodeBackendDown]
 			return g.advance(ctx, d.ID, d.State, store.StateDone, now, d.Attempts, []OutboxFile{g.receipt(d, CodeError, now, "", &rerr, "")})
 		}
 		// Postponed, never failed: back off and try again.
@@ -186,6 +185,10 @@ func (g *Gateway) linkFailedOr(ctx context.Context, d Delivery, now time.Time, e
 }
 
 func (g *Gateway) receipt(d Delivery, code int, at time.Time, text string, rerr *ReceiptError, reply string) OutboxFile {
+	if rerr != nil {
+		e := receipt.Localize(*rerr, g.cfg.ReceiptLanguage)
+		rerr = &e
+	}
 	f := OutboxFile{SubmissionID: d.ID, Username: d.Username, Kind: store.KindReceipt, Code: code,
 		Name: ReceiptName(d.Service, d.Name, code), Content: RenderReceipt(d, code, at, text, rerr, reply, g.rules.Receipts), CreatedAt: at}
 	if rerr != nil {
@@ -206,6 +209,10 @@ func (g *Gateway) backoff(n int) time.Duration {
 
 // evaluate applies a service's backend rule to a spooled submission; nil means accepted.
 func (g *Gateway) evaluate(d Delivery, rule ServiceRule) *ReceiptError {
+	if !g.rules.Receipts.CheckFixedRecords {
+		rule = rule.effective()
+		rule.FixedRecord, rule.Preset = false, ""
+	}
 	return evaluateRule(rule, d.Service, d.ASCII, func() (io.ReadCloser, error) { return g.openSubmission(d.Submission) })
 }
 
@@ -224,6 +231,7 @@ func (g *Gateway) openSubmission(sub Submission) (io.ReadCloser, error) {
 // evaluateRule applies a backend rule to a file; nil means accepted. The embedded backend
 // and `ftpsgw backend` answer by this one function.
 func evaluateRule(rule ServiceRule, service string, ascii bool, open func() (io.ReadCloser, error)) *ReceiptError {
+	rule = rule.effective()
 	if service == heartbeatService {
 		return nil
 	}
@@ -234,27 +242,14 @@ func evaluateRule(rule ServiceRule, service string, ascii bool, open func() (io.
 		e := errorTexts[ErrCodeNotASCII]
 		return &e
 	}
-	if rule.RecordLength > 0 {
+	if rule.RecordLength > 0 || rule.FixedRecord {
 		f, err := open()
 		if err != nil {
-			return &ReceiptError{Code: "Internal server error", Message: "The file could not be read.", Resolution: "Upload the file again under a new name."}
-		}
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64<<10), 16<<20)
-		for n := 1; sc.Scan(); n++ {
-			line := strings.TrimSuffix(sc.Text(), "\r")
-			if len(line) != rule.RecordLength {
-				e := errorTexts[ErrCodeRecordLength]
-				e.Message = fmt.Sprintf("Record %d is %d characters long; the format requires %d.", n, len(line), rule.RecordLength)
-				return &e
-			}
-		}
-		if sc.Err() != nil {
-			e := errorTexts[ErrCodeRecordLength]
-			e.Message = fmt.Sprintf("A record is longer than %d bytes; the format requires %d characters.", 16<<20, rule.RecordLength)
+			e := errorTexts[ErrCodeInternal]
 			return &e
 		}
+		defer f.Close()
+		return checkRecords(rule, f)
 	}
 	return nil
 }

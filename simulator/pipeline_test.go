@@ -362,6 +362,15 @@ func TestServiceRules(t *testing.T) {
 	if r := find("val_check_1.txt", 2); !strings.Contains(r.Content, "not filed") {
 		t.Errorf("val_ receipt does not say it was not filed:\n%s", r.Content)
 	}
+	// Danish by default: SKAT's published descriptions.
+	for name, want := range map[string]string{
+		"binary_1.txt": "<Error.message>Der er ikke valgt Ascii som Transfer mode i FTPs klienten</Error.message>",
+		"short_1.txt":  "<Error.message>Længden for de enkelte records i filen er ikke korrekt: record 2 har 3 tegn; formatet kræver 10</Error.message>",
+	} {
+		if r := find(name, 0); !strings.Contains(r.Content, want) {
+			t.Errorf("%s: status_0 without SKAT's Danish description %s:\n%s", name, want, r.Content)
+		}
+	}
 	exposed := find("good_1.txt", 3)
 	var x receiptXML
 	xml.Unmarshal([]byte(exposed.Content), &x)
@@ -401,5 +410,31 @@ func TestRetentionDeletesAfter30Days(t *testing.T) {
 		if !r.Deleted {
 			t.Errorf("receipt %s not marked deleted", r.Name)
 		}
+	}
+}
+
+// receipt_language: en gives the English texts.
+func TestReceiptLanguageEnglish(t *testing.T) {
+	h := start(t, func(c *simulator.Config) {
+		c.Clock, c.ReceiptLanguage = simulator.ClockVirtual, "en"
+		c.Backend.Services = map[string]simulator.ServiceRule{"eKapital.Rente.Udlaan": {Action: simulator.ActionAccept, Delay: simulator.Duration(time.Second), RequireASCII: true}}
+	})
+	c := h.login("moces")
+	c.Type(ftp.TransferTypeBinary)
+	if err := c.Upload("/eKapital.Rente.Udlaan/en_1.txt", []byte("x\n")); err != nil {
+		t.Fatal(err)
+	}
+	h.api().Advance(ctx(t), time.Minute)
+	found := 0
+	for _, r := range receipts(t, h, "moces") {
+		if r.Code == 0 && r.Kind == "receipt" {
+			found++
+			if !strings.Contains(r.Content, "<Error.message>The file was not uploaded in ASCII mode.</Error.message>") {
+				t.Errorf("English status_0:\n%s", r.Content)
+			}
+		}
+	}
+	if found != 1 {
+		t.Errorf("%d status_0 receipts, want 1", found)
 	}
 }

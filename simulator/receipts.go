@@ -24,6 +24,10 @@ const (
 	ErrCodeNameReused   = receipt.ErrCodeNameReused
 	ErrCodeNotASCII     = receipt.ErrCodeNotASCII
 	ErrCodeRecordLength = receipt.ErrCodeRecordLength
+	ErrCodeFirstRecord  = receipt.ErrCodeFirstRecord
+	ErrCodeLastRecord   = receipt.ErrCodeLastRecord
+	ErrCodeBackendDown  = receipt.ErrCodeBackendDown
+	ErrCodeInternal     = receipt.ErrCodeInternal
 )
 
 const validatedText = receipt.ValidatedText

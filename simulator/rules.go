@@ -95,6 +95,9 @@ type ReceiptRules struct {
 	ErrorCodeOnReject bool `req:"GW-STAT-02"`
 	// Expire: receipts and reply files leave /out after the retention period.
 	Expire bool `req:"GW-STAT-03"`
+	// CheckFixedRecords: a service rule's fixed_record checks (start record 0001, end record
+	// 9998 and its count) are applied.
+	CheckFixedRecords bool `req:"GW-STAT-04"`
 }
 
 // OutageRules: a backend outage.
@@ -122,7 +125,7 @@ func SKAT() Rules {
 		Folders:  FolderRules{FilterByRoles: true, RolesFromReplica: true},
 		Out:      OutRules{PrivatePerCertificate: true, OwnerMayDelete: true},
 		Names:    NameRules{RefuseReuse: true, EnforceCharacterRule: true},
-		Receipts: ReceiptRules{TransactionIDElement: PublishedTransactionIDElement, ErrorCodeOnReject: true, Expire: true},
+		Receipts: ReceiptRules{TransactionIDElement: PublishedTransactionIDElement, ErrorCodeOnReject: true, Expire: true, CheckFixedRecords: true},
 		Outage:   OutageRules{InUploadOrder: true, NeverStatus0: true},
 		Network:  NetworkRules{PassiveOnly: true},
 	}
@@ -172,6 +175,7 @@ const (
 	DefectReverseAfterDown = "reverse-order-after-outage"
 	DefectTruncation       = "accept-truncated-uploads"
 	DefectNoDelete         = "out-delete-refused"
+	DefectFixedUnchecked   = "fixed-records-unchecked"
 )
 
 var defects = []Defect{
@@ -192,6 +196,7 @@ var defects = []Defect{
 	{DefectAcceptBadNames, "GW-NAME-02", "names breaking the rules (dashes, spaces, too long) are accepted and filed", func(r *Rules) { r.Names.EnforceCharacterRule = false }},
 	{DefectMisspeltReceipt, "GW-STAT-01", "receipts say FTPTransactionId instead of the published FTPTransaktionsId", func(r *Rules) { r.Receipts.TransactionIDElement = "FTPTransactionId" }},
 	{DefectRejectNoCode, "GW-STAT-02", "a file the backend rejects gets status_0 without Error.code", func(r *Rules) { r.Receipts.ErrorCodeOnReject = false }},
+	{DefectFixedUnchecked, "GW-STAT-04", "fixed-record files are not checked for their start record 0001 and end record 9998", func(r *Rules) { r.Receipts.CheckFixedRecords = false }},
 	{DefectNoRetention, "GW-STAT-03", "receipts stay in /out forever", func(r *Rules) { r.Receipts.Expire = false }},
 	{DefectReverseAfterDown, "GW-BACK-01", "files waiting out an outage are delivered newest first", func(r *Rules) { r.Outage.InUploadOrder = false }},
 	{DefectStatus0OnOutage, "GW-BACK-02", "a file not delivered within 6 hours of an outage gets status_0 'Backend System not available'", func(r *Rules) { r.Outage.NeverStatus0 = false }},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,10 @@ type targetState interface {
 	// ReplyFiles makes it answer them with a reply file (receipt 3).
 	RejectFiles(ctx context.Context, service, code string) error
 	ReplyFiles(ctx context.Context, service string) error
+	// CheckFixedRecords makes the backend check a service's files as fixed-record files of
+	// records of length characters, sent in ASCII mode (start record 0001, end record 9998
+	// with the record count).
+	CheckFixedRecords(ctx context.Context, service string, length int) error
 	// Virtual reports whether the target's clock moves only when advanced.
 	Virtual() bool
 	// Describe names the state's source for messages.
@@ -78,6 +83,10 @@ func (c controlState) ReplyFiles(ctx context.Context, service string) error {
 	return c.setService(ctx, service, control.ServiceRule{Action: "accept", Delay: "1s", Reply: true, ExposeDelay: "1s"})
 }
 
+func (c controlState) CheckFixedRecords(ctx context.Context, service string, length int) error {
+	return c.setService(ctx, service, control.ServiceRule{Action: "accept", Delay: "1s", RequireASCII: true, RecordLength: length, FixedRecord: true})
+}
+
 func (c controlState) setService(ctx context.Context, service string, rule control.ServiceRule) error {
 	_, err := c.api.SetBackend(ctx, control.Backend{Services: map[string]control.ServiceRule{service: rule}})
 	return err
@@ -89,7 +98,7 @@ func (c controlState) setService(ctx context.Context, service string, rule contr
 //
 // with ACTION one of: reset; backend down|up; security down|up; unregister USERNAME;
 // roles USERNAME [ROLE...]; replicate; advance DURATION (Go syntax: 90s, 7h, 720h);
-// backend-reject SERVICE CODE; backend-reply SERVICE. Exit 0: done. Exit 127: the target
+// backend-reject SERVICE CODE; backend-reply SERVICE; backend-fixed-record SERVICE LENGTH. Exit 0: done. Exit 127: the target
 // cannot do this (the scenario is UNSUPPORTED). Anything else: the action failed, and its
 // output is the evidence. The environment holds the profile's state.env.
 type commandState struct {
@@ -148,4 +157,7 @@ func (c commandState) RejectFiles(ctx context.Context, service, code string) err
 }
 func (c commandState) ReplyFiles(ctx context.Context, service string) error {
 	return c.run(ctx, "backend-reply", service)
+}
+func (c commandState) CheckFixedRecords(ctx context.Context, service string, length int) error {
+	return c.run(ctx, "backend-fixed-record", service, strconv.Itoa(length))
 }

@@ -111,7 +111,7 @@ func (s *Suite) Register(sc *godog.ScenarioContext) *World {
 	s.recordSteps(sc)
 	for _, r := range []interface{ register(*godog.ScenarioContext) }{
 		tlsSteps{w}, authSteps{w}, uploadSteps{w}, folderSteps{w}, stateSteps{w}, securitySteps{w},
-		receiptSteps{w}, networkSteps{w}, deleteSteps{w},
+		receiptSteps{w}, networkSteps{w}, deleteSteps{w}, fixedSteps{w},
 	} {
 		r.register(sc)
 	}

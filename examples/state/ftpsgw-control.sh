@@ -48,5 +48,6 @@ replicate) call POST /security/replicate ;;
 advance) call POST /clock/advance "{\"by\": \"$1\"}" ;;
 backend-reject) call PUT /backend "{\"services\": {\"$1\": {\"action\": \"reject\", \"error_code\": \"$2\", \"error_message\": \"rejected by the state adapter\", \"delay\": \"1s\"}}}" ;;
 backend-reply) call PUT /backend "{\"services\": {\"$1\": {\"action\": \"accept\", \"delay\": \"1s\", \"reply\": true, \"expose_delay\": \"1s\"}}}" ;;
+backend-fixed-record) call PUT /backend "{\"services\": {\"$1\": {\"action\": \"accept\", \"delay\": \"1s\", \"require_ascii\": true, \"record_length\": $2, \"fixed_record\": true}}}" ;;
 *) echo "unsupported action: $action" >&2; exit 127 ;;
 esac

@@ -66,6 +66,8 @@ type ServiceRule struct {
 	Delay        string `json:"delay,omitempty"` // Go duration
 	RequireASCII bool   `json:"require_ascii,omitempty"`
 	RecordLength int    `json:"record_length,omitempty"`
+	FixedRecord  bool   `json:"fixed_record,omitempty"` // start record 0001, end record 9998 with the record count
+	Preset       string `json:"preset,omitempty"`       // akfa | cps | ifpa: the published record layout
 	Reply        bool   `json:"reply,omitempty"`
 	ExposeDelay  string `json:"expose_delay,omitempty"`
 }

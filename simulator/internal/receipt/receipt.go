@@ -44,23 +44,72 @@ const (
 	ErrCodeNameReused   = "FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION"
 	ErrCodeNotASCII     = "FILE_NOT_UPLOADED_IN_ASCII_MODE"
 	ErrCodeRecordLength = "RECORD_LENGTH_INCORRECT"
+	ErrCodeFirstRecord  = "FIRST_RECORD_INCORRECT"
+	ErrCodeLastRecord   = "LAST_RECORD_INCORRECT"
+	ErrCodeBackendDown  = "Backend System not available"
+	ErrCodeInternal     = "Internal server error"
 )
 
-// Error is the Error element of a status_0 receipt.
+// Error is the Error element of a status_0 receipt. DetailDa is the same detail as the
+// English Message's, in Danish, for Localize.
 type Error struct {
 	Code       string `xml:"Error.code"`
 	Message    string `xml:"Error.message"`
 	Resolution string `xml:"Error.resolution"`
+	DetailDa   string `xml:"-" json:"detail_da,omitempty"`
+}
+
+// The receipt languages: Danish as SKAT publishes its error descriptions, or English.
+const (
+	LanguageDanish  = "da"
+	LanguageEnglish = "en"
+)
+
+// danishTexts are the Error elements in Danish. Error.message is SKAT's published description
+// where SKAT publishes one (info.skat.dk oid=2297137: ASCII mode, record length, first and last
+// record); the other messages and every resolution are ftpsgw's wording (ASSUMED).
+var danishTexts = map[string]Error{
+	ErrCodeNameReused: {ErrCodeNameReused, "Filnavnet er indsendt før; et filnavn kan kun bruges én gang.",
+		"Indsend filen igen under et nyt, unikt navn.", ""},
+	ErrCodeNotASCII: {ErrCodeNotASCII, "Der er ikke valgt Ascii som Transfer mode i FTPs klienten",
+		"Indsend filen igen i ASCII-mode (TYPE A) under et nyt navn.", ""},
+	ErrCodeRecordLength: {ErrCodeRecordLength, "Længden for de enkelte records i filen er ikke korrekt",
+		"Ret længden af de records, der er forkerte, og indsend filen under et nyt navn.", ""},
+	ErrCodeFirstRecord: {ErrCodeFirstRecord, "Startindividet i første record i filen overholder ikke individstrukturen",
+		"Ret startindividet (0001) i første record, og indsend filen under et nyt navn.", ""},
+	ErrCodeLastRecord: {ErrCodeLastRecord, "Slutindividet i sidste record i filen, overholder ikke individstrukturen",
+		"Ret slutindividet (9998) og antallet af individer i sidste record, og indsend filen under et nyt navn.", ""},
+	ErrCodeBackendDown: {ErrCodeBackendDown, "Backend-systemet er ikke tilgængeligt.", "Indsend filen igen.", ""},
+	ErrCodeInternal:    {ErrCodeInternal, "Filen kunne ikke læses.", "Indsend filen igen under et nyt navn.", ""},
+}
+
+// Localize gives an Error in the receipt language: in Danish, SKAT's description of the code
+// (with the Danish detail, when there is one); in English, as it is.
+func Localize(e Error, language string) Error {
+	d, ok := danishTexts[e.Code]
+	if language != LanguageDanish || !ok {
+		return e
+	}
+	if e.DetailDa != "" {
+		d.Message += ": " + e.DetailDa
+	}
+	return d
 }
 
 // ErrorTexts are the Error elements of the codes the gateway and its backend give.
 var ErrorTexts = map[string]Error{
 	ErrCodeNameReused: {ErrCodeNameReused, "The file name has been submitted before; a name can be used only once.",
-		"Upload the file again under a new, unique name."},
+		"Upload the file again under a new, unique name.", ""},
 	ErrCodeNotASCII: {ErrCodeNotASCII, "The file was not uploaded in ASCII mode.",
-		"Upload the file again with TYPE A (ASCII mode) under a new name."},
+		"Upload the file again with TYPE A (ASCII mode) under a new name.", ""},
 	ErrCodeRecordLength: {ErrCodeRecordLength, "A record does not have the length the format requires.",
-		"Correct the record lengths and upload the file under a new name."},
+		"Correct the record lengths and upload the file under a new name.", ""},
+	ErrCodeBackendDown: {ErrCodeBackendDown, "The backend system is not available.", "Upload the file again.", ""},
+	ErrCodeInternal:    {ErrCodeInternal, "The file could not be read.", "Upload the file again under a new name.", ""},
+	ErrCodeFirstRecord: {ErrCodeFirstRecord, "The first record is not the start record (0001) of the record structure.",
+		"Correct the start record and upload the file under a new name.", ""},
+	ErrCodeLastRecord: {ErrCodeLastRecord, "The last record is not the end record (9998) of the record structure, or its record count is wrong.",
+		"Correct the end record and its count of records, and upload the file under a new name.", ""},
 }
 
 type statusXML struct {
