@@ -49,6 +49,8 @@ type Config struct {
 	// ReuseReply: "receipt" accepts a reused name (226) and answers with a status_0 receipt only
 	// (documented); "reject" also refuses the upload at once with 553. ASSUMED.
 	ReuseReply ReuseReplyMode `yaml:"reuse_reply"`
+	// Names are the name rules per service folder (docs/GATEWAY.md §5).
+	Names NameSettings `yaml:"names"`
 	// ReceiptLanguage: "da" (SKAT's published Danish error descriptions, the default) or "en".
 	ReceiptLanguage string `yaml:"receipt_language"`
 	// OutDelete: "allow" (a certificate may delete its own files in /out, as SKAT recommends;
@@ -238,6 +240,7 @@ func DefaultConfig() Config {
 		ReuseReply:      ReuseReplyReceipt,
 		OutDelete:       OutDeleteAllow,
 		ReceiptLanguage: "da",
+		Names:           NameSettings{Default: "general", Services: map[string]string{"FTPSGW.Heartbeat": "heartbeat"}},
 		Login:           LoginLimits{MaxFailures: 5, Window: Duration(15 * time.Minute), Lockout: Duration(15 * time.Minute)},
 		Limits: Limits{MaxSessions: 2000, MaxSessionsPerAddress: 200, MaxSessionsPerIdentity: 50, MaxUploadSize: 4 << 30,
 			DailyQuota: 0, TransferStallTimeout: Duration(60 * time.Second), MinFreeDisk: 64 << 20, MaxQueue: 1_000_000},
@@ -338,6 +341,10 @@ func (c *Config) Validate() error {
 	oneOf("unique_scope", string(c.UniqueScope), string(ScopeCertificate), string(ScopeCVR), string(ScopeGlobal))
 	oneOf("reuse_reply", string(c.ReuseReply), string(ReuseReplyReceipt), string(ReuseReplyReject))
 	oneOf("receipt_language", c.ReceiptLanguage, "da", "en")
+	oneOf("names.default", c.Names.Default, "general", "heartbeat", "crs", "any")
+	for svc, r := range c.Names.Services {
+		oneOf("names.services."+svc, r, "general", "heartbeat", "crs", "any")
+	}
 	oneOf("out_delete", string(c.OutDelete), string(OutDeleteDeny), string(OutDeleteAllow))
 	oneOf("log_level", c.LogLevel, "debug", "info", "warn", "error")
 	oneOf("clock", string(c.Clock), string(ClockReal), string(ClockVirtual))
@@ -450,4 +457,21 @@ func (r ServiceRule) effective() ServiceRule {
 		r.FixedRecord, r.RequireASCII = true, true
 	}
 	return r
+}
+
+// NameSettings: each service's name rule, by preset: general (ASSUMED: the val_ rule,
+// letters, digits, underscore, at most 78), heartbeat (dashes too, as SKAT's example
+// ping20201210143002441-hb01.xml), crs ([CVR]_[id of at most 25]) or any. A val_ name follows
+// the published val_ rule in every service.
+type NameSettings struct {
+	Default  string            `yaml:"default"`
+	Services map[string]string `yaml:"services"`
+}
+
+// For is a service's name rule.
+func (n NameSettings) For(service string) string {
+	if r, ok := n.Services[service]; ok {
+		return r
+	}
+	return n.Default
 }

@@ -260,26 +260,35 @@ func TestUploadRules(t *testing.T) {
 		{"/ping_2.txt", 550},
 		{"/out/ping_3.txt", 550},
 		{"/eKapital.Rente.Indlaan/ping_4.txt", 550}, // a role moces does not hold
-		{"/FTPSGW.Heartbeat/bad name.txt", 553},
-		{"/FTPSGW.Heartbeat/bad-name.txt", 553},
-		{"/FTPSGW.Heartbeat/two.dots.txt", 553},
-		{"/FTPSGW.Heartbeat/" + strings.Repeat("a", 79) + ".txt", 553},
-		{"/FTPSGW.Heartbeat/æøå.txt", 553},
+		// the general rule (eKapital.Rente.Udlaan has no rule of its own)
+		{"/eKapital.Rente.Udlaan/bad name.txt", 553},
+		{"/eKapital.Rente.Udlaan/bad-name.txt", 553},
+		{"/eKapital.Rente.Udlaan/two.dots.txt", 553},
+		{"/eKapital.Rente.Udlaan/" + strings.Repeat("a", 79) + ".txt", 553},
+		{"/eKapital.Rente.Udlaan/æøå.txt", 553},
+		// every service: the val_ rule, and safe names
 		{"/FTPSGW.Heartbeat/val_", 553},
 		{"/FTPSGW.Heartbeat/.txt", 553},
+		{"/FTPSGW.Heartbeat/val_bad-name.txt", 553},
+		{"/FTPSGW.Heartbeat/bad name.txt", 553},
+		{"/FTPSGW.Heartbeat/" + strings.Repeat("a", 79) + ".txt", 553},
 	} {
 		if err := c.Upload(tc.path, []byte("x")); ftpsclient.Code(err) != tc.code {
 			t.Errorf("STOR %s: got %v, want %d", tc.path, err, tc.code)
 		}
 	}
-	if err := c.Upload("/FTPSGW.Heartbeat/"+strings.Repeat("a", 78)+".txt", []byte("x")); err != nil {
+	if err := c.Upload("/eKapital.Rente.Udlaan/"+strings.Repeat("a", 78)+".txt", []byte("x")); err != nil {
 		t.Errorf("a 78-character unique part was refused: %v", err)
+	}
+	// SKAT's own heartbeat example has a dash (docs/GATEWAY.md §5).
+	if err := c.Upload("/FTPSGW.Heartbeat/ping20201210143002441-hb01.xml", []byte("x")); err != nil {
+		t.Errorf("SKAT's published heartbeat name was refused: %v", err)
 	}
 	if err := c.Upload("/FTPSGW.Heartbeat/val_check_1.txt", []byte("x")); err != nil {
 		t.Errorf("a val_ upload was refused: %v", err)
 	}
 	subs := h.submissions(h.identity("moces").Username)
-	if len(subs) != 3 || !subs[2].Validation || subs[0].Validation {
+	if len(subs) != 4 || !subs[3].Validation || subs[0].Validation {
 		t.Errorf("submissions: %+v", subs)
 	}
 	// APPE and REST+STOR: a submission is one whole file.
@@ -289,7 +298,7 @@ func TestUploadRules(t *testing.T) {
 	if err := c.StorFrom("/FTPSGW.Heartbeat/ping_6.txt", bytes.NewReader([]byte("x")), 10); ftpsclient.Code(err) != 550 {
 		t.Errorf("REST 10 + STOR: %v", err)
 	}
-	if len(h.submissions("")) != 3 {
+	if len(h.submissions("")) != 4 {
 		t.Errorf("refused uploads were recorded: %+v", h.submissions(""))
 	}
 }
@@ -658,5 +667,24 @@ func TestTruncatedUploadRefused(t *testing.T) {
 				t.Errorf("the same name closed properly: %d %s", code, msg)
 			}
 		})
+	}
+}
+
+// A CRS folder takes [CVR]_[id of at most 25 characters] (names.services preset crs).
+func TestCRSNameRule(t *testing.T) {
+	h := start(t, func(c *simulator.Config) { c.Names.Services["eKapital.Rente.Udlaan"] = "crs" })
+	c := h.login("moces")
+	for name, ok := range map[string]bool{
+		"19552101_" + strings.Repeat("x", 25) + ".xml": true,
+		"19552101_crs-2026_01.xml":                     true,
+		"val_19552101_check.xml":                       true, // the val_ rule
+		"19552101_" + strings.Repeat("x", 26) + ".xml": false,
+		"crs_2026_01.xml":                              false,
+		"1955210_x.xml":                                false,
+	} {
+		err := c.Upload("/eKapital.Rente.Udlaan/"+name, []byte("x"))
+		if (err == nil) != ok {
+			t.Errorf("%s: %v, want accepted=%v", name, err, ok)
+		}
 	}
 }

@@ -82,8 +82,12 @@ type OutRules struct {
 type NameRules struct {
 	// RefuseReuse: a name submitted before gets status_0 FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION.
 	RefuseReuse bool `req:"GW-NAME-01"`
-	// EnforceCharacterRule: the name rules (letters, digits, underscore, length) are applied.
-	EnforceCharacterRule bool `req:"GW-NAME-02"`
+	// PerServiceRules: each service's own name rule (the heartbeat's with dashes, CRS's form)
+	// and the published val_ rule; off, the general rule applies everywhere.
+	PerServiceRules bool `req:"GW-NAME-02"`
+	// EnforceCharacterRule: the general rule (letters, digits, underscore, at most 78) is
+	// applied in services without a rule of their own. ASSUMED.
+	EnforceCharacterRule bool `req:"GW-NAME-03"`
 }
 
 // ReceiptRules: status files.
@@ -124,7 +128,7 @@ func SKAT() Rules {
 		Login:    LoginRules{CheckPassword: true, UsernameMustMatchCertificate: true, RequireRegistration: true, AdmitOCES3: true},
 		Folders:  FolderRules{FilterByRoles: true, RolesFromReplica: true},
 		Out:      OutRules{PrivatePerCertificate: true, OwnerMayDelete: true},
-		Names:    NameRules{RefuseReuse: true, EnforceCharacterRule: true},
+		Names:    NameRules{RefuseReuse: true, PerServiceRules: true, EnforceCharacterRule: true},
 		Receipts: ReceiptRules{TransactionIDElement: PublishedTransactionIDElement, ErrorCodeOnReject: true, Expire: true, CheckFixedRecords: true},
 		Outage:   OutageRules{InUploadOrder: true, NeverStatus0: true},
 		Network:  NetworkRules{PassiveOnly: true},
@@ -176,6 +180,7 @@ const (
 	DefectTruncation       = "accept-truncated-uploads"
 	DefectNoDelete         = "out-delete-refused"
 	DefectFixedUnchecked   = "fixed-records-unchecked"
+	DefectOneNameRule      = "one-name-rule"
 )
 
 var defects = []Defect{
@@ -193,7 +198,8 @@ var defects = []Defect{
 	{DefectSharedOut, "GW-OUT-01", "certificates of one CVR share one /out", func(r *Rules) { r.Out.PrivatePerCertificate = false }},
 	{DefectNoDelete, "GW-OUT-02", "a certificate cannot delete its own receipts from /out", func(r *Rules) { r.Out.OwnerMayDelete = false }},
 	{DefectAcceptReused, "GW-NAME-01", "a reused name is accepted like a new one (no status_0)", func(r *Rules) { r.Names.RefuseReuse = false }},
-	{DefectAcceptBadNames, "GW-NAME-02", "names breaking the rules (dashes, spaces, too long) are accepted and filed", func(r *Rules) { r.Names.EnforceCharacterRule = false }},
+	{DefectOneNameRule, "GW-NAME-02", "one name rule for every folder: SKAT's own heartbeat name (with a dash) is refused", func(r *Rules) { r.Names.PerServiceRules = false }},
+	{DefectAcceptBadNames, "GW-NAME-03", "names breaking the general rule (dashes, spaces, too long) are accepted and filed", func(r *Rules) { r.Names.EnforceCharacterRule = false }},
 	{DefectMisspeltReceipt, "GW-STAT-01", "receipts say FTPTransactionId instead of the published FTPTransaktionsId", func(r *Rules) { r.Receipts.TransactionIDElement = "FTPTransactionId" }},
 	{DefectRejectNoCode, "GW-STAT-02", "a file the backend rejects gets status_0 without Error.code", func(r *Rules) { r.Receipts.ErrorCodeOnReject = false }},
 	{DefectFixedUnchecked, "GW-STAT-04", "fixed-record files are not checked for their start record 0001 and end record 9998", func(r *Rules) { r.Receipts.CheckFixedRecords = false }},

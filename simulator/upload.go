@@ -16,6 +16,7 @@ import (
 	"time"
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/names"
 	"github.com/ftpsgw/ftpsgw/simulator/internal/receipt"
 )
 
@@ -36,10 +37,7 @@ func (g *Gateway) startUpload(f *folders, service, name string) (ftpserver.FileT
 	if g.drain.active.Load() {
 		return nil, f.refuseUpload(full, errShuttingDown)
 	}
-	fn, err := ParseFileName(name)
-	if err != nil && !g.rules.Names.EnforceCharacterRule {
-		fn, err = FileName{Name: name, Unique: name}, nil
-	}
+	fn, err := names.ParseFor(name, g.nameRule(service))
 	if err != nil {
 		return nil, f.refuseUpload(full, fmt.Errorf("%w: %v", ftpserver.ErrFileNameNotAllowed, err))
 	}
@@ -296,4 +294,16 @@ func (g *Gateway) uploadRoom(ctx context.Context, username string, now time.Time
 		return 0, fmt.Errorf("%w: %s uploaded %d bytes today, the daily quota is %d (limits.daily_quota)", ftpserver.ErrStorageExceeded, username, used, l.DailyQuota)
 	}
 	return l.DailyQuota - used, nil
+}
+
+// nameRule is the name rule of a service: its own (names.services), else names.default.
+func (g *Gateway) nameRule(service string) names.Rule {
+	if !g.rules.Names.PerServiceRules {
+		return names.General
+	}
+	r := names.Rule(g.cfg.Names.For(service))
+	if r == names.General && !g.rules.Names.EnforceCharacterRule {
+		return names.Any
+	}
+	return r
 }

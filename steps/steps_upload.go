@@ -1,6 +1,9 @@
 package steps
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/cucumber/godog"
 )
 
@@ -16,6 +19,7 @@ func (x uploadSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^"([^"]*)" uploads a file named "([^"]*)" to "([^"]*)"$`, x.uploadsNamed)
 	sc.Step(`^"([^"]*)" uploads a new file named with the prefix "([^"]*)" to "([^"]*)"$`, x.uploadsWithPrefix)
 	sc.Step(`^"([^"]*)" uploads a file with the same name to "([^"]*)"$`, x.uploadsSameName)
+	sc.Step(`^"([^"]*)" uploads a new file named as SKAT's heartbeat example to "([^"]*)"$`, x.uploadsHeartbeatExample)
 	sc.Step(`^the upload is accepted$`, x.uploadAccepted)
 	sc.Step(`^every upload is accepted$`, x.everyUploadAccepted)
 	sc.Step(`^the upload is refused$`, x.uploadRefused)
@@ -91,4 +95,13 @@ func (x uploadSteps) uploadRefused() error {
 		return expected("the upload to be refused", "226")
 	}
 	return nil
+}
+
+// uploadsHeartbeatExample uploads a file named in the shape of SKAT's published heartbeat
+// example ping20201210143002441-hb01.xml (ping, the time to the millisecond, -hb01): a new
+// name of that shape, as the real gateway never takes a name twice.
+func (x uploadSteps) uploadsHeartbeatExample(who, service string) error {
+	now := time.Now().UTC()
+	name := fmt.Sprintf("ping%s%03d-hb01.xml", now.Format("20060102150405"), now.Nanosecond()/1e6)
+	return x.uploadAs(who, service, name, []byte("<ping/>\r\n"))
 }

@@ -15,8 +15,29 @@ const ValidationPrefix = "val_"
 // MaxUniquePart is the documented maximum length of a name's unique part.
 const MaxUniquePart = 78
 
+// Rule is a service's name rule (docs/GATEWAY.md §5). SKAT publishes the rule for val_ names
+// (letters, digits, underscore, at most 78 characters), the CRS form and a heartbeat example
+// with a dash; the rule for filings elsewhere is not public, so General is ASSUMED.
+type Rule string
+
+const (
+	// General: the val_ character rule applied to every name (ASSUMED).
+	General Rule = "general"
+	// Heartbeat: as General, dashes allowed, as in SKAT's example ping20201210143002441-hb01.xml.
+	Heartbeat Rule = "heartbeat"
+	// CRS: [CVR]_[unique id of at most 25 characters], no spaces (info.skat.dk oid=2383399).
+	CRS Rule = "crs"
+	// Any: only what keeps a name safe (no control characters, one extension).
+	Any Rule = "any"
+)
+
+// Rules lists the rules a service may have.
+var Rules = []Rule{General, Heartbeat, CRS, Any}
+
 var (
 	uniquePartRe = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+	heartbeatRe  = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	crsRe        = regexp.MustCompile(`^[0-9]{8}_([A-Za-z0-9_-]{1,25})$`)
 	extensionRe  = regexp.MustCompile(`^[A-Za-z0-9]{1,16}$`)
 )
 
@@ -31,9 +52,12 @@ type FileName struct {
 	Extension  string // without the dot; may be empty
 }
 
-// Parse checks the documented name rules: the unique part holds letters, digits and
-// underscore, at most 78 characters; one optional extension; an optional val_ prefix.
-func Parse(name string) (FileName, error) {
+// Parse checks a name by the General rule.
+func Parse(name string) (FileName, error) { return ParseFor(name, General) }
+
+// ParseFor checks a name by a service's rule. A val_ name follows the published val_ rule in
+// every service: letters, digits and underscore, at most 78 characters.
+func ParseFor(name string, rule Rule) (FileName, error) {
 	fn := FileName{Name: name}
 	bad := func(why string) (FileName, error) { return fn, fmt.Errorf("%w: %s", ErrBadName, why) }
 	switch {
@@ -43,6 +67,8 @@ func Parse(name string) (FileName, error) {
 		return bad("the name is not valid UTF-8")
 	case len(name) > 256:
 		return bad(fmt.Sprintf("the name is %d bytes long", len(name)))
+	case strings.ContainsAny(name, "/\\ %"):
+		return bad("the name holds a space, a slash, a backslash or a percent sign")
 	}
 	for _, r := range name {
 		if r < 0x20 || r == 0x7f {
@@ -57,13 +83,30 @@ func Parse(name string) (FileName, error) {
 		}
 	}
 	fn.Unique, fn.Validation = strings.CutPrefix(base, ValidationPrefix)
-	switch {
-	case fn.Unique == "":
+	if fn.Unique == "" {
 		return bad("the name has no unique part")
-	case !uniquePartRe.MatchString(fn.Unique):
-		return bad("the unique part may hold only letters (A-Z, a-z), digits and underscore")
-	case len(fn.Unique) > MaxUniquePart:
-		return bad(fmt.Sprintf("the unique part is %d characters long; at most %d are allowed", len(fn.Unique), MaxUniquePart))
+	}
+	if fn.Validation || rule == General {
+		switch {
+		case !uniquePartRe.MatchString(fn.Unique):
+			return bad("the unique part may hold only letters (A-Z, a-z), digits and underscore")
+		case len(fn.Unique) > MaxUniquePart:
+			return bad(fmt.Sprintf("the unique part is %d characters long; at most %d are allowed", len(fn.Unique), MaxUniquePart))
+		}
+		return fn, nil
+	}
+	switch rule {
+	case Heartbeat:
+		if !heartbeatRe.MatchString(fn.Unique) || len(fn.Unique) > MaxUniquePart {
+			return bad(fmt.Sprintf("a heartbeat name holds letters, digits, underscore and dash, at most %d characters (as SKAT's ping20201210143002441-hb01.xml)", MaxUniquePart))
+		}
+	case CRS:
+		if !crsRe.MatchString(fn.Unique) {
+			return bad("a CRS name is [CVR]_[unique id of at most 25 characters]: 8 digits, an underscore, then 1 to 25 letters, digits, underscores or dashes")
+		}
+	case Any:
+	default:
+		return bad(fmt.Sprintf("unknown name rule %q", rule))
 	}
 	return fn, nil
 }
