@@ -156,10 +156,8 @@ func (g *Gateway) step(ctx context.Context, d Delivery, now time.Time) error {
 			}
 			return g.advance(ctx, d.ID, store.StateDelivered, store.StateDone, now, 0, []OutboxFile{g.receipt(d, CodeError, now, "", rerr, "")})
 		}
-		if d.Validation {
-			return g.advance(ctx, d.ID, store.StateDelivered, store.StateDone, now, 0,
-				[]OutboxFile{g.receipt(d, CodeAccepted, now, validatedText, nil, "")})
-		}
+		// A val_ file is answered as a filing is (1, 2, 3 or 0): "på samme måde som ved
+		// indberetning"; it is only never filed.
 		accepted := g.receipt(d, CodeAccepted, now, "", nil, "")
 		if v.reply {
 			return g.advance(ctx, d.ID, store.StateDelivered, store.StateAccepted, now.Add(v.exposeDelay), 0, []OutboxFile{accepted})

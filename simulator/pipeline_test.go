@@ -344,7 +344,7 @@ func TestServiceRules(t *testing.T) {
 	}{
 		{"good_1.txt", []int{1, 2, 3}, ""},
 		{"short_1.txt", []int{1, 0}, simulator.ErrCodeRecordLength},
-		{"val_check_1.txt", []int{1, 2}, ""},
+		{"val_check_1.txt", []int{1, 2, 3}, ""},
 		{"binary_1.txt", []int{1, 0}, simulator.ErrCodeNotASCII},
 		{"hb_1.txt", []int{1, 2}, ""},
 		{"pb_1.txt", []int{1, 0}, "LAST_RECORD_INCORRECT"},
@@ -359,8 +359,9 @@ func TestServiceRules(t *testing.T) {
 		}
 		validateXSD(t, []byte(last.Content))
 	}
-	if r := find("val_check_1.txt", 2); !strings.Contains(r.Content, "not filed") {
-		t.Errorf("val_ receipt does not say it was not filed:\n%s", r.Content)
+	// val_ is answered as a filing: the same chain and texts (here 1, 2 and, with reply, 3).
+	if r := find("val_check_1.txt", 2); !strings.Contains(r.Content, "<status.code>File Accepted</status.code>") {
+		t.Errorf("val_ receipt 2 is not a filing's:\n%s", r.Content)
 	}
 	// Danish by default: SKAT's published descriptions.
 	for name, want := range map[string]string{

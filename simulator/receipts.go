@@ -30,8 +30,6 @@ const (
 	ErrCodeInternal     = receipt.ErrCodeInternal
 )
 
-const validatedText = receipt.ValidatedText
-
 // PublishedTransactionIDElement is the receipt element name SKAT publishes (spelling as is).
 const PublishedTransactionIDElement = receipt.PublishedTransactionIDElement
 

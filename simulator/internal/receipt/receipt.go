@@ -24,17 +24,13 @@ const (
 	CodeReply     = -1 // outbox rows of reply files
 )
 
-// statusTexts are the status.code texts. Codes 1-3 are as published; the text for 0 and for a
-// validated val_ file are ASSUMED.
+// statusTexts are the status.code texts. Codes 1-3 are as published; the text for 0 is ASSUMED.
 var statusTexts = map[int]string{
 	CodeError:     "File rejected",
 	CodeDelivered: "File delivered to requested Backend System",
 	CodeAccepted:  "File Accepted",
 	CodeExposed:   "File exposed",
 }
-
-// ValidatedText is the status.code of a val_ file's receipt 2. ASSUMED.
-const ValidatedText = "File validated, not filed (val_ prefix)"
 
 // PublishedTransactionIDElement is the receipt element name SKAT publishes (spelling as is).
 const PublishedTransactionIDElement = "FTPTransaktionsId"
