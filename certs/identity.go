@@ -53,6 +53,35 @@ func (id Identity) Username() string {
 	return "CVR_" + id.CVR + "_" + string(id.Kind) + "_" + id.ID
 }
 
+// UIDMapping is how an identifier becomes the last part of a username (docs/GATEWAY.md §3).
+type UIDMapping string
+
+const (
+	// UIDFull keeps the identifier as it stands in the certificate (a UID's dashes too): the
+	// seed's rule read literally. The default.
+	UIDFull UIDMapping = "full"
+	// UIDAS4Client keeps the identifier up to its first character that is not a letter, digit
+	// or underscore, as SKAT's AS4 client for the same platform reads OCES II serial numbers
+	// (its pattern is \w+), so UID:OCSP01-SYSTEMTEST-XXXIV gives CVR_19552101_UID_OCSP01; an
+	// OCES3 UUID is kept whole, as that client does. ASSUMED for FTPS.
+	UIDAS4Client UIDMapping = "as4-client"
+)
+
+// UsernameWith is Username under a UID mapping ("" for an identity that cannot log in).
+func (id Identity) UsernameWith(m UIDMapping) string {
+	u := id.Username()
+	if u == "" || m != UIDAS4Client || id.Kind == KindUI {
+		return u // OCES3: SKAT's AS4 client takes the whole UUID
+	}
+	end := strings.IndexFunc(id.ID, func(r rune) bool {
+		return !(r == '_' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z')
+	})
+	if end < 0 {
+		return u
+	}
+	return "CVR_" + id.CVR + "_" + string(id.Kind) + "_" + id.ID[:end]
+}
+
 // CanLogin reports whether the identity has a gateway username.
 func (id Identity) CanLogin() bool { return id.Validate() == nil }
 

@@ -213,3 +213,22 @@ func FuzzParseSubject(f *testing.F) {
 		}
 	})
 }
+
+func TestUsernameWithAS4Client(t *testing.T) {
+	for _, tc := range []struct {
+		id         Identity
+		full, as4c string
+	}{
+		{Identity{CVR: "19552101", Kind: KindUID, ID: "OCSP01-SYSTEMTEST-XXXIV"}, "CVR_19552101_UID_OCSP01-SYSTEMTEST-XXXIV", "CVR_19552101_UID_OCSP01"},
+		{Identity{CVR: "19552101", Kind: KindRID, ID: "60134540"}, "CVR_19552101_RID_60134540", "CVR_19552101_RID_60134540"},
+		{Identity{CVR: "34051178", Kind: KindUI, ID: "5f1c3a0e-8d7b-4c2a-9e61-2b3f4a5c6d7e"}, "CVR_34051178_UI_5f1c3a0e-8d7b-4c2a-9e61-2b3f4a5c6d7e", "CVR_34051178_UI_5f1c3a0e-8d7b-4c2a-9e61-2b3f4a5c6d7e"},
+		{Identity{Kind: KindPID, ID: "9208-2002-2-123456789012"}, "", ""},
+	} {
+		if got := tc.id.UsernameWith(UIDFull); got != tc.full {
+			t.Errorf("%v full: %q", tc.id, got)
+		}
+		if got := tc.id.UsernameWith(UIDAS4Client); got != tc.as4c {
+			t.Errorf("%v as4-client: %q", tc.id, got)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ftpsgw/ftpsgw/certs"
 	"gopkg.in/yaml.v3"
 )
 
@@ -49,6 +50,13 @@ type Config struct {
 	// ReuseReply: "receipt" accepts a reused name (226) and answers with a status_0 receipt only
 	// (documented); "reject" also refuses the upload at once with 553. ASSUMED.
 	ReuseReply ReuseReplyMode `yaml:"reuse_reply"`
+	// UIDMapping: "full" (a UID's dashes kept, the default) or "as4-client" (cut at the
+	// first non-word character, as SKAT's AS4 client does). ASSUMED (docs/GATEWAY.md §3).
+	UIDMapping certs.UIDMapping `yaml:"uid_mapping"`
+	// PersonalUsernames admit personal (PID) certificates, refused by default (ASSUMED: a PID
+	// has no CVR, so no username of the documented form): PID number -> the username it logs
+	// in with. Each still needs a registration (POST /control/v1/registrations).
+	PersonalUsernames map[string]string `yaml:"personal_usernames"`
 	// Names are the name rules per service folder (docs/GATEWAY.md §5).
 	Names NameSettings `yaml:"names"`
 	// ReceiptLanguage: "da" (SKAT's published Danish error descriptions, the default) or "en".
@@ -231,17 +239,19 @@ const (
 // and the stricter choice for every assumed behaviour.
 func DefaultConfig() Config {
 	return Config{
-		Listen:          "127.0.0.1:6381",
-		PassivePorts:    "36000-39999",
-		Data:            "ftpsgw-data",
-		SessionReuse:    ReuseOff,
-		CloseNotify:     CloseNotifyRequired,
-		UniqueScope:     ScopeCVR,
-		ReuseReply:      ReuseReplyReceipt,
-		OutDelete:       OutDeleteAllow,
-		ReceiptLanguage: "da",
-		Names:           NameSettings{Default: "general", Services: map[string]string{"FTPSGW.Heartbeat": "heartbeat"}},
-		Login:           LoginLimits{MaxFailures: 5, Window: Duration(15 * time.Minute), Lockout: Duration(15 * time.Minute)},
+		Listen:            "127.0.0.1:6381",
+		PassivePorts:      "36000-39999",
+		Data:              "ftpsgw-data",
+		SessionReuse:      ReuseOff,
+		CloseNotify:       CloseNotifyRequired,
+		UniqueScope:       ScopeCVR,
+		ReuseReply:        ReuseReplyReceipt,
+		OutDelete:         OutDeleteAllow,
+		ReceiptLanguage:   "da",
+		UIDMapping:        certs.UIDFull,
+		PersonalUsernames: map[string]string{},
+		Names:             NameSettings{Default: "general", Services: map[string]string{"FTPSGW.Heartbeat": "heartbeat"}},
+		Login:             LoginLimits{MaxFailures: 5, Window: Duration(15 * time.Minute), Lockout: Duration(15 * time.Minute)},
 		Limits: Limits{MaxSessions: 2000, MaxSessionsPerAddress: 200, MaxSessionsPerIdentity: 50, MaxUploadSize: 4 << 30,
 			DailyQuota: 0, TransferStallTimeout: Duration(60 * time.Second), MinFreeDisk: 64 << 20, MaxQueue: 1_000_000},
 		IdleTimeout:        Duration(5 * time.Minute),
@@ -341,6 +351,7 @@ func (c *Config) Validate() error {
 	oneOf("unique_scope", string(c.UniqueScope), string(ScopeCertificate), string(ScopeCVR), string(ScopeGlobal))
 	oneOf("reuse_reply", string(c.ReuseReply), string(ReuseReplyReceipt), string(ReuseReplyReject))
 	oneOf("receipt_language", c.ReceiptLanguage, "da", "en")
+	oneOf("uid_mapping", string(c.UIDMapping), string(certs.UIDFull), string(certs.UIDAS4Client))
 	oneOf("names.default", c.Names.Default, "general", "heartbeat", "crs", "any")
 	for svc, r := range c.Names.Services {
 		oneOf("names.services."+svc, r, "general", "heartbeat", "crs", "any")

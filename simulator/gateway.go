@@ -337,10 +337,30 @@ func (f *front) PreAuthUser(cc ftpserver.ClientContext, user string) error {
 	if until, locked := g.limiter.locked(s.remote, user); locked {
 		return g.refuseLogin(s, user, fmt.Errorf("%w: try again after %s", errLockedOut, until.Format(time.RFC3339)), false)
 	}
-	if _, err := certs.ParseUsername(user); err != nil {
+	if _, err := certs.ParseUsername(user); err != nil && !g.personalUsername(user) {
 		return g.refuseLogin(s, user, fmt.Errorf("%w: %v", errBadUsername, err), true)
 	}
 	return nil
+}
+
+// usernameOf is the username a certificate's identity logs in with: the documented form under
+// the uid_mapping setting, or for a personal certificate the one personal_usernames gives it
+// ("" when none).
+func (g *Gateway) usernameOf(id certs.Identity) string {
+	if id.Kind == certs.KindPID {
+		return g.cfg.PersonalUsernames[id.ID]
+	}
+	return id.UsernameWith(g.cfg.UIDMapping)
+}
+
+// personalUsername reports whether a username is one that personal_usernames admits.
+func (g *Gateway) personalUsername(user string) bool {
+	for _, u := range g.cfg.PersonalUsernames {
+		if u == user {
+			return true
+		}
+	}
+	return false
 }
 
 // VerifyConnection implements ftpserver.MainDriverExtensionTLSVerifier: the certificate's
@@ -364,12 +384,12 @@ func (f *front) VerifyConnection(cc ftpserver.ClientContext, user string, _ *tls
 		return nil, g.refuseLogin(s, user, errTLSNotVerified, true)
 	case id.Kind == certs.KindUI && !g.rules.Login.AdmitOCES3:
 		return nil, g.refuseLogin(s, user, fmt.Errorf("%w: OCES3 certificates are not supported", errNoIdentity), true)
-	case errors.Is(idErr, certs.ErrPersonalCertificate):
+	case errors.Is(idErr, certs.ErrPersonalCertificate) && g.cfg.PersonalUsernames[id.ID] == "":
 		return nil, g.refuseLogin(s, user, errPersonal, true)
-	case idErr != nil:
+	case idErr != nil && !errors.Is(idErr, certs.ErrPersonalCertificate):
 		return nil, g.refuseLogin(s, user, fmt.Errorf("%w: %v", errNoIdentity, idErr), true)
-	case id.Username() != user && mustMatch:
-		return nil, g.refuseLogin(s, user, fmt.Errorf("%w: the certificate is %s, whose username is %s", errUserMismatch, id, id.Username()), true)
+	case g.usernameOf(id) != user && mustMatch:
+		return nil, g.refuseLogin(s, user, fmt.Errorf("%w: the certificate is %s, whose username is %s", errUserMismatch, id, g.usernameOf(id)), true)
 	}
 	reg, err := g.store.Registration(context.Background(), user)
 	if errors.Is(err, ErrNotRegistered) {
@@ -403,7 +423,7 @@ func (f *front) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserv
 		if parsed, err := certs.ParseUsername(user); err == nil {
 			id = parsed
 		}
-	case !ok || cert == nil || (id.Username() != user && g.rules.Login.UsernameMustMatchCertificate):
+	case !ok || cert == nil || (g.usernameOf(id) != user && g.rules.Login.UsernameMustMatchCertificate):
 		return nil, g.refuseLogin(s, user, errTLSNotVerified, true)
 	}
 	if until, locked := g.limiter.locked(s.remote, user); locked {

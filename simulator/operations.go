@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -126,11 +127,14 @@ func (g *Gateway) Register(ctx context.Context, body control.Registration) (cont
 		return none, badRequest("%v", err)
 	}
 	id, err := certs.FromCertificate(cert)
-	if err != nil {
+	if err != nil && !(errors.Is(err, certs.ErrPersonalCertificate) && g.usernameOf(id) != "") {
+		if errors.Is(err, certs.ErrPersonalCertificate) {
+			return none, badRequest("%v; to admit it, give its PID a username in personal_usernames (ASSUMED setting)", err)
+		}
 		return none, badRequest("%v", err)
 	}
-	if body.Username != "" && body.Username != id.Username() {
-		return none, badRequest("username %q does not belong to the certificate, whose username is %s", body.Username, id.Username())
+	if body.Username != "" && body.Username != g.usernameOf(id) {
+		return none, badRequest("username %q does not belong to the certificate, whose username is %s", body.Username, g.usernameOf(id))
 	}
 	if len(body.Password) < 8 {
 		return none, badRequest("password must be at least 8 characters")
@@ -138,7 +142,7 @@ func (g *Gateway) Register(ctx context.Context, body control.Registration) (cont
 	if err := validateRoles(body.Roles); err != nil {
 		return none, err
 	}
-	reg := Registration{Username: id.Username(), CVR: id.CVR, Fingerprint: certs.Fingerprint(cert), Roles: body.Roles}
+	reg := Registration{Username: g.usernameOf(id), CVR: id.CVR, Fingerprint: certs.Fingerprint(cert), Roles: body.Roles}
 	if err := g.register(ctx, reg, body.Password, g.clock.Now()); err != nil {
 		return none, err
 	}

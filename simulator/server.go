@@ -451,8 +451,8 @@ func (g *Gateway) checkRegistrations(ctx context.Context) error {
 		if id.Username == "" || id.Password == "" {
 			continue
 		}
-		reg := Registration{Username: id.Username, CVR: id.CVR, Fingerprint: id.Fingerprint, Roles: id.Roles}
-		if r, ok := roles[id.Username]; ok {
+		reg := Registration{Username: g.usernameOf(id.Identity()), CVR: id.CVR, Fingerprint: id.Fingerprint, Roles: id.Roles}
+		if r, ok := roles[reg.Username]; ok {
 			reg.Roles = r
 		}
 		if err := g.register(ctx, reg, id.Password, now); err != nil {
@@ -472,7 +472,7 @@ func (g *Gateway) initialRegistrations(ctx context.Context) error {
 		if id.Username == "" || id.Password == "" {
 			continue
 		}
-		reg := Registration{Username: id.Username, CVR: id.CVR, Fingerprint: id.Fingerprint, Roles: id.Roles}
+		reg := Registration{Username: g.usernameOf(id.Identity()), CVR: id.CVR, Fingerprint: id.Fingerprint, Roles: id.Roles}
 		if err := g.register(ctx, reg, id.Password, now); err != nil {
 			return fmt.Errorf("registering %s: %w", id.Name, err)
 		}

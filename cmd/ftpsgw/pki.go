@@ -128,5 +128,8 @@ func runPKIShow(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "this certificate cannot log in to the gateway: %v", err)
 	}
 	fmt.Fprintf(stdout, "Username:     %s\n", id.Username())
+	if as4 := id.UsernameWith(certs.UIDAS4Client); as4 != id.Username() {
+		fmt.Fprintf(stdout, "              %s as SKAT's AS4 client would build it (ASSUMED alternative; serve setting uid_mapping: as4-client)\n", as4)
+	}
 	return exitOK
 }
