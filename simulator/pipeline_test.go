@@ -3,6 +3,7 @@ package simulator_test
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -438,4 +439,26 @@ func TestReceiptLanguageEnglish(t *testing.T) {
 	if found != 1 {
 		t.Errorf("%d status_0 receipts, want 1", found)
 	}
+}
+
+// timing: realistic answers with the published delays, on the virtual clock.
+func TestRealisticTiming(t *testing.T) {
+	h := start(t, func(c *simulator.Config) { c.Clock, c.Timing = simulator.ClockVirtual, simulator.TimingRealistic })
+	c := h.login("moces")
+	if err := c.Upload("/eKapital.Rente.Udlaan/slow_1.txt", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	step := func(d time.Duration, want []int) {
+		t.Helper()
+		h.api().Advance(ctx(t), d)
+		var got []int
+		eventually(t, fmt.Sprintf("receipts %v", want), func() bool {
+			got = codes(receipts(t, h, "moces"), "slow_1.txt")
+			return slices.Equal(got, want)
+		})
+	}
+	step(10*time.Second, nil)
+	step(10*time.Second, []int{1})
+	step(3*time.Hour, []int{1})
+	step(time.Hour, []int{1, 2})
 }

@@ -159,6 +159,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 // newGateway assembles the gateway's parts for a configuration: its rules, the run-time
 // parts with their own locks, and the embedded or remote backend and security system.
 func newGateway(cfg Config, opts Options, store *Store, tr *trust, m *certs.Manifest, data string) *Gateway {
+	cfg = cfg.WithTiming()
 	var boot [3]byte
 	_, _ = rand.Read(boot[:])
 	g := &Gateway{
