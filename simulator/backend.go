@@ -56,7 +56,7 @@ func (b embeddedBackend) HandOver(_ context.Context, d Delivery) (time.Duration,
 }
 
 func (b embeddedBackend) Answer(_ context.Context, d Delivery) (verdict, error) {
-	rule := b.g.link.settings().Rule(d.Service)
+	rule := b.g.link.settings().Rule(d.Service).effective()
 	return verdict{rerr: b.g.evaluate(d, rule), reply: rule.Reply, exposeDelay: rule.ExposeDelay.Std()}, nil
 }
 

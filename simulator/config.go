@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/certs"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/receipt"
 	"gopkg.in/yaml.v3"
 )
 
@@ -59,6 +60,9 @@ type Config struct {
 	PersonalUsernames map[string]string `yaml:"personal_usernames"`
 	// Names are the name rules per service folder (docs/GATEWAY.md §5).
 	Names NameSettings `yaml:"names"`
+	// SecondStatus3Name names an upload's second _3 (the advice list's): {service} and {name}
+	// are filled in. ASSUMED: SKAT does not publish it.
+	SecondStatus3Name string `yaml:"second_status3_name"`
 	// Timing: "fast" (receipts within seconds, for CI; the default) or "realistic" (the
 	// published delays on the gateway clock: status 1 after 15 s, status 2 after 4 hours,
 	// reply files and status 3 after 36 hours) (docs/GATEWAY.md §8).
@@ -161,6 +165,10 @@ type ServiceRule struct {
 	// Preset is a published area: akfa (230 characters), cps (868) or ifpa (1,346): the record
 	// length, fixed_record and require_ascii in one.
 	Preset string `yaml:"preset" json:"preset,omitempty"`
+	// Lists: "" (status 3 brings a reply file), "errors" (an error list, text in the record
+	// structure, with its _3) or "errors+advice" (also an advice list with a second _3), as
+	// SKAT's "en eller to filer med Status 3". Implies reply.
+	Lists string `yaml:"lists" json:"lists,omitempty"`
 	// Reply: after _2, put a reply file in /out and send _3 ("File exposed") after ExposeDelay.
 	Reply       bool     `yaml:"reply" json:"reply,omitempty"`
 	ExposeDelay Duration `yaml:"expose_delay" json:"expose_delay,omitempty"`
@@ -253,6 +261,7 @@ func DefaultConfig() Config {
 		OutDelete:         OutDeleteAllow,
 		ReceiptLanguage:   "da",
 		Timing:            TimingFast,
+		SecondStatus3Name: receipt.DefaultSecondExposedName,
 		UIDMapping:        certs.UIDFull,
 		PersonalUsernames: map[string]string{},
 		Names:             NameSettings{Default: "general", Services: map[string]string{"FTPSGW.Heartbeat": "heartbeat"}},
@@ -301,6 +310,8 @@ func validateRule(name string, r ServiceRule) error {
 		return fmt.Errorf("%s: a reject rule needs error_code", name)
 	case r.Delay < 0 || r.ExposeDelay < 0 || r.RecordLength < 0:
 		return fmt.Errorf("%s: delays and record_length cannot be negative", name)
+	case r.Lists != "" && r.Lists != ListsErrors && r.Lists != ListsWithAdvice:
+		return fmt.Errorf("%s.lists %q: use errors or errors+advice", name, r.Lists)
 	case r.Preset != "" && recordPresets[r.Preset] == 0:
 		return fmt.Errorf("%s.preset %q: use akfa, cps or ifpa", name, r.Preset)
 	}
@@ -357,6 +368,9 @@ func (c *Config) Validate() error {
 	oneOf("reuse_reply", string(c.ReuseReply), string(ReuseReplyReceipt), string(ReuseReplyReject))
 	oneOf("receipt_language", c.ReceiptLanguage, "da", "en")
 	oneOf("timing", c.Timing, TimingFast, TimingRealistic)
+	if !strings.Contains(c.SecondStatus3Name, "{name}") || strings.ContainsAny(c.SecondStatus3Name, "/\\") {
+		errs = append(errs, fmt.Errorf("second_status3_name %q: a file name holding {name} (and {service})", c.SecondStatus3Name))
+	}
 	oneOf("uid_mapping", string(c.UIDMapping), string(certs.UIDFull), string(certs.UIDAS4Client))
 	oneOf("names.default", c.Names.Default, "general", "heartbeat", "crs", "any")
 	for svc, r := range c.Names.Services {
@@ -465,8 +479,17 @@ func (d Duration) Std() time.Duration { return time.Duration(d) }
 // AKFA 230 (info.skat.dk oid=2287200), CPS 868 (oid=2288339), IFPA 1,346 (oid=2296421).
 var recordPresets = map[string]int{"akfa": 230, "cps": 868, "ifpa": 1346}
 
+// The lists a status 3 can bring.
+const (
+	ListsErrors     = "errors"
+	ListsWithAdvice = "errors+advice"
+)
+
 // effective is the rule with its preset applied.
 func (r ServiceRule) effective() ServiceRule {
+	if r.Lists != "" {
+		r.Reply = true
+	}
 	if n := recordPresets[r.Preset]; n > 0 {
 		if r.RecordLength == 0 {
 			r.RecordLength = n

@@ -154,7 +154,7 @@ func (g *Gateway) Register(ctx context.Context, body control.Registration) (cont
 
 func ruleFromAPI(name string, r control.ServiceRule) (ServiceRule, error) {
 	out := ServiceRule{Action: r.Action, ErrorCode: r.ErrorCode, ErrorMessage: r.ErrorMessage,
-		RequireASCII: r.RequireASCII, RecordLength: r.RecordLength, FixedRecord: r.FixedRecord, Preset: r.Preset, Reply: r.Reply}
+		RequireASCII: r.RequireASCII, RecordLength: r.RecordLength, FixedRecord: r.FixedRecord, Preset: r.Preset, Lists: r.Lists, Reply: r.Reply}
 	for _, d := range []struct {
 		field string
 		in    string
@@ -177,7 +177,7 @@ func ruleFromAPI(name string, r control.ServiceRule) (ServiceRule, error) {
 
 func ruleToAPI(r ServiceRule) control.ServiceRule {
 	return control.ServiceRule{Action: r.Action, ErrorCode: r.ErrorCode, ErrorMessage: r.ErrorMessage, Delay: r.Delay.Std().String(),
-		RequireASCII: r.RequireASCII, RecordLength: r.RecordLength, FixedRecord: r.FixedRecord, Preset: r.Preset, Reply: r.Reply,
+		RequireASCII: r.RequireASCII, RecordLength: r.RecordLength, FixedRecord: r.FixedRecord, Preset: r.Preset, Lists: r.Lists, Reply: r.Reply,
 		ExposeDelay: r.ExposeDelay.Std().String()}
 }
 
@@ -322,7 +322,7 @@ func (g *Gateway) apiReceipts(ctx context.Context, username string) ([]control.R
 	out := []control.Receipt{}
 	for _, f := range files {
 		s := byID[f.SubmissionID]
-		out = append(out, control.Receipt{Username: f.Username, Service: s.Service, Filename: s.Name, Kind: string(f.Kind), Code: f.Code,
+		out = append(out, control.Receipt{Username: f.Username, Service: s.Service, Filename: s.Name, Kind: string(f.Kind), Code: publicCode(f.Code),
 			Name: f.Name, Created: f.CreatedAt, Deleted: !f.DeletedAt.IsZero(), ErrorCode: f.ErrorCode, Content: string(f.Content)})
 	}
 	return out, nil

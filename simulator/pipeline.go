@@ -164,11 +164,7 @@ func (g *Gateway) step(ctx context.Context, d Delivery, now time.Time) error {
 		}
 		return g.advance(ctx, d.ID, store.StateDelivered, store.StateDone, now, 0, []OutboxFile{accepted})
 	case store.StateAccepted:
-		reply := ReplyName(d.Service, d.Name)
-		return g.advance(ctx, d.ID, store.StateAccepted, store.StateDone, now, 0, []OutboxFile{
-			{SubmissionID: d.ID, Username: d.Username, Kind: store.KindReply, Code: codeReply, Name: reply, Content: RenderReply(d), CreatedAt: now},
-			g.receipt(d, CodeExposed, now, "", nil, reply),
-		})
+		return g.advance(ctx, d.ID, store.StateAccepted, store.StateDone, now, 0, g.exposed(d, now))
 	}
 	return fmt.Errorf("unknown delivery state %q", d.State)
 }
@@ -263,7 +259,7 @@ func (g *Gateway) advance(ctx context.Context, subID int64, from, to store.Deliv
 	}
 	for _, f := range files {
 		g.metrics.receipts.WithLabelValues(receiptLabel(f)).Inc()
-		g.journal.Append(Event{Username: f.Username, Type: EventReceipt, Path: "/out/" + f.Name, Code: f.Code, OK: f.Code != CodeError,
+		g.journal.Append(Event{Username: f.Username, Type: EventReceipt, Path: "/out/" + f.Name, Code: publicCode(f.Code), OK: f.Code != CodeError,
 			Reason: f.ErrorCode, Time: f.CreatedAt})
 	}
 	return nil
@@ -273,7 +269,23 @@ func receiptLabel(f OutboxFile) string {
 	if f.Kind == store.KindReply {
 		return "reply"
 	}
-	return fmt.Sprint(f.Code)
+	return fmt.Sprint(publicCode(f.Code))
+}
+
+// Outbox rows are unique per submission, kind and code (so a step run twice never doubles a
+// receipt); an upload's second _3 and its advice list get codes of their own, which users see
+// as 3 and as a reply file.
+const (
+	codeExposedSecond = 4  // the second _3 (shown as 3)
+	codeReplySecond   = -2 // the advice list
+)
+
+// publicCode is the receipt code users see.
+func publicCode(code int) int {
+	if code == codeExposedSecond {
+		return CodeExposed
+	}
+	return code
 }
 
 // expireOutbox removes receipts and reply files older than the retention period.
@@ -351,3 +363,29 @@ func (g *Gateway) AdvanceClock(ctx context.Context, d time.Duration) (time.Time,
 
 // metaVirtualNow persists a virtual clock, so a restart never turns time back.
 const metaVirtualNow = "virtual_now"
+
+// exposed is what a file's status 3 brings: a reply file and one _3; or, for a rule with
+// lists, SKAT's "en eller to filer med Status 3 sammen med en fejlliste og en eventuel
+// advisliste": an error list (text, in the area's record structure) with its _3, and with
+// advice a second _3 for the advice list (docs/GATEWAY.md §6). Their names are ASSUMED.
+func (g *Gateway) exposed(d Delivery, now time.Time) []OutboxFile {
+	file := func(name string, content []byte) OutboxFile {
+		return OutboxFile{SubmissionID: d.ID, Username: d.Username, Kind: store.KindReply, Code: codeReply, Name: name, Content: content, CreatedAt: now}
+	}
+	rule := g.link.settings().Rule(d.Service).effective()
+	if rule.Lists == "" {
+		reply := ReplyName(d.Service, d.Name)
+		return []OutboxFile{file(reply, RenderReply(d)), g.receipt(d, CodeExposed, now, "", nil, reply)}
+	}
+	errs := receipt.ErrorListName(d.Service, d.Name)
+	out := []OutboxFile{file(errs, receipt.RenderList(d, "FEJLLISTE", rule.RecordLength, now)), g.receipt(d, CodeExposed, now, "", nil, errs)}
+	if rule.Lists == ListsWithAdvice {
+		advice := receipt.AdviceListName(d.Service, d.Name)
+		second := g.receipt(d, CodeExposed, now, "", nil, advice)
+		second.Name, second.Code = receipt.SecondExposedName(g.cfg.SecondStatus3Name, d.Service, d.Name), codeExposedSecond
+		list := file(advice, receipt.RenderList(d, "ADVISLISTE", rule.RecordLength, now))
+		list.Code = codeReplySecond
+		out = append(out, list, second)
+	}
+	return out
+}

@@ -462,3 +462,48 @@ func TestRealisticTiming(t *testing.T) {
 	step(3*time.Hour, []int{1})
 	step(time.Hour, []int{1, 2})
 }
+
+// SKAT: "en eller to filer med Status 3 sammen med en fejlliste og en eventuel advisliste".
+// lists: errors+advice gives an error list and an advice list (text, in the record structure)
+// and two _3 receipts naming them; lists: errors gives one.
+func TestStatus3Lists(t *testing.T) {
+	h := start(t, func(c *simulator.Config) {
+		c.Clock = simulator.ClockVirtual
+		c.Backend.Services = map[string]simulator.ServiceRule{
+			"eKapital.Rente.Udlaan":  {Action: simulator.ActionAccept, Delay: simulator.Duration(time.Second), Lists: simulator.ListsWithAdvice, RecordLength: 40},
+			"eKapital.Rente.Indlaan": {Action: simulator.ActionAccept, Delay: simulator.Duration(time.Second), Lists: simulator.ListsErrors},
+		}
+	})
+	c := h.login("moces")
+	if err := c.Upload("/eKapital.Rente.Udlaan/lists_1.txt", []byte(strings.Repeat("x", 40)+"\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	h.api().Advance(ctx(t), time.Minute)
+	var out []string
+	deadline := time.Now().Add(5 * time.Second)
+	for out = h.outNames("moces"); len(out) != 6 && time.Now().Before(deadline); out = h.outNames("moces") {
+		h.api().Advance(ctx(t), time.Minute)
+		time.Sleep(20 * time.Millisecond)
+	}
+	want := []string{"advisliste_eKapital.Rente.Udlaan_lists_1.txt.txt", "fejlliste_eKapital.Rente.Udlaan_lists_1.txt.txt",
+		"status_eKapital.Rente.Udlaan_lists_1.txt_1.xml", "status_eKapital.Rente.Udlaan_lists_1.txt_2.xml",
+		"status_eKapital.Rente.Udlaan_lists_1.txt_3.xml", "status_eKapital.Rente.Udlaan_lists_1.txt_3_2.xml"}
+	if !slices.Equal(out, want) {
+		t.Fatalf("/out = %v, want %v", out, want)
+	}
+	cm := h.login("moces")
+	first, _ := cm.Download("/out/status_eKapital.Rente.Udlaan_lists_1.txt_3.xml")
+	second, _ := cm.Download("/out/status_eKapital.Rente.Udlaan_lists_1.txt_3_2.xml")
+	if !strings.Contains(string(first), "<Filename>fejlliste_eKapital.Rente.Udlaan_lists_1.txt.txt</Filename>") ||
+		!strings.Contains(string(second), "<Filename>advisliste_eKapital.Rente.Udlaan_lists_1.txt.txt</Filename>") {
+		t.Errorf("the _3 receipts do not name the lists:\n%s\n%s", first, second)
+	}
+	validateXSD(t, first)
+	validateXSD(t, second)
+	list, _ := cm.Download("/out/fejlliste_eKapital.Rente.Udlaan_lists_1.txt.txt")
+	for i, rec := range strings.Split(strings.TrimSuffix(string(list), "\r\n"), "\r\n") {
+		if len(rec) != 40 || !strings.HasPrefix(rec, []string{"0001", "2000", "9998"}[i]) {
+			t.Errorf("error list record %d: %q", i+1, rec)
+		}
+	}
+}

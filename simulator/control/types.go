@@ -68,6 +68,7 @@ type ServiceRule struct {
 	RecordLength int    `json:"record_length,omitempty"`
 	FixedRecord  bool   `json:"fixed_record,omitempty"` // start record 0001, end record 9998 with the record count
 	Preset       string `json:"preset,omitempty"`       // akfa | cps | ifpa: the published record layout
+	Lists        string `json:"lists,omitempty"`        // errors | errors+advice: status 3 brings an error list (and an advice list)
 	Reply        bool   `json:"reply,omitempty"`
 	ExposeDelay  string `json:"expose_delay,omitempty"`
 }

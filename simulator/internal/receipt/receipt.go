@@ -209,3 +209,50 @@ func RenderReply(d store.Delivery) []byte {
 		Message: "Reply from the ftpsgw simulated backend (TEST)"}, "", "  ")
 	return append([]byte(Declaration), append(out, '\n')...)
 }
+
+// ErrorListName and AdviceListName name the lists a status 3 can bring (ASSUMED: SKAT does
+// not publish their names).
+func ErrorListName(service, uploaded string) string {
+	return fmt.Sprintf("fejlliste_%s_%s.txt", service, uploaded)
+}
+
+// AdviceListName names the advice list (ASSUMED).
+func AdviceListName(service, uploaded string) string {
+	return fmt.Sprintf("advisliste_%s_%s.txt", service, uploaded)
+}
+
+// DefaultSecondExposedName is the name of the second _3 of an upload (the advice list's):
+// not published, so ASSUMED and configurable (second_status3_name).
+const DefaultSecondExposedName = "status_{service}_{name}_3_2.xml"
+
+// SecondExposedName fills a second_status3_name template.
+func SecondExposedName(template, service, uploaded string) string {
+	if template == "" {
+		template = DefaultSecondExposedName
+	}
+	return strings.NewReplacer("{service}", service, "{name}", uploaded).Replace(template)
+}
+
+// RenderList builds a simulated error or advice list: text in the record structure of a
+// fixed-record area (the start record 0001, one data record, the end record 9998 with the
+// count), each record padded to the area's record length. The content is the simulated
+// backend's (TEST), not SKAT's.
+func RenderList(d store.Delivery, kind string, width int, at time.Time) []byte {
+	text := "INGEN FEJL FUNDET (ftpsgw TEST)"
+	if kind == "ADVISLISTE" {
+		text = "SIMULERET ADVIS (ftpsgw TEST)"
+	}
+	records := []string{
+		"0001" + kind + " " + d.Name + " " + at.In(copenhagen).Format("20060102150405"),
+		"2000" + text,
+		fmt.Sprintf("9998%09d", 3),
+	}
+	var b strings.Builder
+	for _, r := range records {
+		if width > len(r) {
+			r += strings.Repeat(" ", width-len(r))
+		}
+		b.WriteString(r + "\r\n")
+	}
+	return []byte(b.String())
+}
