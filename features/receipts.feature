@@ -31,6 +31,13 @@ Feature: Receipts (status files)
     When "moces" receives receipts 1, 2 and 3 for it
     Then receipt 3 names a reply file that "moces" can download from /out
 
+  @GW-STAT-02 @must @needs-control
+  Scenario: A file answered with an error list and an advice list gets two receipts 3
+    Given the backend answers files in "eKapital.Rente.Udlaan" with an error list and an advice list
+    And "moces" has uploaded a new file to "eKapital.Rente.Udlaan"
+    When "moces" receives receipts 1, 2 and 3 for it
+    Then "moces" finds 2 receipts 3 for it in /out, each naming a file it can download
+
   @GW-STAT-03 @must @needs-control
   Scenario: Receipts leave /out after 30 days
     Given "moces" has uploaded a new file to "FTPSGW.Heartbeat"

@@ -33,6 +33,9 @@ type targetState interface {
 	// records of length characters, sent in ASCII mode (start record 0001, end record 9998
 	// with the record count).
 	CheckFixedRecords(ctx context.Context, service string, length int) error
+	// ListFiles makes the backend answer a service's files with an error list and an advice
+	// list, each with its receipt 3.
+	ListFiles(ctx context.Context, service string) error
 	// Virtual reports whether the target's clock moves only when advanced.
 	Virtual() bool
 	// Describe names the state's source for messages.
@@ -87,6 +90,10 @@ func (c controlState) CheckFixedRecords(ctx context.Context, service string, len
 	return c.setService(ctx, service, control.ServiceRule{Action: "accept", Delay: "1s", RequireASCII: true, RecordLength: length, FixedRecord: true})
 }
 
+func (c controlState) ListFiles(ctx context.Context, service string) error {
+	return c.setService(ctx, service, control.ServiceRule{Action: "accept", Delay: "1s", Lists: "errors+advice", ExposeDelay: "1s"})
+}
+
 func (c controlState) setService(ctx context.Context, service string, rule control.ServiceRule) error {
 	_, err := c.api.SetBackend(ctx, control.Backend{Services: map[string]control.ServiceRule{service: rule}})
 	return err
@@ -98,7 +105,8 @@ func (c controlState) setService(ctx context.Context, service string, rule contr
 //
 // with ACTION one of: reset; backend down|up; security down|up; unregister USERNAME;
 // roles USERNAME [ROLE...]; replicate; advance DURATION (Go syntax: 90s, 7h, 720h);
-// backend-reject SERVICE CODE; backend-reply SERVICE; backend-fixed-record SERVICE LENGTH. Exit 0: done. Exit 127: the target
+// backend-reject SERVICE CODE; backend-reply SERVICE; backend-fixed-record SERVICE LENGTH;
+// backend-lists SERVICE. Exit 0: done. Exit 127: the target
 // cannot do this (the scenario is UNSUPPORTED). Anything else: the action failed, and its
 // output is the evidence. The environment holds the profile's state.env.
 type commandState struct {
@@ -160,4 +168,7 @@ func (c commandState) ReplyFiles(ctx context.Context, service string) error {
 }
 func (c commandState) CheckFixedRecords(ctx context.Context, service string, length int) error {
 	return c.run(ctx, "backend-fixed-record", service, strconv.Itoa(length))
+}
+func (c commandState) ListFiles(ctx context.Context, service string) error {
+	return c.run(ctx, "backend-lists", service)
 }

@@ -27,6 +27,60 @@ func (x fixedSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^the backend checks "([^"]*)" as a fixed-record service with records of (\d+) characters$`, x.backendChecks)
 	sc.Step(`^"([^"]*)" has uploaded a fixed-record file of (\d+)-character records to "([^"]*)" `+fixedFaults+`$`, x.uploadFixed)
 	sc.Step(`^receipt 0 describes "([^"]*)" in SKAT's published Danish words$`, x.describedInDanish)
+	sc.Step(`^the backend answers files in "([^"]*)" with an error list and an advice list$`, x.backendLists)
+	sc.Step(`^"([^"]*)" finds (\d+) receipts 3 for it in /out, each naming a file it can download$`, x.findsReceipts3)
+}
+
+func (x fixedSteps) backendLists(service string) error {
+	st, err := x.targetState()
+	if err != nil {
+		return err
+	}
+	return x.stateErr(st.ListFiles(x.ctx, service))
+}
+
+// findsReceipts3 reads every status file in who's /out that names the last upload and counts
+// those that are a receipt 3 ("File exposed") for it: how a second _3 is named is not
+// published, so the content decides, not the name. Each must name a file that downloads.
+func (x fixedSteps) findsReceipts3(who string, n int) error {
+	f, err := x.lastFile()
+	if err != nil {
+		return err
+	}
+	c, err := x.login(who)
+	if err != nil {
+		return err
+	}
+	list, err := x.listOut(who)
+	if err != nil {
+		return err
+	}
+	var found []string
+	for _, name := range list {
+		if !strings.HasSuffix(name, ".xml") || !strings.Contains(name, f.name) {
+			continue
+		}
+		data, err := c.Download("/out/" + name)
+		if err != nil {
+			return fmt.Errorf("RETR /out/%s: %w", name, err)
+		}
+		sf, err := parseReceipt(string(data))
+		if err != nil || sf.text["status/file/FTPTransaktionsId"] != f.name || sf.text["status/file/status.code"] != "File exposed" {
+			continue
+		}
+		if sf.response == "" {
+			return expected(name+" to name the file it exposes (Response/Filename)", "none")
+		}
+		if _, err := c.Download("/out/" + sf.response); err != nil {
+			return expected(name+"'s file "+sf.response+" downloadable from /out", "%v", err)
+		}
+		found = append(found, name+" -> "+sf.response)
+	}
+	x.note("receipts 3 for %s: %v", f.name, found)
+	if len(found) != n {
+		return expected(fmt.Sprintf("%d receipts 3 for %s", n, f.name), "%d: %v (in %v)", len(found), found, list)
+	}
+	return nil
 }
 
 func (x fixedSteps) backendChecks(service string, length int) error {

@@ -49,5 +49,6 @@ advance) call POST /clock/advance "{\"by\": \"$1\"}" ;;
 backend-reject) call PUT /backend "{\"services\": {\"$1\": {\"action\": \"reject\", \"error_code\": \"$2\", \"error_message\": \"rejected by the state adapter\", \"delay\": \"1s\"}}}" ;;
 backend-reply) call PUT /backend "{\"services\": {\"$1\": {\"action\": \"accept\", \"delay\": \"1s\", \"reply\": true, \"expose_delay\": \"1s\"}}}" ;;
 backend-fixed-record) call PUT /backend "{\"services\": {\"$1\": {\"action\": \"accept\", \"delay\": \"1s\", \"require_ascii\": true, \"record_length\": $2, \"fixed_record\": true}}}" ;;
+backend-lists) call PUT /backend "{\"services\": {\"$1\": {\"action\": \"accept\", \"delay\": \"1s\", \"lists\": \"errors+advice\", \"expose_delay\": \"1s\"}}}" ;;
 *) echo "unsupported action: $action" >&2; exit 127 ;;
 esac

@@ -88,6 +88,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
 	updated_at    INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_at);
+-- the unfinished deliveries only: the loop's next due time and due batch, and the queue count,
+-- cost what is in flight, not every delivery ever made
+CREATE INDEX IF NOT EXISTS deliveries_open ON deliveries (next_at, submission_id) WHERE state != 'done';
 CREATE TABLE IF NOT EXISTS outbox (
 	id            INTEGER PRIMARY KEY AUTOINCREMENT,
 	submission_id INTEGER NOT NULL REFERENCES submissions(id),
@@ -104,6 +107,8 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 DROP INDEX IF EXISTS outbox_pending;
 CREATE INDEX IF NOT EXISTS outbox_user_name ON outbox (username, name);
+-- the receipt loop's oldest live receipt and the retention sweep: O(log n), not a scan of every receipt kept
+CREATE INDEX IF NOT EXISTS outbox_live_created ON outbox (created_at) WHERE deleted_at IS NULL;
 `
 
 // OpenStore opens (creating if needed) dataDir/gateway.db: the gateway's tables, and the

@@ -175,7 +175,10 @@ func scanOutbox(rows interface{ Scan(...any) error }) (OutboxFile, error) {
 }
 
 func (s *Store) queryOutbox(ctx context.Context, where string, args ...any) ([]OutboxFile, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE `+where+` ORDER BY id`, args...)
+	if !strings.Contains(where, "ORDER BY") {
+		where += " ORDER BY id"
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +196,8 @@ func (s *Store) queryOutbox(ctx context.Context, where string, args ...any) ([]O
 
 // ExpiredOutbox returns files created before cutoff and not yet removed.
 func (s *Store) ExpiredOutbox(ctx context.Context, cutoff time.Time) ([]OutboxFile, error) {
-	return s.queryOutbox(ctx, `deleted_at IS NULL AND created_at < ?`, cutoff.UnixNano())
+	// In creation order: served by outbox_live_created (ORDER BY id would scan every row kept).
+	return s.queryOutbox(ctx, `deleted_at IS NULL AND created_at < ? ORDER BY created_at, id`, cutoff.UnixNano())
 }
 
 // LiveOutbox lists what an /out holds: every file of its owners (one username; several only
