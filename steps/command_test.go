@@ -1,0 +1,105 @@
+package steps
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// alive reports whether a process still runs (not a zombie of ours).
+func alive(pid int) bool {
+	return syscall.Kill(pid, 0) == nil
+}
+
+// pids reads the process ids an adapter wrote, one per line.
+func pids(t *testing.T, file string) []int {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int
+	for _, f := range strings.Fields(string(data)) {
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			t.Fatalf("%q in %s", f, file)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// waitGone waits up to 5 s for every process to be gone.
+func waitGone(t *testing.T, list []int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for _, pid := range list {
+		for alive(pid) {
+			if time.Now().After(deadline) {
+				t.Fatalf("process %d outlived its adapter", pid)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// A hanging adapter is killed with everything it started (its process group), at its time
+// limit and when the run is interrupted; nothing is left behind.
+func TestHangingAdapterIsKilledWithItsChildren(t *testing.T) {
+	for _, how := range []string{"timeout", "interrupt"} {
+		t.Run(how, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "pids")
+			// Two grandchildren in the background, and the adapter itself waiting for them.
+			cmd := `sleep 300 & echo $! >> "$1"; (sleep 300; true) & echo $! >> "$1"; echo $$ >> "$1"; wait`
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			timeout := 30 * time.Second
+			if how == "timeout" {
+				timeout = 500 * time.Millisecond
+			} else {
+				go func() {
+					time.Sleep(500 * time.Millisecond)
+					cancel()
+				}()
+			}
+			start := time.Now()
+			res, err := runCommand(ctx, cmd, []string{file}, os.Environ(), timeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.timedOut || res.code != -1 || time.Since(start) > 10*time.Second {
+				t.Errorf("result %+v after %s", res, time.Since(start))
+			}
+			want := map[string]string{"timeout": "the adapter's time limit", "interrupt": "the run was interrupted"}[how]
+			if !strings.Contains(res.output, want) {
+				t.Errorf("output %q does not say %q", res.output, want)
+			}
+			list := pids(t, file)
+			if len(list) != 3 {
+				t.Fatalf("pids %v", list)
+			}
+			waitGone(t, list)
+		})
+	}
+}
+
+// Output is kept bounded: the first and the last outputKeep bytes, and how much was dropped.
+func TestAdapterOutputIsBounded(t *testing.T) {
+	// 1 MiB of 'x' between a first and a last line.
+	cmd := `echo FIRST-LINE; head -c 1048576 /dev/zero | tr '\0' x; echo; echo LAST-LINE`
+	res, err := runCommand(context.Background(), cmd, nil, os.Environ(), 30*time.Second)
+	if err != nil || res.code != 0 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if len(res.output) > 2*outputKeep+200 {
+		t.Errorf("kept %d bytes", len(res.output))
+	}
+	if !strings.HasPrefix(res.output, "FIRST-LINE") || !strings.HasSuffix(res.output, "LAST-LINE") || !strings.Contains(res.output, "bytes of output dropped here") {
+		t.Errorf("head %q … tail %q", res.output[:40], res.output[len(res.output)-40:])
+	}
+}
