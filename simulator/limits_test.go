@@ -2,6 +2,9 @@ package simulator_test
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -223,4 +226,30 @@ func TestQueueBound(t *testing.T) {
 func partialUploads(data string) []string {
 	m, _ := filepath.Glob(filepath.Join(data, "tmp", "upload-*"))
 	return m
+}
+
+// A normal session (login, upload, QUIT, the client hangs up first) logs no WARN at the
+// default level (issue 18: the library warned "Problem disconnecting a client" for almost
+// every session).
+func TestNormalSessionsLogNoWarning(t *testing.T) {
+	buf := &syncBuffer{}
+	cfg := testConfig(t)
+	srv, err := simulator.Start(context.Background(), cfg, simulator.Options{Logger: slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	h := &harness{t: t, srv: srv, m: srv.Manifest(), cfg: cfg, log: buf}
+	for i := range 20 {
+		c := h.login("moces")
+		if err := c.Upload(fmt.Sprintf("/FTPSGW.Heartbeat/quiet_%d.txt", i), []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		c.Quit()
+		c.Close()
+	}
+	time.Sleep(200 * time.Millisecond) // the server side of the last sessions ends
+	if strings.Contains(buf.String(), "level=WARN") || strings.Contains(buf.String(), "level=ERROR") {
+		t.Errorf("normal sessions logged warnings:\n%s", grepLines(buf.String(), "level=WARN", "level=ERROR"))
+	}
 }

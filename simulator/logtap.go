@@ -53,6 +53,14 @@ func (t *libTap) Handle(ctx context.Context, r slog.Record) error {
 		}
 		return nil
 	}
+	if benignDisconnect(r) {
+		if !t.next.Enabled(ctx, slog.LevelDebug) {
+			return nil // a client that hung up first: normal, not a warning
+		}
+		nr := slog.NewRecord(r.Time, slog.LevelDebug, r.Message, r.PC)
+		r.Attrs(func(a slog.Attr) bool { nr.AddAttrs(a); return true })
+		r = nr
+	}
 	if r.Message == "Could not validate active data connection requirement" {
 		// refuseActiveMode at work: a rule applied, not a problem with the server.
 		nr := slog.NewRecord(r.Time, slog.LevelInfo, "active mode refused: the gateway is passive only (PORT/EPRT answered 501)", r.PC)
@@ -195,4 +203,19 @@ func activeAddr(verb, arg string) string {
 		return net.JoinHostPort(f[1], f[2])
 	}
 	return ""
+}
+
+// benignDisconnect: the library warns when it cannot say goodbye to a client that already
+// closed its side (most clients close right after QUIT's reply): a WARN per normal session.
+func benignDisconnect(r slog.Record) bool {
+	if r.Level != slog.LevelWarn || (r.Message != "Problem disconnecting a client" && r.Message != "Couldn't flush line") {
+		return false
+	}
+	err := attrString(r, "err")
+	for _, s := range []string{"broken pipe", "use of closed network connection", "connection reset by peer", "failed to send closeNotify"} {
+		if strings.Contains(err, s) {
+			return true
+		}
+	}
+	return false
 }
