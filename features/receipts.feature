@@ -59,7 +59,7 @@ Feature: Receipts (status files)
     Given the backend checks "eKapital.Rente.Udlaan" as a fixed-record service with records of 230 characters
     And "moces" has uploaded a fixed-record file of 230-character records to "eKapital.Rente.Udlaan" <fault>
     When "moces" receives receipts 1 and 0 for it
-    Then receipt 0 carries the error code "<code>"
+    Then receipt 0 names the fixed-record fault "<code>"
     And receipt 0 describes "<code>" in SKAT's published Danish words
 
     Examples:

@@ -27,6 +27,7 @@ func (x fixedSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^the backend checks "([^"]*)" as a fixed-record service with records of (\d+) characters$`, x.backendChecks)
 	sc.Step(`^"([^"]*)" has uploaded a fixed-record file of (\d+)-character records to "([^"]*)" `+fixedFaults+`$`, x.uploadFixed)
 	sc.Step(`^receipt 0 describes "([^"]*)" in SKAT's published Danish words$`, x.describedInDanish)
+	sc.Step(`^receipt 0 names the fixed-record fault "([^"]*)"$`, x.namesFault)
 	sc.Step(`^the backend answers files in "([^"]*)" with an error list and an advice list$`, x.backendLists)
 	sc.Step(`^"([^"]*)" finds (\d+) receipts 3 for it in /out, each naming a file it can download$`, x.findsReceipts3)
 }
@@ -65,7 +66,10 @@ func (x fixedSteps) findsReceipts3(who string, n int) error {
 			return fmt.Errorf("RETR /out/%s: %w", name, err)
 		}
 		sf, err := parseReceipt(string(data))
-		if err != nil || sf.text["status/file/FTPTransaktionsId"] != f.name || sf.text["status/file/status.code"] != "File exposed" {
+		// for this upload by its path or its id (the element's spelling is GW-STAT-01's to judge)
+		mine := strings.HasSuffix(sf.text["status/file/filename"], "/"+f.name) || sf.text["status/file/filename"] == f.name ||
+			sf.text["status/file/FTPTransaktionsId"] == f.name
+		if err != nil || !mine || sf.text["status/file/status.code"] != "File exposed" {
 			continue
 		}
 		if sf.response == "" {
@@ -142,8 +146,32 @@ func (x fixedSteps) uploadFixed(who string, width int, service, fault string) er
 	return nil
 }
 
-func (x fixedSteps) describedInDanish(code string) error {
+// receipt0WithError parses receipt 0; one without an Error code at all breaks GW-STAT-02's
+// rule (a rejected file's status_0 carries its code), so the scenario is BLOCKED by it.
+func (x fixedSteps) receipt0WithError() (statusFile, error) {
 	sf, err := parseReceipt(x.receipts[0])
+	if err != nil {
+		return sf, err
+	}
+	if sf.errorCode == "" {
+		return sf, blockedBy(reqReceipts, expected("a status_0 with an Error code", "none: a status_0 without its Error element is GW-STAT-02's to judge"))
+	}
+	return sf, nil
+}
+
+func (x fixedSteps) namesFault(code string) error {
+	sf, err := x.receipt0WithError()
+	if err != nil {
+		return err
+	}
+	if sf.errorCode != code {
+		return expected("Error.code "+code, "%q", sf.errorCode)
+	}
+	return nil
+}
+
+func (x fixedSteps) describedInDanish(code string) error {
+	sf, err := x.receipt0WithError()
 	if err != nil {
 		return err
 	}
