@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -116,6 +118,9 @@ func startWith(t *testing.T, cfg simulator.Config) *harness {
 	}
 	h := &harness{t: t, srv: srv, m: srv.Manifest(), cfg: cfg, log: logBuf}
 	t.Cleanup(func() {
+		if !t.Failed() {
+			validateEveryReceipt(t, srv)
+		}
 		if err := srv.Close(); err != nil {
 			t.Errorf("closing the simulator: %v", err)
 		}
@@ -288,4 +293,47 @@ func (h *harness) dialAs(certOf, user, pass string) (*ftpsclient.Client, error) 
 	}
 	h.t.Cleanup(func() { c.Close() })
 	return c, c.Login(user, pass)
+}
+
+// validateEveryReceipt checks every status file the test made: SKAT's declaration, and the
+// schema (element names, the server path in <filename>, the SKATTransactionId shape), with one
+// xmllint run over all of them.
+func validateEveryReceipt(t *testing.T, srv *simulator.Server) {
+	t.Helper()
+	files, err := srv.Store().Outbox(context.Background(), "")
+	if err != nil {
+		if !strings.Contains(err.Error(), "database is closed") { // the test closed it itself
+			t.Errorf("reading the receipts: %v", err)
+		}
+		return
+	}
+	dir := t.TempDir()
+	var paths []string
+	for i, f := range files {
+		if f.Kind != "receipt" {
+			continue
+		}
+		if !bytes.HasPrefix(f.Content, []byte(`<?xml version="1.0" encoding="UTF-8" standalone="no"?>`)) {
+			t.Errorf("%s lacks SKAT's declaration:\n%s", f.Name, f.Content)
+		}
+		p := filepath.Join(dir, fmt.Sprintf("%04d-%s", i, f.Name))
+		if err := os.WriteFile(p, f.Content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	if len(paths) == 0 {
+		return
+	}
+	if _, err := exec.LookPath("xmllint"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Error("xmllint is missing (Debian package libxml2-utils): CI must validate every receipt against the XSD")
+		}
+		return
+	}
+	schema, _ := filepath.Abs("schema/status.xsd")
+	out, err := exec.Command("xmllint", append([]string{"--noout", "--schema", schema}, paths...)...).CombinedOutput()
+	if err != nil {
+		t.Errorf("receipts that do not validate against schema/status.xsd: %v\n%s", err, out)
+	}
 }
