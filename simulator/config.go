@@ -354,31 +354,7 @@ func (c *Config) Validate() error {
 	if c.Data == "" {
 		errs = append(errs, errors.New("data: a folder is required"))
 	}
-	oneOf := func(name, v string, allowed ...string) {
-		for _, a := range allowed {
-			if v == a {
-				return
-			}
-		}
-		errs = append(errs, fmt.Errorf("%s %q: must be one of %s", name, v, strings.Join(allowed, ", ")))
-	}
-	oneOf("session_reuse", string(c.SessionReuse), string(ReuseOff), string(ReuseRequired))
-	oneOf("close_notify", string(c.CloseNotify), string(CloseNotifyRequired), string(CloseNotifyOptional))
-	oneOf("unique_scope", string(c.UniqueScope), string(ScopeCertificate), string(ScopeCVR), string(ScopeGlobal))
-	oneOf("reuse_reply", string(c.ReuseReply), string(ReuseReplyReceipt), string(ReuseReplyReject))
-	oneOf("receipt_language", c.ReceiptLanguage, "da", "en")
-	oneOf("timing", c.Timing, TimingFast, TimingRealistic)
-	if !strings.Contains(c.SecondStatus3Name, "{name}") || strings.ContainsAny(c.SecondStatus3Name, "/\\") {
-		errs = append(errs, fmt.Errorf("second_status3_name %q: a file name holding {name} (and {service})", c.SecondStatus3Name))
-	}
-	oneOf("uid_mapping", string(c.UIDMapping), string(certs.UIDFull), string(certs.UIDAS4Client))
-	oneOf("names.default", c.Names.Default, "general", "heartbeat", "crs", "any")
-	for svc, r := range c.Names.Services {
-		oneOf("names.services."+svc, r, "general", "heartbeat", "crs", "any")
-	}
-	oneOf("out_delete", string(c.OutDelete), string(OutDeleteDeny), string(OutDeleteAllow))
-	oneOf("log_level", c.LogLevel, "debug", "info", "warn", "error")
-	oneOf("clock", string(c.Clock), string(ClockReal), string(ClockVirtual))
+	errs = append(errs, c.validateChoices()...)
 	if c.Control.Listen != "off" {
 		if _, _, err := net.SplitHostPort(c.Control.Listen); err != nil {
 			errs = append(errs, fmt.Errorf("control.listen %q: %w (or \"off\")", c.Control.Listen, err))
@@ -555,4 +531,35 @@ func (c Config) WithTiming() Config {
 	b.Services = services
 	c.Backend = b
 	return c
+}
+
+// validateChoices checks the settings that take one of a few values.
+func (c *Config) validateChoices() []error {
+	var errs []error
+	oneOf := func(name, v string, allowed ...string) {
+		for _, a := range allowed {
+			if v == a {
+				return
+			}
+		}
+		errs = append(errs, fmt.Errorf("%s %q: must be one of %s", name, v, strings.Join(allowed, ", ")))
+	}
+	oneOf("session_reuse", string(c.SessionReuse), string(ReuseOff), string(ReuseRequired))
+	oneOf("close_notify", string(c.CloseNotify), string(CloseNotifyRequired), string(CloseNotifyOptional))
+	oneOf("unique_scope", string(c.UniqueScope), string(ScopeCertificate), string(ScopeCVR), string(ScopeGlobal))
+	oneOf("reuse_reply", string(c.ReuseReply), string(ReuseReplyReceipt), string(ReuseReplyReject))
+	oneOf("receipt_language", c.ReceiptLanguage, "da", "en")
+	oneOf("timing", c.Timing, TimingFast, TimingRealistic)
+	if !strings.Contains(c.SecondStatus3Name, "{name}") || strings.ContainsAny(c.SecondStatus3Name, "/\\") {
+		errs = append(errs, fmt.Errorf("second_status3_name %q: a file name holding {name} (and {service})", c.SecondStatus3Name))
+	}
+	oneOf("uid_mapping", string(c.UIDMapping), string(certs.UIDFull), string(certs.UIDAS4Client))
+	oneOf("names.default", c.Names.Default, "general", "heartbeat", "crs", "any")
+	for svc, r := range c.Names.Services {
+		oneOf("names.services."+svc, r, "general", "heartbeat", "crs", "any")
+	}
+	oneOf("out_delete", string(c.OutDelete), string(OutDeleteDeny), string(OutDeleteAllow))
+	oneOf("log_level", c.LogLevel, "debug", "info", "warn", "error")
+	oneOf("clock", string(c.Clock), string(ClockReal), string(ClockVirtual))
+	return errs
 }
