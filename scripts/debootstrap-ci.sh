@@ -15,6 +15,10 @@ rm -rf "$root/usr/local/go" "$root/root/ftpsgw"
 cp -a "$(go env GOROOT)" "$root/usr/local/go"
 git clone -q "$repo" "$root/root/ftpsgw"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The machine's own local CAs (here: the sandbox's egress CA, which every machine of this
+# workplace trusts for HTTPS); .ci/run's ca-certificates install picks them up.
+mkdir -p "$root/usr/local/share/ca-certificates"
+cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
 mounts=()
 cleanup() { for m in "${mounts[@]}"; do umount -l "$m" 2>/dev/null || true; done; }
 trap cleanup EXIT
