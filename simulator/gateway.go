@@ -61,24 +61,25 @@ type session struct {
 	remote string
 	token  [16]byte // binds TLS tickets to this control connection
 
-	mu            sync.Mutex
-	tlsOK         bool
-	tlsErr        error
-	cert          *x509.Certificate
-	identity      certs.Identity
-	identityErr   error
-	username      string // set once logged in
-	cvr           string
-	ascii         bool   // TYPE A in effect
-	pendingType   string // TYPE argument awaiting its 200
-	passivePorts  []int
-	foreignTicket bool
-	presented     string         // the impostor certificate its control connection was given, if any
-	dataConn      *recordWatcher // the passive data connection of the transfer in progress
-	uploads       int            // uploads in flight (drainState)
-	uploadEnded   time.Time      // when the last one ended
-	handshakeLost bool           // a failed control handshake is journalled
-	multiCode     int            // the code of the multi-line reply being sent
+	mu             sync.Mutex
+	tlsOK          bool
+	tlsErr         error
+	cert           *x509.Certificate
+	identity       certs.Identity
+	identityErr    error
+	username       string // set once logged in
+	cvr            string
+	ascii          bool   // TYPE A in effect
+	pendingType    string // TYPE argument awaiting its 200
+	passivePorts   []int
+	foreignTicket  bool
+	presented      string         // the impostor certificate its control connection was given, if any
+	dataConn       *recordWatcher // the passive data connection of the transfer in progress
+	dataTLSVersion uint16         // its TLS version (0: none yet)
+	uploads        int            // uploads in flight (drainState)
+	uploadEnded    time.Time      // when the last one ended
+	handshakeLost  bool           // a failed control handshake is journalled
+	multiCode      int            // the code of the multi-line reply being sent
 }
 
 func (s *session) setDataConn(w *recordWatcher) {
@@ -87,9 +88,14 @@ func (s *session) setDataConn(w *recordWatcher) {
 	s.mu.Unlock()
 }
 
+// currentDataConn is the upload's data connection, when its end can be judged: passive,
+// and TLS 1.2, whose record headers show an alert in clear (TLS 1.3 hides the record type).
 func (s *session) currentDataConn() *recordWatcher {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.dataTLSVersion != tls.VersionTLS12 {
+		return nil
+	}
 	return s.dataConn
 }
 
@@ -268,6 +274,7 @@ func (g *Gateway) verifyDataTLS(s *session, cs tls.ConnectionState) error {
 	s.mu.Lock()
 	ctrlCert, user, foreign := s.cert, s.username, s.foreignTicket
 	s.foreignTicket = false
+	s.dataTLSVersion = cs.Version // the record watcher can read close_notify only over TLS 1.2
 	s.mu.Unlock()
 	ev := Event{Session: s.id, Remote: s.remote, Username: user, Type: EventDataTLS, TLSVersion: tlsVersionName(cs.Version),
 		Cipher: tls.CipherSuiteName(cs.CipherSuite), Resumed: cs.DidResume}

@@ -211,15 +211,16 @@ var defects = []Defect{
 
 // Observe is client certification's edit: the simulator accepts what the client
 // requirements judge (TLS 1.3, no client certificate, clear data connections, no session
-// resumption, active mode) and records it in the journal, so each client mistake shows up as its own
+// resumption, uploads ended without close_notify, active mode) and records it in the journal, so each client mistake shows up as its own
 // requirement instead of stopping the client at the first refusal. It is not a defect list:
 // everything else (login checks, folders, names, receipts) stays as SKAT's.
-var Observe = Edit{Name: "observe", Breaks: "TLS version, client certificate, data protection and resumption, and passive mode are observed, not enforced",
+var Observe = Edit{Name: "observe", Breaks: "TLS version, client certificate, data protection, resumption and close_notify, and passive mode are observed, not enforced",
 	apply: func(r *Rules) {
 		r.TLS.MaxVersion = tls.VersionTLS13
 		r.TLS.RequireClientCert = false
 		r.Data.RequireProtection = false
 		r.Data.RequireResumption = false
+		r.Data.RequireCloseNotify = false
 		r.Network.PassiveOnly = false
 	}}
 

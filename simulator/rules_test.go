@@ -79,7 +79,7 @@ func TestSKATIsTheStrictRules(t *testing.T) {
 func TestObserveRelaxesOnlyWhatClientCertificationJudges(t *testing.T) {
 	got := ruleDiff(SKAT(), Observe.Apply(SKAT()))
 	want := []string{"GW-TLS-01 TLS.MaxVersion", "GW-TLS-02 TLS.RequireClientCert", "GW-TLS-03 Data.RequireProtection", "GW-TLS-04 Data.RequireResumption",
-		"GW-NET-01 Network.PassiveOnly"}
+		"GW-TLS-05 Data.RequireCloseNotify", "GW-NET-01 Network.PassiveOnly"}
 	if !slices.Equal(got, want) {
 		t.Errorf("Observe changes %v, want %v", got, want)
 	}

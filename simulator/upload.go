@@ -69,7 +69,7 @@ func (g *Gateway) startUpload(f *folders, service, name string) (ftpserver.FileT
 	}
 	f.s.mu.Lock()
 	ascii := f.s.ascii
-	f.s.dataConn = nil // the library accepts this upload's data connection after opening the file
+	f.s.dataConn, f.s.dataTLSVersion = nil, 0 // the library accepts this upload's data connection after opening the file
 	f.s.mu.Unlock()
 	g.drain.begin(f.s)
 	return &upload{quotaLeft: quotaLeft, gw: g, f: f, hash: sha256.New(), service: service, name: fn, scope: key, reused: reused, ascii: ascii, path: full}, nil
@@ -162,6 +162,10 @@ func (u *upload) TransferError(err error) {
 	}
 }
 
+// NoCloseNotify is the journal's note on an upload accepted although its TLS data connection
+// ended without close_notify (close_notify: optional, or client certification's observer).
+const NoCloseNotify = "the data connection ended without a TLS close_notify"
+
 // errTruncated refuses an upload whose TLS data connection ended without close_notify.
 var errTruncated = errors.New("upload incomplete: the data connection ended without a TLS close_notify, so the file may be cut short; nothing was stored and the name is still free; send it again, closing TLS (close_notify) before the connection (close_notify: required)")
 
@@ -191,10 +195,14 @@ func (u *upload) Close() error {
 		g.metrics.uploads.WithLabelValues("aborted").Inc()
 		return fail(fmt.Errorf("upload not completed, nothing delivered, name not used: %v", u.aborted))
 	}
-	if w := f.s.currentDataConn(); w != nil && g.rules.Data.RequireCloseNotify {
+	endNote := ""
+	if w := f.s.currentDataConn(); w != nil {
 		if clean, isTLS := w.closedCleanly(); isTLS && !clean {
-			g.metrics.uploads.WithLabelValues("truncated").Inc()
-			return fail(errTruncated)
+			if g.rules.Data.RequireCloseNotify {
+				g.metrics.uploads.WithLabelValues("truncated").Inc()
+				return fail(errTruncated)
+			}
+			endNote = NoCloseNotify
 		}
 	}
 	now := g.clock.Now()
@@ -234,9 +242,12 @@ func (u *upload) Close() error {
 	}
 	g.pipe.queued.Add(1)
 	g.kick()
-	reason, result := "", "accepted"
+	reason, result := endNote, "accepted"
 	if u.reused {
 		reason, result = ErrCodeNameReused, "reused"
+		if endNote != "" {
+			reason += "; " + endNote
+		}
 	}
 	g.metrics.uploads.WithLabelValues(result).Inc()
 	g.metrics.uploadBytes.Add(float64(u.size))

@@ -15,6 +15,35 @@ func (x clientSteps) registerTrust(sc *godog.ScenarioContext) {
 	sc.Step(`^the gateway presents a certificate from a CA the client was not told to trust$`, x.presentForeignCA)
 	sc.Step(`^the gateway presents a trusted certificate made out to another host$`, x.presentWrongHost)
 	sc.Step(`^the gateway saw the client send neither credentials nor a file$`, x.sawNothingSentToImpostor)
+	sc.Step(`^every upload the gateway saw ended with a TLS close_notify$`, x.sawCloseNotify)
+}
+
+// noCloseNotify is the simulator's journal note on an upload that ended without close_notify
+// (simulator.NoCloseNotify; the steps know the simulator only through its API and journal).
+const noCloseNotify = "the data connection ended without a TLS close_notify"
+
+// sawCloseNotify passes when every upload the journal holds ended its TLS data connection
+// with close_notify: a bare TCP FIN is indistinguishable from a truncation.
+func (x clientSteps) sawCloseNotify() error {
+	evs, err := x.events(control.EventUpload)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, e := range evs {
+		if !e.OK {
+			continue
+		}
+		n++
+		if strings.Contains(e.Reason, noCloseNotify) {
+			return expected("the upload's data connection closed with TLS close_notify (the end of the file, not a possible truncation)",
+				"%s: %s", e.Path, e.Reason)
+		}
+	}
+	if n == 0 {
+		return expected("an upload", "none")
+	}
+	return nil
 }
 
 func (x clientSteps) presentForeignCA() error { return x.presentImpostor(control.ImpostorForeignCA) }

@@ -61,6 +61,9 @@ func adapterPath(t *testing.T, name string) string {
 	return p
 }
 
+// adapterFile is each reference adapter's file in examples/adapters, by the program it needs.
+var adapterFile = map[string]string{"curl": "curl.sh", "lftp": "lftp.sh", "python3": "python-ftplib.py"}
+
 func skipMatrixUnderRace(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs whole client certifications; skipped with -short")
@@ -72,8 +75,9 @@ func skipMatrixUnderRace(t *testing.T) {
 
 func TestReferenceAdaptersPass(t *testing.T) {
 	skipMatrixUnderRace(t)
-	adapters := map[string]string{"go": binary(t) + " client", "curl": adapterPath(t, "curl.sh"), "lftp": adapterPath(t, "lftp.sh")}
-	for _, name := range []string{"go", "curl", "lftp"} {
+	adapters := map[string]string{"go": binary(t) + " client", "curl": adapterPath(t, "curl.sh"), "lftp": adapterPath(t, "lftp.sh"),
+		"python3": adapterPath(t, adapterFile["python3"])}
+	for _, name := range []string{"go", "curl", "lftp", "python3"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			if name != "go" {
@@ -114,6 +118,7 @@ func TestMisconfiguredAdaptersFailExactlyTheirRequirement(t *testing.T) {
 		{"a refused reuse reported as unsupported", `the gateway never accepts a name twice" >&2; exit 1; fi`, `the gateway never accepts a name twice" >&2; exit 127; fi`, "CL-NAME-01=PARTIAL", ""},
 		{"any server certificate trusted", `--cacert "$FTPSGW_CA"`, `--insecure`, "CL-TLS-04=FAIL", ""},
 		{"the server's host name not checked", `set ssl:ca-file $FTPSGW_CA;`, `set ssl:ca-file $FTPSGW_CA; set ssl:check-hostname no;`, "CL-TLS-04=FAIL", "lftp"},
+		{"uploads closed without close_notify", `conn.unwrap()  # TLS close_notify`, `pass  # no close_notify: a bare TCP FIN`, "CL-TLS-02=WARN", "python3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Each certification has a simulator of its own and spends its time waiting for
@@ -121,14 +126,14 @@ func TestMisconfiguredAdaptersFailExactlyTheirRequirement(t *testing.T) {
 			t.Parallel()
 			client := cmp.Or(tc.client, "curl")
 			tool.Need(t, client, client)
-			original, err := os.ReadFile(adapterPath(t, client+".sh"))
+			original, err := os.ReadFile(adapterPath(t, adapterFile[client]))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !strings.Contains(string(original), tc.from) {
-				t.Fatalf("%s.sh no longer contains %q", client, tc.from)
+				t.Fatalf("%s no longer contains %q", adapterFile[client], tc.from)
 			}
-			script := filepath.Join(t.TempDir(), "adapter.sh")
+			script := filepath.Join(t.TempDir(), adapterFile[client])
 			os.WriteFile(script, []byte(strings.Replace(string(original), tc.from, tc.to, 1)), 0o755)
 			// ECDSA: what is judged does not depend on the key type, and RSA 3072 handshakes
 			// would double the matrix's time; the reference adapters certify with the default.

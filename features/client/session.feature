@@ -15,6 +15,7 @@ Feature: The client's session
     And the gateway saw PROT P before every transfer
     And the gateway saw no active-mode command
     And every data connection the gateway saw used TLS
+    And every upload the gateway saw ended with a TLS close_notify
 
   @CL-TLS-03 @should @assumed
   Scenario: The client resumes the TLS session on its data connections
