@@ -27,10 +27,11 @@ for m in proc sys dev dev/pts; do
 	mounts=("$root/$m" "${mounts[@]}")
 done
 if [ -S /var/run/docker.sock ]; then
-	mkdir -p "$root/var/run"
-	touch "$root/var/run/docker.sock"
-	mount --bind /var/run/docker.sock "$root/var/run/docker.sock"
-	mounts=("$root/var/run/docker.sock" "${mounts[@]}")
+	# $root/var/run is a symlink to /run: bind onto the root's own /run, never the host's
+	mkdir -p "$root/run"
+	touch "$root/run/docker.sock"
+	mount --bind /var/run/docker.sock "$root/run/docker.sock"
+	mounts=("$root/run/docker.sock" "${mounts[@]}")
 fi
 echo "debootstrap-ci: before: $(chroot "$root" sh -c 'for t in make gcc git curl lftp openssl xmllint chromium; do command -v $t >/dev/null && printf "%s " $t; done; echo') (tools present)"
 chroot "$root" /usr/bin/env -i PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \

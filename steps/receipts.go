@@ -90,17 +90,17 @@ func (w *World) waitReceipts(f upFile, codes ...int) error {
 			}
 		}
 		if have {
-			c, _ := w.login(f.who)
-			for _, code := range codes {
-				name := receiptName(f.service, f.name, code)
-				data, err := c.Download("/out/" + name)
-				if err != nil {
-					return fmt.Errorf("RETR /out/%s as %s: %w", name, f.who, err)
-				}
-				w.receipts[code] = string(data)
-				w.note("receipt %s:\n%s", name, strings.TrimSpace(string(data)))
+			got, fresh, err := w.downloadReceipts(f, codes)
+			if err != nil {
+				return err
 			}
-			return nil
+			if fresh {
+				for code, data := range got {
+					w.receipts[code] = data
+					w.note("receipt %s:\n%s", receiptName(f.service, f.name, code), strings.TrimSpace(data))
+				}
+				return nil
+			}
 		}
 		if time.Now().After(deadline) || virtualSpent >= 10*time.Minute {
 			err := expected(fmt.Sprintf("receipts %v for %s in the /out of %s", codes, f.name, f.who),
@@ -232,4 +232,27 @@ func serverPath(username, service, name string) string {
 		owner = "CVR_" + cvr + "/" + rest
 	}
 	return "/" + owner + "/" + service + "/" + name
+}
+
+// downloadReceipts fetches the receipts with these codes for f; fresh is false while one of
+// them is still the receipt an earlier upload of the same name got (f.stale).
+func (w *World) downloadReceipts(f upFile, codes []int) (map[int]string, bool, error) {
+	c, err := w.login(f.who)
+	if err != nil {
+		return nil, false, err
+	}
+	got := map[int]string{}
+	fresh := true
+	for _, code := range codes {
+		name := receiptName(f.service, f.name, code)
+		data, err := c.Download("/out/" + name)
+		if err != nil {
+			return nil, false, fmt.Errorf("RETR /out/%s as %s: %w", name, f.who, err)
+		}
+		got[code] = string(data)
+		if old, ok := f.stale[code]; ok && old == string(data) {
+			fresh = false
+		}
+	}
+	return got, fresh, nil
 }

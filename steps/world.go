@@ -137,6 +137,10 @@ func errOr226(err error) any {
 type upFile struct {
 	who, service, name string
 	err                error
+	// stale are the receipts an earlier upload of the same name got in this scenario: a
+	// status file keeps its name (status_<service>_<name>_0.xml), so until the new one
+	// replaces it, /out still shows the old one.
+	stale map[int]string
 }
 
 // deleteResult is the last DELE in /out.
@@ -334,9 +338,13 @@ func (w *World) uploadAs(who, service, name string, data []byte) error {
 	if err != nil {
 		return err
 	}
+	var stale map[int]string
+	if last, lerr := w.lastFile(); lerr == nil && last.name == name && last.service == service {
+		stale = w.receipts
+	}
 	err = c.Upload("/"+service+"/"+name, data)
 	w.upload = uploadResult{err: err, code: ftpsclient.Code(err)}
-	w.files = append(w.files, upFile{who: who, service: service, name: name, err: err})
+	w.files = append(w.files, upFile{who: who, service: service, name: name, err: err, stale: stale})
 	w.receipts = map[int]string{}
 	if err != nil {
 		w.note("STOR /%s/%s as %s: refused: %v", service, name, who, err)
