@@ -295,6 +295,12 @@ func (w tlsSteps) uploadWithoutCloseNotify(who, service string) error {
 	if rerr != nil {
 		return rerr
 	}
+	if werr != nil {
+		// The file never went over a protected data connection, so its end was not tried: a
+		// refusal now proves nothing about close_notify. Protected data connections are
+		// GW-TLS-03's to judge.
+		return blockedBy("GW-TLS-03", expected("the file sent over the TLS data connection, to try how its end is taken", "%v", werr))
+	}
 	w.files[len(w.files)-1].err = nil
 	if isRefused(final) {
 		w.upload = uploadResult{err: fmt.Errorf("%d %s", final, fmsg), code: final}

@@ -126,7 +126,7 @@ func TestPreflightNamesWhatIsWrong(t *testing.T) {
 // cut NOT RUN, and exits 4.
 func TestInterruptedRunReportsWhatRan(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs the binary")
+		t.Skip("-short: builds the ftpsgw binary and runs a whole certification it interrupts (make test runs it)")
 	}
 	bin := binary(t)
 	dir := t.TempDir()
@@ -213,7 +213,7 @@ func TestStateAdapterCertifiesTheSimulator(t *testing.T) {
 // neither gives false verdicts; a run that cannot get the lease in time says who holds it.
 func TestConcurrentCertificationsShareOneSimulator(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs two certifications")
+		t.Skip("-short: runs two whole certifications side by side (make test runs it)")
 	}
 	sim := simtest.New(t, simtest.Options{})
 	profile := foreignProfile(t, sim, "control: {url: '"+sim.ControlURL+"'}\n")
