@@ -261,13 +261,13 @@ func (g *Gateway) linkWaiting(now time.Time) (time.Time, bool) {
 
 // linkFailed records a failed request and postpones d to the link's next try. Every
 // delivery due meanwhile waits for the same time, so they leave in their original order.
-func (g *Gateway) linkFailed(ctx context.Context, d Delivery, now time.Time, err error) error {
+func (g *Gateway) linkFailed(b *batch, d Delivery, now time.Time, err error) error {
 	n := g.link.failed(err)
 	retryAt := now.Add(g.backoff(n))
 	g.link.waitUntil(retryAt)
 	g.metrics.linkErrors.WithLabelValues("backend").Inc()
 	g.log.Warn("backend unreachable; deliveries wait", "err", err, "failures", n, "retry_at", retryAt)
-	return g.store.Postpone(ctx, d.ID, retryAt, d.Attempts+1)
+	return b.postpone(d.ID, retryAt, d.Attempts+1)
 }
 
 // linkOK records a successful request.

@@ -101,6 +101,17 @@ type Config struct {
 	// Observe makes the simulator record rather than enforce the TLS version, the client
 	// certificate and data protection and resumption (client certification; see Observe).
 	Observe bool `yaml:"observe"`
+	// SeedHistory, for benchmarks only, adds this many finished uploads to an identity's
+	// history at start (see Seed): the receipts a busy bureau's 30 days leave in /out.
+	SeedHistory SeedSettings `yaml:"seed_history"`
+}
+
+// SeedSettings fill the store before serving, for benchmarks (issue 18: the cost of what is
+// kept). Seeded uploads are as the pipeline leaves them: names burned, deliveries done, a
+// status 1 and a status 2 live in /out, spread over the retention period so none expires.
+type SeedSettings struct {
+	Uploads  int    `yaml:"uploads"`  // finished uploads to add (0: none)
+	Identity string `yaml:"identity"` // PKI identity whose history it is (default moces)
 }
 
 // ControlSettings configure the control API.
@@ -355,6 +366,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("data: a folder is required"))
 	}
 	errs = append(errs, c.validateChoices()...)
+	if c.SeedHistory.Uploads < 0 || c.SeedHistory.Uploads > 10_000_000 {
+		errs = append(errs, fmt.Errorf("seed_history.uploads %d: 0 to 10,000,000", c.SeedHistory.Uploads))
+	}
 	if c.Control.Listen != "off" {
 		if _, _, err := net.SplitHostPort(c.Control.Listen); err != nil {
 			errs = append(errs, fmt.Errorf("control.listen %q: %w (or \"off\")", c.Control.Listen, err))

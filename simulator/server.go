@@ -123,6 +123,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	if err := g.recover(ctx, m); err != nil {
 		return nil, err
 	}
+	if err := g.seedHistory(ctx, m); err != nil {
+		return nil, err
+	}
 
 	if err := srv.serveFTPS(cfg.Listen, false, opts.Logger); err != nil {
 		return nil, err

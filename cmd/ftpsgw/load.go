@@ -54,6 +54,7 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 	serverPID := fs.Int("server-pid", 0, "sample this server process's CPU and RSS from /proc (with --target)")
 	pprofOn := fs.Bool("pprof", false, "without --target: start the simulator with --pprof and print its profiler URL")
 	jsonOut := fs.String("json", "", "also write the result as JSON to this file")
+	receiptLag := fs.Bool("receipt-lag", false, "sessions/upload: after the run, wait for a status 1 per upload on the target's receipt counter (control API /metrics) and report the lag")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: ftpsgw load [flags]\n\nDrives load against a gateway and reports throughput, latency percentiles, errors by kind\nand the server's CPU and RSS. Loopback targets only unless FTPSGW_LOAD_ALLOW_REMOTE=1.\nWithout --target it starts `ftpsgw serve` (real clock, journal, database and receipts on,\nas users run it) and measures that process.\n\nFlags:")
 		fs.PrintDefaults()
@@ -66,7 +67,7 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	opts := load.Options{Scenario: *scenario, Concurrency: *concurrency, Duration: *duration, Count: *count,
-		Identity: *identity, Folder: *folder, Progress: stderr}
+		Identity: *identity, Folder: *folder, Progress: stderr, ReceiptLag: *receiptLag}
 	if *size != "" {
 		n, err := parseSize(*size)
 		if err != nil {
@@ -133,6 +134,10 @@ type loadJSON struct {
 	HeldPeak    int            `json:"held_peak"`
 	ServerCPUs  float64        `json:"server_cpu_s,omitempty"`
 	ServerMem   int64          `json:"server_mem_peak_bytes,omitempty"` // PSS of the process tree
+	// with --receipt-lag: status 1 receipts missing at the run's end, seconds to the last one
+	ReceiptsBehind *int     `json:"receipts_behind_at_end,omitempty"`
+	ReceiptsLastS  *float64 `json:"receipts_last_s,omitempty"`
+	ReceiptsAll    *bool    `json:"receipts_complete,omitempty"`
 }
 
 func writeLoadJSON(path string, r *load.Result) error {
@@ -142,6 +147,10 @@ func writeLoadJSON(path string, r *load.Result) error {
 		P99ms: ms(r.Percentile(99)), MaxMs: ms(r.Percentile(100)), Errors: r.Errors, ErrorCount: r.ErrorCount(), HeldPeak: r.HeldPeak}
 	if r.Server != nil {
 		j.ServerCPUs, j.ServerMem = r.Server.CPU.Seconds(), r.Server.RSSPeak
+	}
+	if l := r.Receipts; l != nil {
+		last := l.Last.Seconds()
+		j.ReceiptsBehind, j.ReceiptsLastS, j.ReceiptsAll = &l.BehindAtEnd, &last, &l.Complete
 	}
 	b, err := json.MarshalIndent(j, "", "  ")
 	if err != nil {

@@ -48,6 +48,9 @@ type Options struct {
 	Server *Process
 	// Progress receives a progress line every second (nil: none).
 	Progress io.Writer
+	// ReceiptLag, after a sessions or upload run, waits (at most 2 minutes) until the target's
+	// receipt counter shows a status 1 for every upload and reports how far behind it was.
+	ReceiptLag bool
 }
 
 // Result is what a run measured.
@@ -63,6 +66,7 @@ type Result struct {
 	Latencies   []time.Duration // one per successful operation
 	HeldPeak    int             // idle: sessions held open at once
 	Server      *Usage          // nil when not measured
+	Receipts    *ReceiptLag     // with Options.ReceiptLag
 }
 
 // Rate is successful operations per second.
@@ -195,6 +199,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	base.Timeout = o.Duration + 2*time.Minute
 	runCtx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
+	var counter *receiptCounter
+	var before int64
+	if o.ReceiptLag {
+		if o.Scenario != Sessions && o.Scenario != Upload {
+			return nil, fmt.Errorf("--receipt-lag goes with the sessions or upload scenario")
+		}
+		var err error
+		if counter, err = newReceiptCounter(o.Profile); err != nil {
+			return nil, err
+		}
+		if before, err = counter.status1(ctx); err != nil {
+			return nil, fmt.Errorf("reading the receipt counter: %w", err)
+		}
+	}
 	rec := &recorder{errs: map[string]int{}}
 	runID := randomID()
 	var sampler *sampler
@@ -224,6 +242,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	stopProgress()
 	res := &Result{Scenario: o.Scenario, Target: o.Profile.Name + " (" + base.Addr + ")", Concurrency: o.Concurrency, Size: o.Size,
 		Elapsed: elapsed, Ops: int(rec.ops.Load()), Bytes: rec.bytes.Load(), Errors: rec.errs, Latencies: rec.lat, HeldPeak: int(rec.peak.Load())}
+	if counter != nil {
+		lag, err := counter.waitForStatus1(ctx, before, res.Ops, start.Add(elapsed), 2*time.Minute)
+		if err != nil {
+			return nil, fmt.Errorf("reading the receipt counter: %w", err)
+		}
+		res.Receipts = &lag
+	}
 	if sampler != nil {
 		u := sampler.stop()
 		res.Server = &u
@@ -496,6 +521,14 @@ func (r *Result) Table(w io.Writer) {
 	sort.Strings(kinds)
 	for _, k := range kinds {
 		fmt.Fprintf(w, "  %6d  %s\n", r.Errors[k], k)
+	}
+	if l := r.Receipts; l != nil {
+		state := "all arrived"
+		if !l.Complete {
+			state = "NOT all arrived within 2 minutes"
+		}
+		fmt.Fprintf(w, "receipts     status 1 for %d uploads: %d missing at the end of the run, the last %s after it (%s)\n",
+			l.Uploads, l.BehindAtEnd, l.Last.Round(time.Millisecond), state)
 	}
 	if r.Server != nil {
 		fmt.Fprintf(w, "server       CPU %.2f s (%.0f%% of one core), memory peak %.1f MiB PSS (pid %d, with its children)\n",

@@ -3,7 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -115,37 +115,66 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	return time.Unix(0, next.Int64).UTC(), true, nil
 }
 
+// Move is one step of the receipt pipeline for one delivery: to a new state with its outbox
+// files (Postpone false), or the same state at a later due time (Postpone true).
+type Move struct {
+	SubmissionID int64
+	From, To     DeliveryState // To is ignored when Postpone
+	NextAt       time.Time
+	Attempts     int
+	Files        []OutboxFile
+	Postpone     bool
+}
+
 // Advance moves a delivery to its next state and adds its outbox files, in one transaction.
 // A file that already exists (same submission, kind and code) is not added twice.
 func (s *Store) Advance(ctx context.Context, subID int64, from, to DeliveryState, nextAt time.Time, attempts int, files []OutboxFile) error {
+	return s.Apply(ctx, []Move{{SubmissionID: subID, From: from, To: to, NextAt: nextAt, Attempts: attempts, Files: files}})
+}
+
+// Postpone moves a delivery's due time (the backend link is down) without changing its state.
+func (s *Store) Postpone(ctx context.Context, subID int64, nextAt time.Time, attempts int) error {
+	return s.Apply(ctx, []Move{{SubmissionID: subID, NextAt: nextAt, Attempts: attempts, Postpone: true}})
+}
+
+// Apply performs moves in one transaction: all of them or, on any error, none. The receipt
+// loop applies a whole batch of due deliveries at once, so a burst costs one commit (one
+// fsync with synchronous=FULL) per batch instead of one per receipt; each move is still whole
+// (its state and its receipts together), so a crash neither loses nor doubles a receipt.
+func (s *Store) Apply(ctx context.Context, moves []Move) error {
+	if len(moves) == 0 {
+		return nil
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = ?, next_at = ?, attempts = ?, updated_at = ? WHERE submission_id = ? AND state = ?`,
-		to, nextAt.UnixNano(), attempts, nextAt.UnixNano(), subID, from)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return errors.New("delivery changed state under us")
-	}
-	for _, f := range files {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (submission_id, username, kind, code, name, error_code, content, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (submission_id, kind, code) DO NOTHING`,
-			f.SubmissionID, f.Username, f.Kind, f.Code, f.Name, f.ErrorCode, f.Content, f.CreatedAt.UnixNano()); err != nil {
+	for _, m := range moves {
+		if m.Postpone {
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_at = ?, attempts = ? WHERE submission_id = ? AND state != 'done'`,
+				m.NextAt.UnixNano(), m.Attempts, m.SubmissionID); err != nil {
+				return err
+			}
+			continue
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = ?, next_at = ?, attempts = ?, updated_at = ? WHERE submission_id = ? AND state = ?`,
+			m.To, m.NextAt.UnixNano(), m.Attempts, m.NextAt.UnixNano(), m.SubmissionID, m.From)
+		if err != nil {
 			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("delivery %d changed state under us (it is no longer %s)", m.SubmissionID, m.From)
+		}
+		for _, f := range m.Files {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (submission_id, username, kind, code, name, error_code, content, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (submission_id, kind, code) DO NOTHING`,
+				f.SubmissionID, f.Username, f.Kind, f.Code, f.Name, f.ErrorCode, f.Content, f.CreatedAt.UnixNano()); err != nil {
+				return err
+			}
 		}
 	}
 	return tx.Commit()
-}
-
-// Postpone moves a delivery's due time (the backend link is down) without changing its state.
-func (s *Store) Postpone(ctx context.Context, subID int64, nextAt time.Time, attempts int) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE deliveries SET next_at = ?, attempts = ? WHERE submission_id = ? AND state != 'done'`,
-		nextAt.UnixNano(), attempts, subID)
-	return err
 }
 
 // Kick makes every waiting delivery due at now (the backend link came back).
@@ -271,4 +300,58 @@ func (s *Store) Outbox(ctx context.Context, username string) ([]OutboxFile, erro
 func (s *Store) MarkDeleted(ctx context.Context, id int64, at time.Time) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET deleted_at = ? WHERE id = ?`, at.UnixNano(), id)
 	return err
+}
+
+// ExpireOutbox marks every live file created before cutoff as removed at at, in one
+// statement (served by outbox_live_created), and returns how many it removed.
+func (s *Store) ExpireOutbox(ctx context.Context, cutoff, at time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET deleted_at = ? WHERE deleted_at IS NULL AND created_at < ?`, at.UnixNano(), cutoff.UnixNano())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// SeedFinished records finished uploads as the pipeline leaves them, for benchmarks: each
+// name burned in scopeKey, the submission, its delivery done, and the outbox files files
+// returns for its id, all in one transaction; skatID makes each SKAT transaction id.
+func (s *Store) SeedFinished(ctx context.Context, scopeKey string, subs []Submission, skatID func(time.Time) string, files func(Delivery) []OutboxFile) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, sub := range subs {
+		at := sub.ReceivedAt.UnixNano()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO names (scope_key, name, state, username, session, updated_at) VALUES (?, ?, 'committed', ?, ?, ?)`,
+			scopeKey, sub.Name, sub.Username, sub.Session, at); err != nil {
+			return fmt.Errorf("name %s: %w", sub.Name, err)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO submissions (username, cvr, service, name, size, sha256, ascii, validation, reused, session, spool_path, received_at, content)
+			VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, ?, '', ?, ?)`,
+			sub.Username, sub.CVR, sub.Service, sub.Name, sub.Size, sub.SHA256, sub.Session, at, nonNilBytes(sub.Inline))
+		if err != nil {
+			return err
+		}
+		sub.ID, _ = res.LastInsertId()
+		d := Delivery{Submission: sub, State: StateDone, NextAt: sub.ReceivedAt, SkatID: skatID(sub.ReceivedAt)}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (submission_id, state, next_at, attempts, skat_id, updated_at) VALUES (?, 'done', ?, 0, ?, ?)`,
+			sub.ID, at, d.SkatID, at); err != nil {
+			return err
+		}
+		for _, f := range files(d) {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (submission_id, username, kind, code, name, error_code, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+				sub.ID, f.Username, f.Kind, f.Code, f.Name, f.ErrorCode, f.Content, f.CreatedAt.UnixNano()); err != nil {
+				return err
+			}
+		}
+	}
+	return tx.Commit()
+}
+
+// CountSubmissions is the number of completed uploads of a username.
+func (s *Store) CountSubmissions(ctx context.Context, username string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM submissions WHERE username = ?`, username).Scan(&n)
+	return n, err
 }
