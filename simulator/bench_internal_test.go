@@ -117,7 +117,7 @@ func BenchmarkDiskCreateFile(b *testing.B) {
 // BenchmarkDiskWriteFsync256MiB writes and fsyncs 256 MiB in 256 KiB writes, as an upload does.
 func BenchmarkDiskWriteFsync256MiB(b *testing.B) {
 	dir := b.TempDir()
-	buf := make([]byte, uploadBuffer)
+	buf := make([]byte, chunkSize)
 	b.SetBytes(256 << 20)
 	for i := 0; b.Loop(); i++ {
 		f, err := os.Create(filepath.Join(dir, "f"))

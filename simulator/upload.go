@@ -1,7 +1,6 @@
 package simulator
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -82,10 +81,10 @@ type upload struct {
 	quotaLeft int64 // bytes this upload may still take under daily_quota (-1: no quota)
 	gw        *Gateway
 	f         *folders
-	mem       []byte        // the upload while it is small (at most inlineMax): kept in the database, no file
-	tmp       *os.File      // created once the upload outgrows mem
-	buf       *bufio.Writer // TLS hands over at most 16 KiB a read; one write syscall per record was 75% of upload CPU
-	hash      hash.Hash
+	mem       []byte       // the upload while it is small (at most inlineMax): kept in the database, no file
+	tmp       *os.File     // created once the upload outgrows mem
+	spool     *spoolWriter // the pipeline that hashes and writes tmp (spool.go)
+	hash      hash.Hash    // SHA-256 of the content: by Write while in mem, then by the spool's hashing stage
 	size      int64
 	service   string
 	name      FileName
@@ -99,12 +98,8 @@ type upload struct {
 	finished bool
 }
 
-// uploadBuffer is the write buffer of one upload; inlineMax the largest upload kept in the
-// database instead of a spool file.
-const (
-	uploadBuffer = 256 << 10
-	inlineMax    = 64 << 10
-)
+// inlineMax is the largest upload kept in the database instead of a spool file.
+const inlineMax = 64 << 10
 
 func (u *upload) Write(p []byte) (int, error) {
 	l := u.gw.cfg.Limits
@@ -125,21 +120,14 @@ func (u *upload) Write(p []byte) (int, error) {
 	if u.tmp == nil {
 		// Outgrown memory: spill to a temporary file. (Creating a file is the most expensive
 		// step of a small upload on some disks: 0.7 ms here, hence inline storage below 64 KiB.)
-		tmp, err := os.CreateTemp(filepath.Join(u.gw.dataDir, "tmp"), "upload-*")
+		tmp, direct, err := createSpoolFile(filepath.Join(u.gw.dataDir, "tmp"))
 		if err != nil {
 			return 0, storageError(err)
 		}
-		u.tmp, u.buf = tmp, bufio.NewWriterSize(tmp, uploadBuffer)
-		if _, err := u.buf.Write(u.mem); err != nil {
-			return 0, storageError(err)
-		}
+		u.tmp, u.spool = tmp, newSpoolWriter(tmp, direct, u.hash, u.mem)
 		u.mem = nil
 	}
-	n, err := u.buf.Write(p)
-	if err != nil {
-		err = storageError(err)
-	}
-	u.hash.Write(p[:n])
+	n, err := u.spool.Write(p)
 	u.size += int64(n)
 	return n, err
 }
@@ -181,6 +169,9 @@ func (u *upload) Close() error {
 	defer g.drain.end(f.s)
 	ctx := context.Background()
 	fail := func(reason error) error {
+		if u.spool != nil {
+			_ = u.spool.stop()
+		}
 		if u.tmp != nil {
 			_ = u.tmp.Close()
 			_ = os.Remove(u.tmp.Name())
@@ -208,8 +199,10 @@ func (u *upload) Close() error {
 	now := g.clock.Now()
 	rel, dst := "", ""
 	if u.tmp != nil {
-		if err := u.buf.Flush(); err != nil {
-			return fail(fmt.Errorf("storing the upload: %w", storageError(err)))
+		err := u.spool.finish()
+		u.spool = nil
+		if err != nil {
+			return fail(fmt.Errorf("storing the upload: %w", err))
 		}
 		if err := u.tmp.Sync(); err != nil {
 			return fail(fmt.Errorf("storing the upload: %w", storageError(err)))
