@@ -44,7 +44,9 @@ func parseSize(s string) (int64, error) {
 func runLoad(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ftpsgw load", flag.ContinueOnError)
 	target := fs.String("target", "", "target profile YAML (as for certify); default: start the simulator as a child process")
-	scenario := fs.String("scenario", load.Sessions, "sessions | upload | idle | mixed")
+	scenario := fs.String("scenario", load.Sessions, "sessions | upload | idle | mixed | list")
+	dir := fs.String("dir", "/out", "list: the folder to list")
+	minEntries := fs.Int("min-entries", 0, "list: a listing with fewer entries is an error")
 	concurrency := fs.Int("concurrency", 8, "parallel sessions")
 	duration := fs.Duration("duration", 10*time.Second, "how long the run lasts (bounded: at most 24h)")
 	count := fs.Int("count", 0, "stop after this many operations (0: run for --duration)")
@@ -67,7 +69,7 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	opts := load.Options{Scenario: *scenario, Concurrency: *concurrency, Duration: *duration, Count: *count,
-		Identity: *identity, Folder: *folder, Progress: stderr, ReceiptLag: *receiptLag}
+		Identity: *identity, Folder: *folder, Progress: stderr, ReceiptLag: *receiptLag, Dir: *dir, MinEntries: *minEntries}
 	if *size != "" {
 		n, err := parseSize(*size)
 		if err != nil {
@@ -132,6 +134,7 @@ type loadJSON struct {
 	Errors      map[string]int `json:"errors"`
 	ErrorCount  int            `json:"error_count"`
 	HeldPeak    int            `json:"held_peak"`
+	Entries     int            `json:"entries,omitempty"`
 	ServerCPUs  float64        `json:"server_cpu_s,omitempty"`
 	ServerMem   int64          `json:"server_mem_peak_bytes,omitempty"` // PSS of the process tree
 	// with --receipt-lag: status 1 receipts missing at the run's end, seconds to the last one
@@ -144,7 +147,7 @@ func writeLoadJSON(path string, r *load.Result) error {
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	j := loadJSON{Scenario: r.Scenario, Target: r.Target, Concurrency: r.Concurrency, Size: r.Size, ElapsedS: r.Elapsed.Seconds(),
 		Ops: r.Ops, OpsPerS: r.Rate(), MBPerS: r.MBps(), P50ms: ms(r.Percentile(50)), P90ms: ms(r.Percentile(90)),
-		P99ms: ms(r.Percentile(99)), MaxMs: ms(r.Percentile(100)), Errors: r.Errors, ErrorCount: r.ErrorCount(), HeldPeak: r.HeldPeak}
+		P99ms: ms(r.Percentile(99)), MaxMs: ms(r.Percentile(100)), Errors: r.Errors, ErrorCount: r.ErrorCount(), HeldPeak: r.HeldPeak, Entries: r.Entries}
 	if r.Server != nil {
 		j.ServerCPUs, j.ServerMem = r.Server.CPU.Seconds(), r.Server.RSSPeak
 	}

@@ -50,6 +50,21 @@ func TestLoadScenarios(t *testing.T) {
 	if i.HeldPeak != 30 || i.Ops != 30 || i.ErrorCount != 0 {
 		t.Errorf("idle: %+v", i)
 	}
+	// --receipt-lag waits for a status 1 per upload on the simulator's receipt counter.
+	r := runLoadChild(t, "--scenario", "sessions", "--concurrency", "4", "--count", "60", "--duration", "60s", "--receipt-lag")
+	if r.Ops != 60 || r.ReceiptsAll == nil || !*r.ReceiptsAll || *r.ReceiptsBehind < 0 || *r.ReceiptsBehind > 60 || *r.ReceiptsLastS < 0 {
+		t.Errorf("sessions --receipt-lag: %+v", r)
+	}
+	l := runLoadChild(t, "--scenario", "list", "--concurrency", "2", "--count", "20", "--duration", "60s", "--dir", "/FTPSGW.Heartbeat")
+	if l.Ops != 20 || l.ErrorCount != 0 || l.Entries != 0 {
+		t.Errorf("list: %+v", l)
+	}
+	// A listing below --min-entries is an error, not a fast benchmark of an empty folder.
+	cmd := exec.Command(binary(t), "load", "--scenario", "list", "--count", "3", "--duration", "60s", "--min-entries", "5")
+	out, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != exitFailure || !strings.Contains(string(out), "fewer than the 5 required") {
+		t.Errorf("list of an empty /out with --min-entries 5: exit %d\n%s", code, out)
+	}
 }
 
 func TestLoadRefusesBadInput(t *testing.T) {

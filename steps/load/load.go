@@ -29,10 +29,11 @@ const (
 	Upload   = "upload"   // large files over persistent sessions, one per worker
 	Idle     = "idle"     // N authenticated sessions held open
 	Mixed    = "mixed"    // uploads plus receipt polling (LIST /out, RETR a receipt)
+	List     = "list"     // LIST of one folder (default /out) per operation, over persistent sessions
 )
 
 // Scenarios lists the scenarios.
-var Scenarios = []string{Sessions, Upload, Idle, Mixed}
+var Scenarios = []string{Sessions, Upload, Idle, Mixed, List}
 
 // Options of a run. A run stops at Duration or after Count operations, whichever is first.
 type Options struct {
@@ -48,6 +49,10 @@ type Options struct {
 	Server *Process
 	// Progress receives a progress line every second (nil: none).
 	Progress io.Writer
+	// Dir is the folder the list scenario lists (default /out); MinEntries, when set, makes a
+	// listing with fewer entries an error (a benchmark of an empty folder is no benchmark).
+	Dir        string
+	MinEntries int
 	// ReceiptLag, after a sessions or upload run, waits (at most 2 minutes) until the target's
 	// receipt counter shows a status 1 for every upload and reports how far behind it was.
 	ReceiptLag bool
@@ -67,6 +72,7 @@ type Result struct {
 	HeldPeak    int             // idle: sessions held open at once
 	Server      *Usage          // nil when not measured
 	Receipts    *ReceiptLag     // with Options.ReceiptLag
+	Entries     int             // list: entries in the last listing
 }
 
 // Rate is successful operations per second.
@@ -105,6 +111,7 @@ type recorder struct {
 	started atomic.Int64
 	held    atomic.Int64
 	peak    atomic.Int64
+	entries atomic.Int64
 }
 
 func (r *recorder) ok(d time.Duration, n int64) {
@@ -234,6 +241,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				wk.uploads(ctx, runCtx)
 			case Idle:
 				wk.idle(runCtx)
+			case List:
+				wk.lists(ctx, runCtx)
 			}
 		}()
 	}
@@ -241,7 +250,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	elapsed := time.Since(start)
 	stopProgress()
 	res := &Result{Scenario: o.Scenario, Target: o.Profile.Name + " (" + base.Addr + ")", Concurrency: o.Concurrency, Size: o.Size,
-		Elapsed: elapsed, Ops: int(rec.ops.Load()), Bytes: rec.bytes.Load(), Errors: rec.errs, Latencies: rec.lat, HeldPeak: int(rec.peak.Load())}
+		Elapsed: elapsed, Ops: int(rec.ops.Load()), Bytes: rec.bytes.Load(), Errors: rec.errs, Latencies: rec.lat, HeldPeak: int(rec.peak.Load()), Entries: int(rec.entries.Load())}
 	if counter != nil {
 		lag, err := counter.waitForStatus1(ctx, before, res.Ops, start.Add(elapsed), 2*time.Minute)
 		if err != nil {
@@ -371,6 +380,50 @@ func (w *worker) uploads(parent, ctx context.Context) {
 			}
 		}
 		w.rec.ok(time.Since(t0), w.o.Size)
+	}
+}
+
+// lists: one session per worker, one LIST of Dir per operation.
+func (w *worker) lists(parent, ctx context.Context) {
+	dir := w.o.Dir
+	if dir == "" {
+		dir = "/out"
+	}
+	var c *ftpsclient.Client
+	defer func() {
+		if c != nil {
+			c.Close()
+		}
+	}()
+	for {
+		if _, ok := w.rec.take(ctx, w.o.Count); !ok {
+			return
+		}
+		if c == nil {
+			var err error
+			if c, err = w.login(parent); err != nil {
+				w.rec.fail(stageOf(err))
+				c = nil
+				if sleepCtx(ctx, 100*time.Millisecond) {
+					return
+				}
+				continue
+			}
+		}
+		t0 := time.Now()
+		entries, err := c.List(dir)
+		if err != nil {
+			w.rec.fail("list", err)
+			c.Close()
+			c = nil
+			continue
+		}
+		if len(entries) < w.o.MinEntries {
+			w.rec.fail("list", fmt.Errorf("%s has %d entries, fewer than the %d required", dir, len(entries), w.o.MinEntries))
+			continue
+		}
+		w.rec.entries.Store(int64(len(entries)))
+		w.rec.ok(time.Since(t0), 0)
 	}
 }
 
@@ -510,6 +563,9 @@ func (r *Result) Table(w io.Writer) {
 	fmt.Fprintf(w, "ok           %d operations, %.1f ops/s, %.1f MB/s\n", r.Ops, r.Rate(), r.MBps())
 	if r.Scenario == Idle {
 		fmt.Fprintf(w, "held         %d sessions at once\n", r.HeldPeak)
+	}
+	if r.Scenario == List {
+		fmt.Fprintf(w, "listed       %d entries in the last listing\n", r.Entries)
 	}
 	fmt.Fprintf(w, "latency      p50 %s  p90 %s  p99 %s  max %s\n", r.Percentile(50).Round(time.Microsecond*100),
 		r.Percentile(90).Round(time.Microsecond*100), r.Percentile(99).Round(time.Microsecond*100), r.Percentile(100).Round(time.Microsecond*100))
