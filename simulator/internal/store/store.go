@@ -27,6 +27,7 @@ import (
 // client was told survives kill -9.
 type Store struct {
 	sqlDB
+	listing *listingCache // what each /out lists (listing.go)
 
 	// verified remembers successful password checks (stored hash + SHA-256 of the
 	// password), so a load of logins does not run PBKDF2 each time. Keyed on the stored
@@ -125,7 +126,7 @@ func OpenStore(dataDir string) (*Store, error) {
 			return nil, fmt.Errorf("upgrading %s: %w", filepath.Join(dataDir, "gateway.db"), err)
 		}
 	}
-	return &Store{sqlDB: db}, nil
+	return &Store{sqlDB: db, listing: newListingCache()}, nil
 }
 
 // Source is the embedded security system's table in the gateway's database.
@@ -208,6 +209,7 @@ func (s *Store) ResetAll(ctx context.Context) error {
 			return err
 		}
 	}
+	defer s.listing.clear()
 	return tx.Commit()
 }
 

@@ -150,6 +150,7 @@ func (s *Store) Apply(ctx context.Context, moves []Move) error {
 		return err
 	}
 	defer tx.Rollback()
+	var added []listed
 	for _, m := range moves {
 		if m.Postpone {
 			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET next_at = ?, attempts = ? WHERE submission_id = ? AND state != 'done'`,
@@ -167,14 +168,29 @@ func (s *Store) Apply(ctx context.Context, moves []Move) error {
 			return fmt.Errorf("delivery %d changed state under us (it is no longer %s)", m.SubmissionID, m.From)
 		}
 		for _, f := range m.Files {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (submission_id, username, kind, code, name, error_code, content, created_at)
+			res, err := tx.ExecContext(ctx, `INSERT INTO outbox (submission_id, username, kind, code, name, error_code, content, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (submission_id, kind, code) DO NOTHING`,
-				f.SubmissionID, f.Username, f.Kind, f.Code, f.Name, f.ErrorCode, f.Content, f.CreatedAt.UnixNano()); err != nil {
+				f.SubmissionID, f.Username, f.Kind, f.Code, f.Name, f.ErrorCode, f.Content, f.CreatedAt.UnixNano())
+			if err != nil {
 				return err
 			}
+			added = appendListed(added, res, f)
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.listing.add(added)
+	return nil
+}
+
+// appendListed notes a row an INSERT added (none when it was already there).
+func appendListed(rows []listed, res sql.Result, f OutboxFile) []listed {
+	if n, _ := res.RowsAffected(); n != 1 {
+		return rows
+	}
+	id, _ := res.LastInsertId()
+	return append(rows, listed{username: f.Username, entry: listEntry{id: id, size: int64(len(f.Content)), created: f.CreatedAt.UnixNano(), name: f.Name}})
 }
 
 // Kick makes every waiting delivery due at now (the backend link came back).
@@ -229,11 +245,28 @@ func (s *Store) ExpiredOutbox(ctx context.Context, cutoff time.Time) ([]OutboxFi
 	return s.queryOutbox(ctx, `deleted_at IS NULL AND created_at < ? ORDER BY created_at, id`, cutoff.UnixNano())
 }
 
-// LiveOutbox lists what an /out holds: every file of its owners (one username; several only
+// LiveOutbox lists what an /out holds. One owner's listing comes from memory (listing.go)
+// after its first read.
+func (s *Store) LiveOutbox(ctx context.Context, owners ...string) ([]OutboxFile, error) {
+	if len(owners) != 1 {
+		return s.liveOutbox(ctx, owners...)
+	}
+	files, ok, token := s.listing.get(owners[0])
+	if ok {
+		return files, nil
+	}
+	files, err := s.liveOutbox(ctx, owners[0])
+	if err == nil {
+		s.listing.fill(owners[0], token, files)
+	}
+	return files, err
+}
+
+// liveOutbox lists what an /out holds: every file of its owners (one username; several only
 // under the shared-out defect) not removed, the newest row of each name (a name reused for
 // a second status_0 shows its latest receipt), in the order they were made. Content is not
 // read: Content holds nil and Size the length.
-func (s *Store) LiveOutbox(ctx context.Context, owners ...string) ([]OutboxFile, error) {
+func (s *Store) liveOutbox(ctx context.Context, owners ...string) ([]OutboxFile, error) {
 	in, args := inList(owners)
 	rows, err := s.db.QueryContext(ctx, `SELECT id, name, length(content), created_at FROM outbox
 		WHERE username IN (`+in+`) AND deleted_at IS NULL AND id IN (SELECT max(id) FROM outbox
@@ -278,6 +311,7 @@ func (s *Store) DeleteOutboxName(ctx context.Context, name string, at time.Time,
 	in, args := inList(owners)
 	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET deleted_at = ? WHERE username IN (`+in+`) AND name = ? AND deleted_at IS NULL`,
 		append(append([]any{at.UnixNano()}, args...), name)...)
+	s.listing.removeName(name, owners) // also on error: read again rather than risk a stale entry
 	return err
 }
 
@@ -299,6 +333,7 @@ func (s *Store) Outbox(ctx context.Context, username string) ([]OutboxFile, erro
 // MarkDeleted records that retention removed an outbox file.
 func (s *Store) MarkDeleted(ctx context.Context, id int64, at time.Time) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE outbox SET deleted_at = ? WHERE id = ?`, at.UnixNano(), id)
+	s.listing.clear() // an older row of the same name may be listed again
 	return err
 }
 
@@ -307,9 +342,14 @@ func (s *Store) MarkDeleted(ctx context.Context, id int64, at time.Time) error {
 func (s *Store) ExpireOutbox(ctx context.Context, cutoff, at time.Time) (int64, error) {
 	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET deleted_at = ? WHERE deleted_at IS NULL AND created_at < ?`, at.UnixNano(), cutoff.UnixNano())
 	if err != nil {
+		s.listing.clear()
 		return 0, err
 	}
-	return res.RowsAffected()
+	n, err := res.RowsAffected()
+	if n != 0 || err != nil {
+		s.listing.expire(cutoff.UnixNano())
+	}
+	return n, err
 }
 
 // SeedFinished records finished uploads as the pipeline leaves them, for benchmarks: each
@@ -321,6 +361,7 @@ func (s *Store) SeedFinished(ctx context.Context, scopeKey string, subs []Submis
 		return err
 	}
 	defer tx.Rollback()
+	var added []listed
 	for _, sub := range subs {
 		at := sub.ReceivedAt.UnixNano()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO names (scope_key, name, state, username, session, updated_at) VALUES (?, ?, 'committed', ?, ?, ?)`,
@@ -340,13 +381,19 @@ func (s *Store) SeedFinished(ctx context.Context, scopeKey string, subs []Submis
 			return err
 		}
 		for _, f := range files(d) {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (submission_id, username, kind, code, name, error_code, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-				sub.ID, f.Username, f.Kind, f.Code, f.Name, f.ErrorCode, f.Content, f.CreatedAt.UnixNano()); err != nil {
+			res, err := tx.ExecContext(ctx, `INSERT INTO outbox (submission_id, username, kind, code, name, error_code, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+				sub.ID, f.Username, f.Kind, f.Code, f.Name, f.ErrorCode, f.Content, f.CreatedAt.UnixNano())
+			if err != nil {
 				return err
 			}
+			added = appendListed(added, res, f)
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.listing.add(added)
+	return nil
 }
 
 // CountSubmissions is the number of completed uploads of a username.

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Summary of a scripts/bench.sh run: the median of every figure over the rounds, with the
+simulator's ratio to SFTPGo and to vsftpd, the targets of issue 18 beside them, and the
+simulator's figures at each history size. Reads WORK/results/*.json; writes Markdown."""
+import glob
+import json
+import os
+import re
+import statistics
+import sys
+
+work = sys.argv[1]
+res = os.path.join(work, "results")
+
+
+def runs(pattern):
+    return [json.load(open(f)) for f in sorted(glob.glob(os.path.join(res, pattern)))]
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "—"
+    if abs(v) >= 100:
+        return f"{v:,.0f}{unit}"
+    return f"{v:.1f}{unit}" if abs(v) >= 10 else f"{v:.2f}{unit}"
+
+
+def ratio(a, b, lower_is_better=False):
+    if a is None or b is None or a == 0 or b == 0:
+        return "—"
+    return f"{(b / a if lower_is_better else a / b):.2f}×"
+
+
+peers = [p for p in ("simulator", "sftpgo", "vsftpd") if glob.glob(os.path.join(res, f"*-{p}-*.json"))]
+names = {"simulator": "ftpsgw", "sftpgo": "SFTPGo", "vsftpd": "vsftpd"}
+
+# figure -> (scenario, how to compute it from one run, unit, lower is better, target vs SFTPGo)
+def per_session_cpu(r):
+    return 1000 * r["server_cpu_s"] / r["ops"] if r.get("ops") and r.get("server_cpu_s") else None
+
+
+def errors(r):
+    return r.get("error_count", 0)
+
+
+figures = [
+    ("sessions/s, c=8", "sessions8", lambda r: r["ops_per_s"], "", False, 1.0),
+    ("server CPU per session, c=8", "sessions8", per_session_cpu, " ms", True, None),
+    ("sessions/s, c=32", "sessions32", lambda r: r["ops_per_s"], "", False, 1.0),
+    ("server CPU per session, c=32", "sessions32", per_session_cpu, " ms", True, None),
+    ("256 MiB, one stream (MB/s)", "upload1", lambda r: r["mb_per_s"], "", False, 0.9),
+    ("8 × 64 MiB at once (MB/s)", "upload8", lambda r: r["mb_per_s"], "", False, 0.9),
+    ("1,000 idle sessions: time to log in all (s)", "idle1000", lambda r: r["max_ms"] / 1000 if r.get("held_peak") == 1000 else None, "", True, None),
+    ("1,000 idle sessions: server PSS (MiB)", "idle1000", lambda r: r.get("server_mem_peak_bytes", 0) / 2**20 or None, "", True, None),
+    ("LIST /out with 50,000 entries, p50 (ms)", "list50k", lambda r: r["p50_ms"] if r.get("entries", 0) >= 50000 else None, "", True, None),
+    ("mixed run: server PSS peak (MiB)", "mixed", lambda r: r.get("server_mem_peak_bytes", 0) / 2**20 or None, "", True, None),
+]
+print(open(os.path.join(work, "machine.txt")).read().strip().replace("\n", "  \n"))
+print()
+head = "| figure | " + " | ".join(names[p] for p in peers)
+if "sftpgo" in peers:
+    head += " | ftpsgw / SFTPGo | target"
+if "vsftpd" in peers:
+    head += " | ftpsgw / vsftpd"
+print(head + " | errors (" + "/".join(names[p] for p in peers) + ") |")
+print("|" + "---|" * (head.count("|") + 1))
+for title, scen, fn, unit, lower, target in figures:
+    vals, errs = {}, {}
+    for p in peers:
+        rs = runs(f"{scen}-{p}-*.json")
+        vals[p] = med([fn(r) for r in rs]) if rs else None
+        errs[p] = sum(errors(r) for r in rs) if rs else "—"
+    if all(v is None for v in vals.values()):
+        continue
+    row = f"| {title} | " + " | ".join(fmt(vals[p], unit) for p in peers)
+    if "sftpgo" in peers:
+        r = ratio(vals.get("simulator"), vals.get("sftpgo"), lower)
+        met = ""
+        if target is not None and r != "—":
+            met = ("met" if float(r[:-1]) >= target else "MISSED") + f" (≥ {target}×)"
+        elif title.startswith("LIST") and "vsftpd" in peers and vals.get("vsftpd") and vals.get("simulator"):
+            met = ("met" if vals["simulator"] <= vals["vsftpd"] else "MISSED") + " (≤ vsftpd)"
+        row += f" | {r} | {met}"
+    if "vsftpd" in peers:
+        row += f" | {ratio(vals.get('simulator'), vals.get('vsftpd'), lower)}"
+    print(row + " | " + "/".join(str(errs[p]) for p in peers) + " |")
+print("\nRatios are ftpsgw's advantage: above 1× ftpsgw is faster (or smaller, for times, CPU and memory).")
+rss = {p: open(os.path.join(res, f"rss-{p}.txt")).read().strip() for p in peers if os.path.exists(os.path.join(res, f"rss-{p}.txt"))}
+if rss:
+    print("\nRSS of the main process after every run (vsftpd: its listener only; its sessions are processes of their own): " +
+          ", ".join(f"{names[p]} {int(v) / 2**20:.0f} MiB" for p, v in rss.items() if v))
+
+fills = sorted({int(m.group(1)) for f in glob.glob(os.path.join(res, "fill-*-r*.json")) if (m := re.search(r"fill-(\d+)-r", f))})
+if fills:
+    print("\n### The simulator with history kept (sessions c=8, 10 s; finished uploads seeded, 2 receipts each)\n")
+    print("| uploads kept (receipts in /out) | sessions/s | vs empty | CPU per session | vs empty | status 1 missing at the run's end | last status 1 after the end | errors |")
+    print("|---|---|---|---|---|---|---|---|")
+    base = None
+    for f in fills:
+        rs = runs(f"fill-{f}-r*.json")
+        rate, cpu = med([r["ops_per_s"] for r in rs]), med([per_session_cpu(r) for r in rs])
+        behind, last = med([r.get("receipts_behind_at_end") for r in rs]), med([r.get("receipts_last_s") for r in rs])
+        if base is None:
+            base = (rate, cpu)
+        print(f"| {f:,} ({2 * f:,}) | {fmt(rate)} | {rate / base[0]:.2f}× | {fmt(cpu, ' ms')} | {cpu / base[1]:.2f}× | {fmt(behind)} | {fmt(last, ' s')} | {sum(errors(r) for r in rs)} |")
+    print("\nTarget (issue 18, point 1): at 200,000 within 10% of the empty store (0.90× to 1.10×).")
+bursts = sorted(glob.glob(os.path.join(res, "burst-*.json")), key=lambda f: int(re.search(r"burst-(\d+)", f).group(1)))
+if bursts:
+    print("\n### A burst of uploads (16 sessions at a time, one 64-byte STOR each)\n")
+    print("| uploads kept before | uploads | rate | status 1 missing at the burst's end | last status 1 after the end | all arrived | target (≤ 2 s) |")
+    print("|---|---|---|---|---|---|---|")
+    for f in bursts:
+        r = json.load(open(f))
+        kept = int(re.search(r"burst-(\d+)", f).group(1))
+        last = r.get("receipts_last_s")
+        ok = "met" if r.get("receipts_complete") and last is not None and last <= 2 else "MISSED"
+        print(f"| {kept:,} | {r['ops']:,} | {r['ops_per_s']:.0f}/s | {r.get('receipts_behind_at_end')} | {fmt(last, ' s')} | {r.get('receipts_complete')} | {ok} |")
