@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"bufio"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -62,6 +63,15 @@ func jsonRoute(mux *http.ServeMux, pattern string, fn func(r *http.Request) (any
 		}
 		if out == nil {
 			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if st, ok := out.(streamed); ok {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			bw := bufio.NewWriterSize(w, 32<<10)
+			if st.writeJSON(bw) == nil {
+				_ = bw.Flush()
+			}
 			return
 		}
 		writeJSON(w, http.StatusOK, out)
@@ -152,7 +162,7 @@ func (g *Gateway) controlHandler(version string) http.Handler {
 		if err != nil {
 			return nil, err
 		}
-		return g.apiJournal(q), nil
+		return journalStream{g.journal, q}, nil
 	})
 	handle("GET "+p+"/receipts", func(r *http.Request) (any, error) { return g.apiReceipts(r.Context(), r.URL.Query().Get("username")) })
 	handle("GET "+p+"/submissions", func(r *http.Request) (any, error) {
@@ -197,6 +207,50 @@ func journalQuery(r *http.Request) (JournalQuery, error) {
 		jq.Types = append(jq.Types, EventType(t))
 	}
 	return jq, nil
+}
+
+// streamed is an answer too large to build in memory first: it writes its JSON itself.
+type streamed interface{ writeJSON(w io.Writer) error }
+
+// journalStream is GET /journal: a control.Journal written event by event as the journal
+// decodes them (a full journal, 200,000 events, is ~80 MB of JSON; built first it briefly
+// took ~400 MB), in the same form writeJSON gives.
+type journalStream struct {
+	j *Journal
+	q JournalQuery
+}
+
+func (s journalStream) writeJSON(w io.Writer) error {
+	last, dropped := s.j.Stats()
+	var err error
+	write := func(b []byte) {
+		if err == nil {
+			_, err = w.Write(b)
+		}
+	}
+	write([]byte("{\n  \"events\": ["))
+	n := 0
+	s.j.Scan(s.q, func(e Event) {
+		if err != nil {
+			return
+		}
+		b, merr := json.MarshalIndent(e, "    ", "  ")
+		if merr != nil {
+			err = merr
+			return
+		}
+		if n > 0 {
+			write([]byte(","))
+		}
+		write([]byte("\n    "))
+		write(b)
+		n++
+	})
+	if n > 0 {
+		write([]byte("\n  "))
+	}
+	write(fmt.Appendf(nil, "],\n  \"last_seq\": %d,\n  \"dropped\": %d\n}\n", last, dropped))
+	return err
 }
 
 // guard enforces loopback-only access and the bearer token, and bounds request bodies.

@@ -2,6 +2,8 @@ package simulator_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"slices"
@@ -228,6 +230,55 @@ func TestJournalIsReadable(t *testing.T) {
 			t.Errorf("connect reason %q", e.Reason)
 		case e.Type == control.EventReply && e.OK != (e.Code < 400):
 			t.Errorf("reply %d %s ok=%v", e.Code, e.Line, e.OK)
+		}
+	}
+}
+
+// GET /journal is written event by event as the journal decodes them; the body is what
+// encoding the whole control.Journal at once gives, byte for byte, with and without filters
+// and when nothing matches.
+func TestJournalStreamedAsEncoded(t *testing.T) {
+	h := start(t, virtual)
+	c := h.login("moces")
+	if err := c.Upload("/FTPSGW.Heartbeat/streamed_1.txt", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	c.Quit()
+	for deadline := time.Now().Add(5 * time.Second); len(h.srv.Journal().Query(simulator.JournalQuery{Types: []control.EventType{control.EventDisconnect}})) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("no disconnect in the journal 5 s after QUIT")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	last, _ := h.srv.Journal().Stats()
+	for _, tc := range []struct {
+		query string
+		q     simulator.JournalQuery
+	}{
+		{"", simulator.JournalQuery{}},
+		{"?type=reply&type=login", simulator.JournalQuery{Types: []control.EventType{control.EventReply, control.EventLogin}}},
+		{"?username=nobody", simulator.JournalQuery{Username: "nobody"}},
+		{fmt.Sprintf("?since=%d", last-1), simulator.JournalQuery{Since: last - 1}},
+		{fmt.Sprintf("?since=%d", last+5), simulator.JournalQuery{Since: last + 5}},
+	} {
+		before := h.srv.Journal().Query(tc.q)
+		code, body := rawRequest(t, h, "GET", "/journal"+tc.query, "", "")
+		evs := h.srv.Journal().Query(tc.q)
+		if !slices.EqualFunc(before, evs, func(a, b control.Event) bool { return a.Seq == b.Seq }) {
+			t.Fatalf("%q: the journal changed during the request", tc.query)
+		}
+		if evs == nil {
+			evs = []control.Event{}
+		}
+		l, d := h.srv.Journal().Stats()
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(control.Journal{Events: evs, LastSeq: l, Dropped: d}); err != nil {
+			t.Fatal(err)
+		}
+		if code != 200 || body != want.String() {
+			t.Errorf("GET /journal%s: %d\n%s\nwant\n%s", tc.query, code, body, want.String())
 		}
 	}
 }

@@ -297,15 +297,6 @@ func (g *Gateway) SetSecurityReachable(ctx context.Context, reachable bool) erro
 	return nil
 }
 
-func (g *Gateway) apiJournal(jq JournalQuery) control.Journal {
-	last, dropped := g.journal.Stats()
-	events := g.journal.Query(jq)
-	if events == nil {
-		events = []Event{}
-	}
-	return control.Journal{Events: events, LastSeq: last, Dropped: dropped}
-}
-
 func (g *Gateway) apiReceipts(ctx context.Context, username string) ([]control.Receipt, error) {
 	files, err := g.store.Outbox(ctx, username)
 	if err != nil {
