@@ -89,6 +89,16 @@ for title, scen, fn, unit, lower, target in figures:
     if "vsftpd" in peers:
         row += f" | {ratio(vals.get('simulator'), vals.get('vsftpd'), lower)}"
     print(row + " | " + "/".join(str(errs[p]) for p in peers) + " |")
+disk = [(t, s, med([r["mb_per_s"] for r in runs(f"{s}-disk-*.json")])) for t, s in (("256 MiB, one stream", "upload1"), ("8 × 64 MiB at once", "upload8"))]
+disk = [d for d in disk if d[2]]
+if disk:
+    print("\nWhat the disk itself persists in the same shapes, in the same rounds (dd of random bytes, O_DIRECT, "
+          "fsync before it ends; the ceiling of a server that fsyncs before 226, as ftpsgw does and SFTPGo and vsftpd do not):\n")
+    print("| shape | disk (MB/s) | ftpsgw / disk | SFTPGo / disk |")
+    print("|---|---|---|---|")
+    for title, scen, v in disk:
+        sim, sg = med([r["mb_per_s"] for r in runs(f"{scen}-simulator-*.json")]), med([r["mb_per_s"] for r in runs(f"{scen}-sftpgo-*.json")])
+        print(f"| {title} | {fmt(v)} | {ratio(sim, v)} | {ratio(sg, v)} |")
 print("\nRatios are ftpsgw's advantage: above 1× ftpsgw is faster (or smaller, for times, CPU and memory).")
 rss = {p: open(os.path.join(res, f"rss-{p}.txt")).read().strip() for p in peers if os.path.exists(os.path.join(res, f"rss-{p}.txt"))}
 if rss:

@@ -175,13 +175,35 @@ run() { # peer scenario tag
 	"$bin" load --target "$work/$p.yaml" --server-pid "$(cat "$work/$p.pid")" ${flags[$s]} \
 		--json "$work/results/$s-$p-$tag.json" 2>/dev/null | sed 's/^/   /' || echo "   (errors: see the table)"
 }
+# disk scenario tag: what the disk itself persists in an upload scenario's shape (dd of random
+# bytes, O_DIRECT, fsync before it ends), in the same round as the peers: the ceiling of any
+# server that fsyncs before 226. SFTPGo and vsftpd do not fsync.
+disk() {
+	local streams=1 mib=256
+	[ "$1" = upload8 ] && streams=8 mib=64
+	[ -f "$work/random" ] || head -c 256M /dev/urandom > "$work/random"
+	sync
+	local t0 t1
+	t0=$(date +%s.%N)
+	for i in $(seq "$streams"); do
+		dd if="$work/random" of="$work/dd-$i" bs=256K count=$((mib * 4)) oflag=direct conv=fsync status=none &
+	done
+	wait
+	t1=$(date +%s.%N)
+	rm -f "$work"/dd-*
+	python3 -c 'import json,sys; n,m,a,b=int(sys.argv[1]),int(sys.argv[2]),float(sys.argv[3]),float(sys.argv[4]); print(json.dumps({"mb_per_s": n*m*1.048576/(b-a)}))' \
+		"$streams" "$mib" "$t0" "$t1" > "$work/results/$1-disk-$2.json"
+	echo "== $2 $1: the disk (dd, O_DIRECT, fsync): $(python3 -c 'import json,sys; print("%.0f MB/s" % json.load(open(sys.argv[1]))["mb_per_s"])' "$work/results/$1-disk-$2.json")"
+}
 for r in $(seq "$rounds"); do
 	n=${#peers[@]}
 	for s in $scenarios; do
 		[ -n "${flags[$s]:-}" ] || { echo "unknown scenario $s" >&2; exit 2; }
 		for k in $(seq 0 $((n - 1))); do run "${peers[$(((k + r) % n))]}" "$s" "r$r"; done
+		case $s in upload1 | upload8) disk "$s" "r$r" ;; esac
 	done
 done
+rm -f "$work/random"
 for p in "${peers[@]}"; do # memory after a mixed run, once per peer, the journal filling
 	[ "${MIXED:-1}" = 0 ] || run "$p" mixed once
 	awk '/^Rss:/ {print $2 * 1024}' "/proc/$(cat "$work/$p.pid")/smaps_rollup" > "$work/results/rss-$p.txt" 2>/dev/null || true
