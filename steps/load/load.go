@@ -327,9 +327,19 @@ func (w *worker) sessions(parent, ctx context.Context) {
 	}
 }
 
-// uploads: one session per worker, one STOR per operation; mixed also polls /out.
-func (w *worker) uploads(parent, ctx context.Context) {
-	payload := payloadOf(w.o.Size)
+// opFailure is how an operation of a persistent session failed: at which stage, and
+// whether the session is still usable (else it is closed and the next operation logs in).
+type opFailure struct {
+	stage string
+	err   error
+	keep  bool
+}
+
+// persistent runs one operation per take on one session per worker, logged in when the first
+// operation needs it and again after an operation that lost it (a refusing server is
+// retried every 100 ms, not hammered). An operation that has started finishes even when the
+// run's time is up (parent ctx). op returns the bytes it moved.
+func (w *worker) persistent(parent, ctx context.Context, op func(c *ftpsclient.Client, n int64) (int64, *opFailure)) {
 	var c *ftpsclient.Client
 	defer func() {
 		if c != nil {
@@ -353,78 +363,61 @@ func (w *worker) uploads(parent, ctx context.Context) {
 			}
 		}
 		t0 := time.Now()
-		name := fmt.Sprintf("%s_%06d.txt", w.name, n)
-		// An upload that has started finishes even when the run's time is up (parent ctx).
-		if err := c.Stor("/"+w.o.Folder+"/"+name, payload.reader()); err != nil {
-			w.rec.fail("stor", err)
-			c.Close()
-			c = nil
-			continue
-		}
-		if w.o.Scenario == Mixed {
-			if entries, err := c.List("/out"); err != nil {
-				w.rec.fail("list /out", err)
+		moved, f := op(c, n)
+		if f != nil {
+			w.rec.fail(f.stage, f.err)
+			if !f.keep {
 				c.Close()
 				c = nil
-				continue
-			} else if len(entries) > 0 {
-				e := entries[len(entries)-1]
-				if e.Type == 0 {
-					if _, err := c.Download("/out/" + e.Name); err != nil {
-						w.rec.fail("retr receipt", err)
-						c.Close()
-						c = nil
-						continue
-					}
-				}
 			}
+			continue
 		}
-		w.rec.ok(time.Since(t0), w.o.Size)
+		w.rec.ok(time.Since(t0), moved)
 	}
 }
 
-// lists: one session per worker, one LIST of Dir per operation.
+// uploads: one STOR per operation; mixed also lists /out and fetches its newest file.
+func (w *worker) uploads(parent, ctx context.Context) {
+	payload := payloadOf(w.o.Size)
+	w.persistent(parent, ctx, func(c *ftpsclient.Client, n int64) (int64, *opFailure) {
+		if err := c.Stor(fmt.Sprintf("/%s/%s_%06d.txt", w.o.Folder, w.name, n), payload.reader()); err != nil {
+			return 0, &opFailure{stage: "stor", err: err}
+		}
+		if w.o.Scenario != Mixed {
+			return w.o.Size, nil
+		}
+		entries, err := c.List("/out")
+		if err != nil {
+			return 0, &opFailure{stage: "list /out", err: err}
+		}
+		if len(entries) > 0 {
+			if e := entries[len(entries)-1]; e.Type == 0 {
+				if _, err := c.Download("/out/" + e.Name); err != nil {
+					return 0, &opFailure{stage: "retr receipt", err: err}
+				}
+			}
+		}
+		return w.o.Size, nil
+	})
+}
+
+// lists: one LIST of Dir per operation.
 func (w *worker) lists(parent, ctx context.Context) {
 	dir := w.o.Dir
 	if dir == "" {
 		dir = "/out"
 	}
-	var c *ftpsclient.Client
-	defer func() {
-		if c != nil {
-			c.Close()
-		}
-	}()
-	for {
-		if _, ok := w.rec.take(ctx, w.o.Count); !ok {
-			return
-		}
-		if c == nil {
-			var err error
-			if c, err = w.login(parent); err != nil {
-				w.rec.fail(stageOf(err))
-				c = nil
-				if sleepCtx(ctx, 100*time.Millisecond) {
-					return
-				}
-				continue
-			}
-		}
-		t0 := time.Now()
+	w.persistent(parent, ctx, func(c *ftpsclient.Client, _ int64) (int64, *opFailure) {
 		entries, err := c.List(dir)
 		if err != nil {
-			w.rec.fail("list", err)
-			c.Close()
-			c = nil
-			continue
+			return 0, &opFailure{stage: "list", err: err}
 		}
 		if len(entries) < w.o.MinEntries {
-			w.rec.fail("list", fmt.Errorf("%s has %d entries, fewer than the %d required", dir, len(entries), w.o.MinEntries))
-			continue
+			return 0, &opFailure{stage: "list", err: fmt.Errorf("%s has %d entries, fewer than the %d required", dir, len(entries), w.o.MinEntries), keep: true}
 		}
 		w.rec.entries.Store(int64(len(entries)))
-		w.rec.ok(time.Since(t0), 0)
-	}
+		return 0, nil
+	})
 }
 
 // idle: log in once and hold the session with a NOOP every 20 s until the run ends.

@@ -111,7 +111,9 @@ func (c *listingCache) add(rows []listed) {
 		u.byName[r.entry.name] = len(u.entries)
 		u.entries = append(u.entries, r.entry)
 		if len(u.entries) > 1 && u.entries[len(u.entries)-2].id > r.entry.id {
-			u.sort() // never expected (ids ascend), but the order is the listing's promise
+			// Rows arrive in id order while one goroutine writes /out (the receipt loop); two
+			// writers committing at once may add theirs in the other order.
+			u.sort()
 		}
 		u.compact()
 	}

@@ -168,13 +168,9 @@ func (s *Store) Apply(ctx context.Context, moves []Move) error {
 			return fmt.Errorf("delivery %d changed state under us (it is no longer %s)", m.SubmissionID, m.From)
 		}
 		for _, f := range m.Files {
-			res, err := tx.ExecContext(ctx, `INSERT INTO outbox (submission_id, username, kind, code, name, error_code, content, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (submission_id, kind, code) DO NOTHING`,
-				f.SubmissionID, f.Username, f.Kind, f.Code, f.Name, f.ErrorCode, f.Content, f.CreatedAt.UnixNano())
-			if err != nil {
+			if added, err = insertOutbox(ctx, tx, f.SubmissionID, f, added); err != nil {
 				return err
 			}
-			added = appendListed(added, res, f)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -185,12 +181,20 @@ func (s *Store) Apply(ctx context.Context, moves []Move) error {
 }
 
 // appendListed notes a row an INSERT added (none when it was already there).
-func appendListed(rows []listed, res sql.Result, f OutboxFile) []listed {
+// insertOutbox writes one file of a submission's /out (once: a receipt already there is
+// left as it is) and appends it to added, for the listing cache after the commit.
+func insertOutbox(ctx context.Context, tx *sql.Tx, submissionID int64, f OutboxFile, added []listed) ([]listed, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (submission_id, username, kind, code, name, error_code, content, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (submission_id, kind, code) DO NOTHING`,
+		submissionID, f.Username, f.Kind, f.Code, f.Name, f.ErrorCode, f.Content, f.CreatedAt.UnixNano())
+	if err != nil {
+		return added, err
+	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return rows
+		return added, nil
 	}
 	id, _ := res.LastInsertId()
-	return append(rows, listed{username: f.Username, entry: listEntry{id: id, size: int64(len(f.Content)), created: f.CreatedAt.UnixNano(), name: f.Name}})
+	return append(added, listed{username: f.Username, entry: listEntry{id: id, size: int64(len(f.Content)), created: f.CreatedAt.UnixNano(), name: f.Name}}), nil
 }
 
 // Kick makes every waiting delivery due at now (the backend link came back).
@@ -381,12 +385,9 @@ func (s *Store) SeedFinished(ctx context.Context, scopeKey string, subs []Submis
 			return err
 		}
 		for _, f := range files(d) {
-			res, err := tx.ExecContext(ctx, `INSERT INTO outbox (submission_id, username, kind, code, name, error_code, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-				sub.ID, f.Username, f.Kind, f.Code, f.Name, f.ErrorCode, f.Content, f.CreatedAt.UnixNano())
-			if err != nil {
+			if added, err = insertOutbox(ctx, tx, sub.ID, f, added); err != nil {
 				return err
 			}
-			added = appendListed(added, res, f)
 		}
 	}
 	if err := tx.Commit(); err != nil {
