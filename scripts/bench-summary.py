@@ -59,6 +59,7 @@ figures = [
     ("1,000 idle sessions: server PSS (MiB)", "idle1000", lambda r: r.get("server_mem_peak_bytes", 0) / 2**20 or None, "", True, None),
     ("LIST /out with 50,000 entries, p50 (ms)", "list50k", lambda r: r["p50_ms"] if r.get("entries", 0) >= 50000 else None, "", True, None),
     ("mixed run: server PSS peak (MiB)", "mixed", lambda r: r.get("server_mem_peak_bytes", 0) / 2**20 or None, "", True, None),
+    ("RSS after the mixed run (MiB; vsftpd: its listener only)", "rssafter", lambda r: r["rss_bytes"] / 2**20, "", True, 1 / 1.2),
 ]
 print(open(os.path.join(work, "machine.txt")).read().strip().replace("\n", "  \n"))
 print()
@@ -82,7 +83,7 @@ for title, scen, fn, unit, lower, target in figures:
         r = ratio(vals.get("simulator"), vals.get("sftpgo"), lower)
         met = ""
         if target is not None and r != "—":
-            met = ("met" if float(r[:-1]) >= target else "MISSED") + f" (≥ {target}×)"
+            met = ("met" if float(r[:-1]) >= target else "MISSED") + f" (≥ {target:.2g}×)"
         elif title.startswith("LIST") and "vsftpd" in peers and vals.get("vsftpd") and vals.get("simulator"):
             met = ("met" if vals["simulator"] <= vals["vsftpd"] else "MISSED") + " (≤ vsftpd)"
         row += f" | {r} | {met}"
@@ -100,10 +101,12 @@ if disk:
         sim, sg = med([r["mb_per_s"] for r in runs(f"{scen}-simulator-*.json")]), med([r["mb_per_s"] for r in runs(f"{scen}-sftpgo-*.json")])
         print(f"| {title} | {fmt(v)} | {ratio(sim, v)} | {ratio(sg, v)} |")
 print("\nRatios are ftpsgw's advantage: above 1× ftpsgw is faster (or smaller, for times, CPU and memory).")
-rss = {p: open(os.path.join(res, f"rss-{p}.txt")).read().strip() for p in peers if os.path.exists(os.path.join(res, f"rss-{p}.txt"))}
-if rss:
-    print("\nRSS of the main process after every run (vsftpd: its listener only; its sessions are processes of their own): " +
-          ", ".join(f"{names[p]} {int(v) / 2**20:.0f} MiB" for p, v in rss.items() if v))
+jf = os.path.join(res, "journal-after-mixed.json")
+if os.path.exists(jf) and os.path.getsize(jf):
+    j = json.load(open(jf))
+    kept = j["last_seq"] - j["dropped"]
+    print(f"\nThe simulator's journal after the mixed run: {j['last_seq']:,} events appended, {kept:,} kept, {j['dropped']:,} dropped"
+          + (" (full: the oldest are dropped past its capacity)" if j["dropped"] else " (not full)") + ".")
 
 fills = sorted({int(m.group(1)) for f in glob.glob(os.path.join(res, "fill-*-r*.json")) if (m := re.search(r"fill-(\d+)-r", f))})
 if fills:

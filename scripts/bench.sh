@@ -184,11 +184,13 @@ disk() {
 	[ -f "$work/random" ] || head -c 256M /dev/urandom > "$work/random"
 	sync
 	local t0 t1
+	local dds=()
 	t0=$(date +%s.%N)
 	for i in $(seq "$streams"); do
 		dd if="$work/random" of="$work/dd-$i" bs=256K count=$((mib * 4)) oflag=direct conv=fsync status=none &
+		dds+=($!)
 	done
-	wait
+	wait "${dds[@]}" # only the dd: the peers are children of this shell too
 	t1=$(date +%s.%N)
 	rm -f "$work"/dd-*
 	python3 -c 'import json,sys; n,m,a,b=int(sys.argv[1]),int(sys.argv[2]),float(sys.argv[3]),float(sys.argv[4]); print(json.dumps({"mb_per_s": n*m*1.048576/(b-a)}))' \
@@ -205,8 +207,12 @@ for r in $(seq "$rounds"); do
 done
 rm -f "$work/random"
 for p in "${peers[@]}"; do # memory after a mixed run, once per peer, the journal filling
-	[ "${MIXED:-1}" = 0 ] || run "$p" mixed once
-	awk '/^Rss:/ {print $2 * 1024}' "/proc/$(cat "$work/$p.pid")/smaps_rollup" > "$work/results/rss-$p.txt" 2>/dev/null || true
+	[ "${MIXED:-1}" = 0 ] && continue
+	run "$p" mixed once
+	awk '/^Rss:/ {print "{\"rss_bytes\": " $2 * 1024 "}"}' "/proc/$(cat "$work/$p.pid")/smaps_rollup" > "$work/results/rssafter-$p-once.json" 2>/dev/null || true
+	if [ "$p" = simulator ]; then # the journal's state after it: full or not (issue 18 asks full)
+		curl -sf "http://127.0.0.1:7022/control/v1/journal?since=9223372036854775807" > "$work/results/journal-after-mixed.json" || true
+	fi
 done
 
 # --- the simulator with history kept (alone: the peers are stopped first) -------------------
