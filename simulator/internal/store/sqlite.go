@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
-
-	_ "modernc.org/sqlite" // pure-Go SQLite: the binary stays static
 )
 
 // sqlDB is one SQLite database file and its meta table (persisted settings). The gateway's
@@ -25,10 +23,11 @@ const metaSchema = `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value
 func openDB(dataDir, file, schema string) (sqlDB, error) {
 	path := filepath.Join(dataDir, file)
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
-	db, err := sql.Open("sqlite", dsn)
+	connector, err := newCachingConnector(dsn) // pure-Go SQLite (the binary stays static), statements kept prepared
 	if err != nil {
 		return sqlDB{}, fmt.Errorf("opening %s: %w", path, err)
 	}
+	db := sql.OpenDB(connector)
 	// One connection: SQLite serialises writers anyway, and this rules out SQLITE_BUSY.
 	db.SetMaxOpenConns(1)
 	if _, err := db.Exec(metaSchema + schema); err != nil {
