@@ -191,9 +191,6 @@ func TestQueryWhileAppending(t *testing.T) {
 // A full journal of the default capacity, with the events a session writes, takes a
 // fraction of what 200,000 Event structs did (46 MB empty, about 80 MB full).
 func TestCompactAtCapacity(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: appends 400,000 events")
-	}
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
