@@ -50,8 +50,8 @@ clean:
 vsftpd-acceptance:
 	scripts/vsftpd-acceptance.sh
 
-# Side-by-side load benchmark: stock vsftpd (root), SFTPGo (FTPSGW_SFTPGO=path to
-# ../shared/peers/sftpgo-ftps.sh) and the simulator, long-lived, ROUNDS=3; plus the simulator
+# Side-by-side load benchmark: stock vsftpd (root), SFTPGo (FTPSGW_SFTPGO=path to an SFTPGo
+# start script, see docs/BENCHMARKS.md) and the simulator, long-lived, ROUNDS=3; plus the simulator
 # with 0-200,000 uploads kept. About 20 minutes. Not part of make test; docs/BENCHMARKS.md.
 bench:
 	scripts/bench.sh

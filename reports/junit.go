@@ -81,11 +81,11 @@ func WriteJUnit(w io.Writer, r *Run) error {
 		if req.Reason != "" {
 			props = append(props, junitProp{"reason", req.Reason})
 		}
-		js := junitSuite{Name: req.ID + " " + req.Title, Timestamp: r.Started.UTC().Format("2006-01-02T15:04:05"), Props: props}
+		js := junitSuite{Name: string(req.ID) + " " + req.Title, Timestamp: r.Started.UTC().Format("2006-01-02T15:04:05"), Props: props}
 		var total float64
 		for _, i := range req.Scenarios {
 			s := r.Scenarios[i]
-			jc := junitCase{Name: s.Name, Classname: req.ID + "." + s.Feature, Time: secs(s.Duration)}
+			jc := junitCase{Name: s.Name, Classname: string(req.ID) + "." + s.Feature, Time: secs(s.Duration)}
 			total += max(s.Duration.Seconds(), 0)
 			body := scenarioText(s)
 			gates := req.Effective == "MUST" || r.FailOnWarn
@@ -95,12 +95,12 @@ func WriteJUnit(w io.Writer, r *Run) error {
 				jc.SystemOut = body
 				js.Skipped++
 			case s.Status == Fail && gates:
-				jc.Failure = &junitFailure{Message: s.Failure, Type: req.ID, Body: s.Failure + "\n\n" + body}
+				jc.Failure = &junitFailure{Message: s.Failure, Type: string(req.ID), Body: s.Failure + "\n\n" + body}
 				js.Failures++
 			case s.Status == Fail:
 				jc.SystemOut = "WARNING (SHOULD requirement failed): " + s.Failure + "\n" + body
 			case s.Status == Blocked:
-				by := s.BlockedBy
+				by := string(s.BlockedBy)
 				if by == "" {
 					by = "a failed precondition"
 				}

@@ -3,7 +3,11 @@
 // conformance report. The cucumber JSON report is godog's own formatter.
 package reports
 
-import "time"
+import (
+	"time"
+
+	"github.com/ftpsgw/ftpsgw/features/catalogue"
+)
 
 // Status of a requirement or scenario.
 type Status string
@@ -45,7 +49,7 @@ type Run struct {
 	Strict       bool
 	Tags         string
 	// Scope lists the requirements this run certifies (the profile's scope); empty: all.
-	Scope []string
+	Scope []catalogue.ID
 	// FailOnWarn makes a failed SHOULD (WARN) fail the run too.
 	FailOnWarn bool
 	// Interrupted: the run was stopped (SIGINT/SIGTERM or its deadline) before it ended;
@@ -66,27 +70,19 @@ type Target struct {
 
 // Requirement is one catalogue entry with its verdict.
 type Requirement struct {
-	ID        string
-	Title     string
-	Level     string // MUST or SHOULD, as catalogued
+	catalogue.Requirement
 	Effective string // MUST or SHOULD for this run (assumed ones are SHOULD unless strict)
-	Basis     string // documented or assumed
-	Source    string
-	Danish    string
-	English   string
 	Status    Status
 	// BlockedBy lists the requirements whose failure blocked this one (BLOCKED).
-	BlockedBy []string
+	BlockedBy []catalogue.ID
 	// Reason explains a status that is not PASS or FAIL: what was not tested, and why.
 	Reason    string
 	Scenarios []int // indexes into Run.Scenarios
 }
 
-// Scenario is one executed (or skipped) scenario.
+// Scenario is one scenario of the suite with its outcome on this run.
 type Scenario struct {
-	Feature     string
-	Name        string
-	Tags        []string
+	catalogue.Scenario
 	Status      Status // Pass, Fail, Blocked, Unsupported, NotRun
 	Duration    time.Duration
 	Steps       []Step
@@ -94,7 +90,7 @@ type Scenario struct {
 	Unsupported string // why the target could not run it
 	// BlockedBy is the requirement that judges the precondition this scenario failed in
 	// ("" when no requirement does: a precondition of its own, e.g. an upload refused).
-	BlockedBy string
+	BlockedBy catalogue.ID
 	NotRun    string // why it did not run (not selected, interrupted)
 	Evidence  []string
 }
@@ -107,7 +103,7 @@ type Step struct {
 	// Precondition: a Given step (Gherkin's context): its failure blocks the scenario.
 	Precondition bool
 	// BlockedBy is the requirement that judges what this step needed (a receipt, a login).
-	BlockedBy string
+	BlockedBy catalogue.ID
 }
 
 // Verdict is PASS (certified) when every requirement that is MUST for this run, in scope and

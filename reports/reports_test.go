@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ftpsgw/ftpsgw/features/catalogue"
 	"github.com/ftpsgw/ftpsgw/simulator/simtest/tool"
 )
 
@@ -20,20 +21,20 @@ func sampleRun() *Run {
 		Kind: "gateway", Suite: "test", FeaturesHash: strings.Repeat("ab", 32), Started: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC),
 		Duration: 1500 * time.Millisecond, Target: Target{Name: "sample <gateway>", Address: "127.0.0.1:6381", Mode: "explicit"},
 		Requirements: []Requirement{
-			{ID: "GW-TLS-01", Title: "TLS 1.2 only", Level: "MUST", Effective: "MUST", Basis: "documented", Source: "seed",
-				Danish: "FPTS-protokol understøtter kun TLS 1.2", English: "TLS 1.2 only.", Status: Fail, Scenarios: []int{0, 1}},
-			{ID: "GW-TLS-04", Title: "Resumption", Level: "SHOULD", Effective: "SHOULD", Basis: "assumed", Source: "docs/GATEWAY.md", English: "Resume.", Status: Warn, Scenarios: []int{2}},
-			{ID: "GW-BACK-01", Title: "Outage", Level: "MUST", Effective: "MUST", Basis: "documented", Source: "seed", English: "Outage.", Status: Unsupported, Scenarios: []int{3}},
-			{ID: "GW-AUTH-01", Title: "Login", Level: "MUST", Effective: "MUST", Basis: "documented", Source: "seed", English: "Login.", Status: Pass, Scenarios: []int{4}},
+			{Requirement: catalogue.Requirement{ID: "GW-TLS-01", Title: "TLS 1.2 only", Level: "MUST", Basis: "documented", Source: "seed",
+				Danish: "FPTS-protokol understøtter kun TLS 1.2", English: "TLS 1.2 only."}, Effective: "MUST", Status: Fail, Scenarios: []int{0, 1}},
+			{Requirement: catalogue.Requirement{ID: "GW-TLS-04", Title: "Resumption", Level: "SHOULD", Basis: "assumed", Source: "docs/GATEWAY.md", English: "Resume."}, Effective: "SHOULD", Status: Warn, Scenarios: []int{2}},
+			{Requirement: catalogue.Requirement{ID: "GW-BACK-01", Title: "Outage", Level: "MUST", Basis: "documented", Source: "seed", English: "Outage."}, Effective: "MUST", Status: Unsupported, Scenarios: []int{3}},
+			{Requirement: catalogue.Requirement{ID: "GW-AUTH-01", Title: "Login", Level: "MUST", Basis: "documented", Source: "seed", English: "Login."}, Effective: "MUST", Status: Pass, Scenarios: []int{4}},
 		},
 		Scenarios: []Scenario{
-			{Feature: "tls", Name: "TLS 1.3 is refused", Tags: []string{"@GW-TLS-01"}, Status: Fail, Duration: -5 * time.Millisecond,
+			{Scenario: catalogue.Scenario{Feature: "tls", Name: "TLS 1.3 is refused", Tags: []string{"@GW-TLS-01"}}, Status: Fail, Duration: -5 * time.Millisecond,
 				Failure: "expected the handshake to fail; saw it succeeded: TLS1.3", Steps: []Step{{Text: "the TLS handshake is refused", Status: "failed", Error: "expected …"}},
 				Evidence: []string{"TLS 1.3 offered: TLS1.3 TLS_AES_128_GCM_SHA256 <nil>"}},
-			{Feature: "tls", Name: "TLS 1.2 is accepted", Tags: []string{"@GW-TLS-01"}, Status: Pass, Duration: time.Millisecond},
-			{Feature: "tls", Name: "resumption", Tags: []string{"@GW-TLS-04"}, Status: Fail, Failure: "full handshake"},
-			{Feature: "backend", Name: "outage", Tags: []string{"@GW-BACK-01"}, Status: Unsupported, Unsupported: "no control API"},
-			{Feature: "auth", Name: "login", Tags: []string{"@GW-AUTH-01"}, Status: Pass},
+			{Scenario: catalogue.Scenario{Feature: "tls", Name: "TLS 1.2 is accepted", Tags: []string{"@GW-TLS-01"}}, Status: Pass, Duration: time.Millisecond},
+			{Scenario: catalogue.Scenario{Feature: "tls", Name: "resumption", Tags: []string{"@GW-TLS-04"}}, Status: Fail, Failure: "full handshake"},
+			{Scenario: catalogue.Scenario{Feature: "backend", Name: "outage", Tags: []string{"@GW-BACK-01"}}, Status: Unsupported, Unsupported: "no control API"},
+			{Scenario: catalogue.Scenario{Feature: "auth", Name: "login", Tags: []string{"@GW-AUTH-01"}}, Status: Pass},
 		},
 	}
 }
@@ -160,12 +161,12 @@ func allStatusesRun() *Run {
 	add := func(id string, st Status, sc Scenario) {
 		sc.Tags = []string{"@" + id}
 		r.Scenarios = append(r.Scenarios, sc)
-		r.Requirements = append(r.Requirements, Requirement{ID: id, Title: id, Level: "MUST", Effective: "MUST", Basis: "documented",
-			Source: "seed", English: id, Status: st, Reason: "reason of " + id, Scenarios: []int{len(r.Scenarios) - 1}})
+		r.Requirements = append(r.Requirements, Requirement{Requirement: catalogue.Requirement{ID: catalogue.ID(id), Title: id, Level: "MUST", Basis: "documented",
+			Source: "seed", English: id}, Effective: "MUST", Status: st, Reason: "reason of " + id, Scenarios: []int{len(r.Scenarios) - 1}})
 	}
-	add("GW-X-01", Blocked, Scenario{Feature: "out", Name: "blocked one", Status: Blocked, BlockedBy: "GW-STAT-02", Failure: "no receipt 1"})
-	add("GW-X-02", Partial, Scenario{Feature: "tls", Name: "cut one", Status: NotRun, NotRun: "interrupted"})
-	add("GW-X-03", OutOfScope, Scenario{Feature: "tls", Name: "out of scope", Status: Pass})
+	add("GW-X-01", Blocked, Scenario{Scenario: catalogue.Scenario{Feature: "out", Name: "blocked one"}, Status: Blocked, BlockedBy: "GW-STAT-02", Failure: "no receipt 1"})
+	add("GW-X-02", Partial, Scenario{Scenario: catalogue.Scenario{Feature: "tls", Name: "cut one"}, Status: NotRun, NotRun: "interrupted"})
+	add("GW-X-03", OutOfScope, Scenario{Scenario: catalogue.Scenario{Feature: "tls", Name: "out of scope"}, Status: Pass})
 	return r
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Summary of a scripts/bench.sh run: the median of every figure over the rounds, with the
-simulator's ratio to SFTPGo and to vsftpd, the targets of issue 18 beside them, and the
+simulator's ratio to SFTPGo and to vsftpd, the targets beside them, and the
 simulator's figures at each history size. Reads WORK/results/*.json; writes Markdown."""
 import glob
 import json
@@ -121,7 +121,7 @@ if fills:
         if base is None:
             base = (rate, cpu)
         print(f"| {f:,} ({2 * f:,}) | {fmt(rate)} | {rate / base[0]:.2f}× | {fmt(cpu, ' ms')} | {cpu / base[1]:.2f}× | {fmt(behind)} | {fmt(last, ' s')} | {sum(errors(r) for r in rs)} |")
-    print("\nTarget (issue 18, point 1): at 200,000 within 10% of the empty store (0.90× to 1.10×).")
+    print("\nTarget (benchmark target 1): at 200,000 within 10% of the empty store (0.90× to 1.10×).")
 bursts = sorted(glob.glob(os.path.join(res, "burst-*.json")), key=lambda f: int(re.search(r"burst-(\d+)", f).group(1)))
 if bursts:
     print("\n### A burst of uploads (16 sessions at a time, one 64-byte STOR each)\n")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark (issue 18): stock vsftpd (Debian's), SFTPGo (the same FTPS library as
+# Side-by-side benchmark: stock vsftpd (Debian's), SFTPGo (the same FTPS library as
 # the simulator) and the ftpsgw simulator, each started ONCE and kept running (long-lived
 # instances, the simulator on its default passive range 36000-39999), under the same
 # `ftpsgw load` scenarios, alternating peers with the order rotated every round, ROUNDS rounds,
@@ -12,7 +12,7 @@
 # The simulator keeps its durability: SHA-256 of every upload, fsync before 226, SQLite
 # synchronous=FULL, journal and receipts on. SFTPGo and vsftpd do not fsync or hash.
 #
-#   sudo FTPSGW_SFTPGO=../shared/peers/sftpgo-ftps.sh make bench
+#   sudo FTPSGW_SFTPGO=/path/to/sftpgo-ftps.sh make bench
 #   ROUNDS=5 SCENARIOS="sessions8 upload1" FILLS="0 200000" scripts/bench.sh
 #
 # Peers: vsftpd needs root (it installs Debian's vsftpd and makes a local user) and is left
@@ -25,7 +25,7 @@ rounds=${ROUNDS:-3}
 scenarios=${SCENARIOS:-"sessions8 sessions32 upload1 upload8 idle1000 list50k"}
 fills=${FILLS:-"0 10000 50000 200000"}
 burst=${BURST:-20000}
-mixed=${MIXED_TIME:-120s} # issue 18 asks 10m: MIXED_TIME=10m
+mixed=${MIXED_TIME:-120s} # the documented run is 10m: MIXED_TIME=10m
 work=${WORK:-$(mktemp -d /tmp/ftpsgw-bench-XXXXXX)}
 mkdir -p "$work/results"
 (cd "$repo" && make -s build)
@@ -97,7 +97,7 @@ if [ -n "${FTPSGW_SFTPGO:-}" ]; then
 	profile "SFTPGo (ftpserverlib v0.32.1)" 127.0.0.1:7041 41000-41999 benchuser "$sgpass" > "$work/sftpgo.yaml"
 	peers+=(sftpgo)
 else
-	echo "SFTPGo left out: set FTPSGW_SFTPGO to ../shared/peers/sftpgo-ftps.sh (it is not part of the project)" >&2
+	echo "SFTPGo left out: set FTPSGW_SFTPGO to an SFTPGo start script (docs/BENCHMARKS.md says what it must do; SFTPGo is not part of the project)" >&2
 fi
 
 # --- vsftpd ---------------------------------------------------------------------------------
@@ -210,7 +210,7 @@ for p in "${peers[@]}"; do # memory after a mixed run, once per peer, the journa
 	[ "${MIXED:-1}" = 0 ] && continue
 	run "$p" mixed once
 	awk '/^Rss:/ {print "{\"rss_bytes\": " $2 * 1024 "}"}' "/proc/$(cat "$work/$p.pid")/smaps_rollup" > "$work/results/rssafter-$p-once.json" 2>/dev/null || true
-	if [ "$p" = simulator ]; then # the journal's state after it: full or not (issue 18 asks full)
+	if [ "$p" = simulator ]; then # the journal's state after it: full or not (it should be full)
 		curl -sf "http://127.0.0.1:7022/control/v1/journal?since=9223372036854775807" > "$work/results/journal-after-mixed.json" || true
 	fi
 done

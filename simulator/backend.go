@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/receipt"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/store"
 )
 
 // Backend is SKAT's backend systems as the receipt pipeline reaches them: embeddedBackend
@@ -17,10 +19,10 @@ import (
 // the link (linkError): deliveries then wait with back-off, never a status_0.
 type Backend interface {
 	// HandOver delivers a queued file and returns how long the backend takes to process it.
-	HandOver(ctx context.Context, d Delivery) (time.Duration, error)
+	HandOver(ctx context.Context, d store.Delivery) (time.Duration, error)
 	// Answer returns the backend's verdict on a delivered file; errRedelivered when the
 	// backend had lost the file and was given it again (ask later).
-	Answer(ctx context.Context, d Delivery) (verdict, error)
+	Answer(ctx context.Context, d store.Delivery) (verdict, error)
 	// Rules returns the service rules in force.
 	Rules(ctx context.Context) (control.BackendRules, error)
 	// SetRules changes service rules (already validated).
@@ -33,7 +35,7 @@ type Backend interface {
 
 // verdict is the backend's answer to one delivered file.
 type verdict struct {
-	rerr        *ReceiptError
+	rerr        *receipt.Error
 	reply       bool
 	exposeDelay time.Duration
 }
@@ -49,19 +51,19 @@ func (e linkError) Unwrap() error { return e.err }
 
 // embeddedBackend simulates the backend inside the gateway, by the rules of the gateway's
 // backend settings (config backend.services, PUT /control/v1/backend).
-type embeddedBackend struct{ g *Gateway }
+type embeddedBackend struct{ p *receiptPipeline }
 
-func (b embeddedBackend) HandOver(_ context.Context, d Delivery) (time.Duration, error) {
-	return b.g.link.settings().Rule(d.Service).Delay.Std(), nil
+func (b embeddedBackend) HandOver(_ context.Context, d store.Delivery) (time.Duration, error) {
+	return b.p.link.settings().Rule(d.Service).Delay.Std(), nil
 }
 
-func (b embeddedBackend) Answer(_ context.Context, d Delivery) (verdict, error) {
-	rule := b.g.link.settings().Rule(d.Service).effective()
-	return verdict{rerr: b.g.evaluate(d, rule), reply: rule.Reply, exposeDelay: rule.ExposeDelay.Std()}, nil
+func (b embeddedBackend) Answer(_ context.Context, d store.Delivery) (verdict, error) {
+	rule := b.p.link.settings().Rule(d.Service).effective()
+	return verdict{rerr: b.p.evaluate(d, rule), reply: rule.Reply, exposeDelay: rule.ExposeDelay.Std()}, nil
 }
 
 func (b embeddedBackend) Rules(context.Context) (control.BackendRules, error) {
-	api := backendToAPI(b.g.link.settings(), true)
+	api := backendToAPI(b.p.link.settings(), true)
 	return control.BackendRules{Default: api.Default, Services: api.Services}, nil
 }
 
@@ -75,14 +77,14 @@ func (embeddedBackend) Linked() bool { return false }
 
 // httpBackend is `ftpsgw backend`, reached over HTTP.
 type httpBackend struct {
-	g *Gateway
+	p *receiptPipeline
 	c *control.BackendClient
 }
 
 func (b httpBackend) Linked() bool { return true }
 
-func (b httpBackend) HandOver(ctx context.Context, d Delivery) (time.Duration, error) {
-	f, err := b.g.openSubmission(d.Submission)
+func (b httpBackend) HandOver(ctx context.Context, d store.Delivery) (time.Duration, error) {
+	f, err := b.p.openSubmission(d.Submission)
 	if err != nil {
 		return 0, err
 	}
@@ -99,7 +101,7 @@ func (b httpBackend) HandOver(ctx context.Context, d Delivery) (time.Duration, e
 	return delay, nil
 }
 
-func (b httpBackend) Answer(ctx context.Context, d Delivery) (verdict, error) {
+func (b httpBackend) Answer(ctx context.Context, d store.Delivery) (verdict, error) {
 	rd, err := b.c.Delivery(ctx, d.SkatID)
 	if control.StatusOf(err) == http.StatusNotFound {
 		// The backend lost the file (its state was wiped): deliver it again, no new receipt.
@@ -113,9 +115,9 @@ func (b httpBackend) Answer(ctx context.Context, d Delivery) (verdict, error) {
 	}
 	v := verdict{reply: rd.Verdict.Reply}
 	if !rd.Verdict.Accepted {
-		e := ReceiptError{Code: "Internal server error", Message: "The backend rejected the file without a reason.", Resolution: "Contact SKAT."}
+		e := receipt.Error{Code: "Internal server error", Message: "The backend rejected the file without a reason.", Resolution: "Contact SKAT."}
 		if rd.Verdict.Error != nil {
-			e = ReceiptError{Code: rd.Verdict.Error.Code, Message: rd.Verdict.Error.Message, Resolution: rd.Verdict.Error.Resolution}
+			e = receipt.Error{Code: rd.Verdict.Error.Code, Message: rd.Verdict.Error.Message, Resolution: rd.Verdict.Error.Resolution}
 		}
 		v.rerr = &e
 	}
@@ -254,31 +256,31 @@ func (l *backendLink) reset(settings *BackendSettings) {
 }
 
 // linkWaiting reports until when the remote link is in back-off.
-func (g *Gateway) linkWaiting(now time.Time) (time.Time, bool) {
-	t := g.link.retryAt()
-	return t, g.backend.Linked() && now.Before(t)
+func (p *receiptPipeline) linkWaiting(now time.Time) (time.Time, bool) {
+	t := p.link.retryAt()
+	return t, p.backend.Linked() && now.Before(t)
 }
 
 // linkFailed records a failed request and postpones d to the link's next try. Every
 // delivery due meanwhile waits for the same time, so they leave in their original order.
-func (g *Gateway) linkFailed(b *batch, d Delivery, now time.Time, err error) error {
-	n := g.link.failed(err)
-	retryAt := now.Add(g.backoff(n))
-	g.link.waitUntil(retryAt)
-	g.metrics.linkErrors.WithLabelValues("backend").Inc()
-	g.log.Warn("backend unreachable; deliveries wait", "err", err, "failures", n, "retry_at", retryAt)
+func (p *receiptPipeline) linkFailed(b *batch, d store.Delivery, now time.Time, err error) error {
+	n := p.link.failed(err)
+	retryAt := now.Add(p.backoff(n))
+	p.link.waitUntil(retryAt)
+	p.metrics.linkErrors.WithLabelValues("backend").Inc()
+	p.log.Warn("backend unreachable; deliveries wait", "err", err, "failures", n, "retry_at", retryAt)
 	return b.postpone(d.ID, retryAt, d.Attempts+1)
 }
 
 // linkOK records a successful request.
-func (g *Gateway) linkOK() {
-	if n := g.link.ok(); n > 0 {
-		g.log.Info("backend reachable again", "after_failures", n)
+func (p *receiptPipeline) linkOK() {
+	if n := p.link.ok(); n > 0 {
+		p.log.Info("backend reachable again", "after_failures", n)
 	}
 }
 
 // backendUp reports whether the backend link is up at t.
-func (g *Gateway) backendUp(t time.Time) bool { return g.link.up(t) }
+func (p *receiptPipeline) backendUp(t time.Time) bool { return p.link.up(t) }
 
 // backendSettings returns a copy of the backend settings.
-func (g *Gateway) backendSettings() BackendSettings { return g.link.settings() }
+func (p *receiptPipeline) backendSettings() BackendSettings { return p.link.settings() }

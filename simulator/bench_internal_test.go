@@ -7,12 +7,19 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/ftpsgw/ftpsgw/simulator/internal/journal"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/names"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/receipt"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/store"
 )
 
 // Benchmarks of the hot paths (go test -bench . ./simulator); numbers in docs/BENCHMARKS.md.
 
 func benchFolders() *folders {
-	g := &Gateway{rules: SKAT(), roles: &roleView{roles: map[string][]string{"CVR_19552101_RID_60134540": {"FTPSGW.Heartbeat", "eKapital.Rente.Udlaan", "eKapital.Rente.Pantebreve", "Told.Import"}}}}
+	c := &core{rules: SKAT()}
+	g := &Gateway{core: c, replica: &securityReplica{core: c, roles: &roleView{roles: map[string][]string{
+		"CVR_19552101_RID_60134540": {"FTPSGW.Heartbeat", "eKapital.Rente.Udlaan", "eKapital.Rente.Pantebreve", "Told.Import"}}}}}
 	return &folders{gw: g, username: "CVR_19552101_RID_60134540", cvr: "19552101"}
 }
 
@@ -38,10 +45,10 @@ func BenchmarkListRootFolders(b *testing.B) {
 }
 
 func BenchmarkParseFileName(b *testing.B) {
-	names := []string{"ping_20261126_1.txt", "val_eKapital_2026.xml", "bad name with spaces.txt", "a.b.c.d.e.f.txt"}
+	list := []string{"ping_20261126_1.txt", "val_eKapital_2026.xml", "bad name with spaces.txt", "a.b.c.d.e.f.txt"}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		_, _ = ParseFileName(names[i%len(names)])
+		_, _ = names.Parse(list[i%len(list)])
 	}
 }
 
@@ -67,21 +74,21 @@ func BenchmarkReserveAndRelease(b *testing.B) {
 }
 
 func BenchmarkRenderReceipt(b *testing.B) {
-	d := Delivery{Submission: Submission{ID: 1, Username: "CVR_19552101_RID_60134540", Service: "FTPSGW.Heartbeat", Name: "ping_20261126_1.txt"}, SkatID: "0123456789abcdef0123456789abcdef"}
+	d := store.Delivery{Submission: Submission{ID: 1, Username: "CVR_19552101_RID_60134540", Service: "FTPSGW.Heartbeat", Name: "ping_20261126_1.txt"}, SkatID: "0123456789abcdef0123456789abcdef"}
 	at := time.Now()
 	rerr := &ReceiptError{Code: "RECORD_LENGTH_INCORRECT", Message: "Record 3 is 12 characters long.", Resolution: "Correct the file."}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		if i%2 == 0 {
-			RenderReceipt(d, CodeAccepted, at, "", nil, "", SKAT().Receipts)
+			receipt.Render(d, receipt.CodeAccepted, at, "", nil, "", SKAT().Receipts.TransactionIDElement)
 		} else {
-			RenderReceipt(d, CodeError, at, "", rerr, "", SKAT().Receipts)
+			receipt.Render(d, receipt.CodeError, at, "", rerr, "", SKAT().Receipts.TransactionIDElement)
 		}
 	}
 }
 
 func BenchmarkJournalAppend(b *testing.B) {
-	j := NewJournal(200_000, RealClock{})
+	j := journal.New(200_000, RealClock{})
 	e := Event{Username: "CVR_19552101_RID_60134540", Type: EventCommand, Line: "STOR ping_1.txt", Session: "s1"}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -90,7 +97,7 @@ func BenchmarkJournalAppend(b *testing.B) {
 }
 
 func BenchmarkJournalAppendParallel(b *testing.B) {
-	j := NewJournal(200_000, RealClock{})
+	j := journal.New(200_000, RealClock{})
 	e := Event{Username: "CVR_19552101_RID_60134540", Type: EventCommand, Line: "STOR ping_1.txt", Session: "s1"}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {

@@ -1,7 +1,3 @@
-// Package simulator is the reference FTPS gateway: an FTPS front on ftpserverlib that follows
-// the rules in docs/GATEWAY.md (TLS 1.2 only, certificate AND password, role folders, a private /out
-// per certificate, unique file names), durable state in an embedded SQLite database, and a
-// journal of everything each session did, which the conformance suites read as evidence.
 package simulator
 
 import (

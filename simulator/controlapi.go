@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/journal"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/store"
 )
 
 // The control API: HTTP+JSON under /control/v1 (described by control/openapi.yaml) and
@@ -51,7 +53,7 @@ func jsonRoute(mux *http.ServeMux, pattern string, fn func(r *http.Request) (any
 			switch {
 			case errors.As(err, &ae):
 				status = ae.status
-			case errors.Is(err, ErrNotRegistered), errors.Is(err, errNotReceived):
+			case errors.Is(err, store.ErrNotRegistered), errors.Is(err, errNotReceived):
 				status = http.StatusNotFound
 			case errors.Is(err, errRealClock):
 				status = http.StatusConflict
@@ -78,33 +80,37 @@ func jsonRoute(mux *http.ServeMux, pattern string, fn func(r *http.Request) (any
 	})
 }
 
-func (g *Gateway) controlHandler(version string) http.Handler {
+// controlAPI is the HTTP front of the control API: routes, the token guard and the lease
+// guard over the Gateway's operations.
+type controlAPI struct{ g *Gateway }
+
+func (a *controlAPI) controlHandler(version string) http.Handler {
 	mux := http.NewServeMux()
 	p := control.APIPrefix
 	handle := func(pattern string, fn func(r *http.Request) (any, error)) { jsonRoute(mux, pattern, fn) }
 	// Each route decodes, calls one domain operation (operations.go) and encodes.
-	handle("GET "+p+"/health", func(r *http.Request) (any, error) { return g.health(r.Context(), version) })
-	handle("POST "+p+"/reset", func(r *http.Request) (any, error) { return nil, g.Reset(r.Context()) })
-	handle("GET "+p+"/registrations", func(r *http.Request) (any, error) { return g.apiRegistrations(r.Context()) })
+	handle("GET "+p+"/health", func(r *http.Request) (any, error) { return a.g.api.health(r.Context(), version) })
+	handle("POST "+p+"/reset", func(r *http.Request) (any, error) { return nil, a.g.Reset(r.Context()) })
+	handle("GET "+p+"/registrations", func(r *http.Request) (any, error) { return a.g.api.apiRegistrations(r.Context()) })
 	handle("POST "+p+"/registrations", func(r *http.Request) (any, error) {
 		var body control.Registration
 		if err := decode(r, &body); err != nil {
 			return nil, err
 		}
-		return g.Register(r.Context(), body)
+		return a.g.Register(r.Context(), body)
 	})
 	handle("DELETE "+p+"/registrations/{username}", func(r *http.Request) (any, error) {
-		return nil, g.Unregister(r.Context(), r.PathValue("username"))
+		return nil, a.g.Unregister(r.Context(), r.PathValue("username"))
 	})
 	handle("PUT "+p+"/security/roles/{username}", func(r *http.Request) (any, error) {
 		var body control.Roles
 		if err := decode(r, &body); err != nil {
 			return nil, err
 		}
-		return nil, g.SetRoles(r.Context(), r.PathValue("username"), body.Roles)
+		return nil, a.g.SetRoles(r.Context(), r.PathValue("username"), body.Roles)
 	})
-	handle("POST "+p+"/security/replicate", func(r *http.Request) (any, error) { return nil, g.ReplicateNow(r.Context()) })
-	handle("GET "+p+"/security", func(r *http.Request) (any, error) { return g.apiSecurity(), nil })
+	handle("POST "+p+"/security/replicate", func(r *http.Request) (any, error) { return nil, a.g.ReplicateNow(r.Context()) })
+	handle("GET "+p+"/security", func(r *http.Request) (any, error) { return a.g.api.apiSecurity(), nil })
 	handle("PUT "+p+"/security", func(r *http.Request) (any, error) {
 		var body control.Security
 		if err := decode(r, &body); err != nil {
@@ -113,36 +119,36 @@ func (g *Gateway) controlHandler(version string) http.Handler {
 		if body.Reachable == nil {
 			return nil, badRequest(`give {"reachable": true|false}`)
 		}
-		return g.apiSecurity(), g.SetSecurityReachable(r.Context(), *body.Reachable)
+		return a.g.api.apiSecurity(), a.g.SetSecurityReachable(r.Context(), *body.Reachable)
 	})
-	handle("GET "+p+"/backend", func(r *http.Request) (any, error) { return g.apiBackend(r.Context()) })
+	handle("GET "+p+"/backend", func(r *http.Request) (any, error) { return a.g.api.apiBackend(r.Context()) })
 	handle("PUT "+p+"/backend", func(r *http.Request) (any, error) {
 		var body control.Backend
 		if err := decode(r, &body); err != nil {
 			return nil, err
 		}
-		return g.SetBackend(r.Context(), body)
+		return a.g.SetBackend(r.Context(), body)
 	})
-	handle("GET "+p+"/faults", func(r *http.Request) (any, error) { return g.faults.get(), nil })
+	handle("GET "+p+"/faults", func(r *http.Request) (any, error) { return a.g.faults.get(), nil })
 	handle("PUT "+p+"/faults", func(r *http.Request) (any, error) {
 		var body control.Faults
 		if err := decode(r, &body); err != nil {
 			return nil, err
 		}
-		return body, g.SetFaults(body)
+		return body, a.g.SetFaults(body)
 	})
 	handle("POST "+p+"/lease", func(r *http.Request) (any, error) {
 		var body control.Lease
 		if err := decode(r, &body); err != nil {
 			return nil, err
 		}
-		return g.Lease(body)
+		return a.g.Lease(body)
 	})
 	handle("DELETE "+p+"/lease/{holder}", func(r *http.Request) (any, error) {
-		g.lease.release(r.PathValue("holder"))
+		a.g.lease.release(r.PathValue("holder"))
 		return nil, nil
 	})
-	handle("GET "+p+"/clock", func(r *http.Request) (any, error) { return g.apiClock(), nil })
+	handle("GET "+p+"/clock", func(r *http.Request) (any, error) { return a.g.api.apiClock(), nil })
 	handle("POST "+p+"/clock/advance", func(r *http.Request) (any, error) {
 		var body control.Advance
 		if err := decode(r, &body); err != nil {
@@ -150,37 +156,39 @@ func (g *Gateway) controlHandler(version string) http.Handler {
 		}
 		d, err := time.ParseDuration(body.By)
 		if err != nil || d < 0 || d > maxAdvance {
-			return nil, badRequest(`"by" must be a duration from 0s to %s, e.g. "7h" or "90s" (got %q)`, maxAdvance, body.By)
+			return nil, badRequest(`"by" must be a duration from 0s to %s, e.a.g. "7h" or "90s" (got %q)`, maxAdvance, body.By)
 		}
-		if _, err := g.AdvanceClock(r.Context(), d); err != nil {
+		if _, err := a.g.AdvanceClock(r.Context(), d); err != nil {
 			return nil, err
 		}
-		return g.apiClock(), nil
+		return a.g.api.apiClock(), nil
 	})
 	handle("GET "+p+"/journal", func(r *http.Request) (any, error) {
 		q, err := journalQuery(r)
 		if err != nil {
 			return nil, err
 		}
-		return journalStream{g.journal, q}, nil
+		return journalStream{a.g.journal, q}, nil
 	})
-	handle("GET "+p+"/receipts", func(r *http.Request) (any, error) { return g.apiReceipts(r.Context(), r.URL.Query().Get("username")) })
+	handle("GET "+p+"/receipts", func(r *http.Request) (any, error) {
+		return a.g.api.apiReceipts(r.Context(), r.URL.Query().Get("username"))
+	})
 	handle("GET "+p+"/submissions", func(r *http.Request) (any, error) {
-		return g.apiSubmissions(r.Context(), r.URL.Query().Get("username"))
+		return a.g.api.apiSubmissions(r.Context(), r.URL.Query().Get("username"))
 	})
 	mux.HandleFunc("GET "+p+"/schema/status.xsd", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/xml")
 		_, _ = w.Write(StatusXSD)
 	})
-	g.diagnostics(mux)
-	return g.guard(g.leaseGuard(mux))
+	a.g.api.diagnostics(mux)
+	return a.g.api.guard(a.g.api.leaseGuard(mux))
 }
 
 // diagnostics serves Prometheus metrics and, when asked for, Go's profiler, behind the same
 // guard (loopback or token): control.pprof / serve --pprof.
-func (g *Gateway) diagnostics(mux *http.ServeMux) {
-	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.registry, promhttp.HandlerOpts{}))
-	if g.cfg.Control.Pprof {
+func (a *controlAPI) diagnostics(mux *http.ServeMux) {
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.g.metrics.registry, promhttp.HandlerOpts{}))
+	if a.g.cfg.Control.Pprof {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
 		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
@@ -190,9 +198,9 @@ func (g *Gateway) diagnostics(mux *http.ServeMux) {
 }
 
 // journalQuery reads GET /journal's filters.
-func journalQuery(r *http.Request) (JournalQuery, error) {
+func journalQuery(r *http.Request) (journal.Query, error) {
 	q := r.URL.Query()
-	jq := JournalQuery{Username: q.Get("username"), Session: q.Get("session")}
+	jq := journal.Query{Username: q.Get("username"), Session: q.Get("session")}
 	if s := q.Get("since"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 0 {
@@ -201,10 +209,10 @@ func journalQuery(r *http.Request) (JournalQuery, error) {
 		jq.Since = n
 	}
 	for _, t := range q["type"] {
-		if !slices.Contains(control.EventTypes, EventType(t)) {
+		if !slices.Contains(control.EventTypes, control.EventType(t)) {
 			return jq, badRequest("type %q is not an event type (%s)", t, joinTypes(control.EventTypes))
 		}
-		jq.Types = append(jq.Types, EventType(t))
+		jq.Types = append(jq.Types, control.EventType(t))
 	}
 	return jq, nil
 }
@@ -216,8 +224,8 @@ type streamed interface{ writeJSON(w io.Writer) error }
 // decodes them (a full journal, 200,000 events, is ~80 MB of JSON; built first it briefly
 // took ~400 MB), in the same form writeJSON gives.
 type journalStream struct {
-	j *Journal
-	q JournalQuery
+	j *journal.Journal
+	q journal.Query
 }
 
 func (s journalStream) writeJSON(w io.Writer) error {
@@ -230,7 +238,7 @@ func (s journalStream) writeJSON(w io.Writer) error {
 	}
 	write([]byte("{\n  \"events\": ["))
 	n := 0
-	s.j.Scan(s.q, func(e Event) {
+	s.j.Scan(s.q, func(e control.Event) {
 		if err != nil {
 			return
 		}
@@ -254,16 +262,16 @@ func (s journalStream) writeJSON(w io.Writer) error {
 }
 
 // guard enforces loopback-only access and the bearer token, and bounds request bodies.
-func (g *Gateway) guard(next http.Handler) http.Handler {
+func (a *controlAPI) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !g.cfg.Control.AllowRemote {
+		if !a.g.cfg.Control.AllowRemote {
 			host, _, _ := net.SplitHostPort(r.RemoteAddr)
 			if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 				writeJSON(w, http.StatusForbidden, control.Error{Error: "the control API answers loopback clients only (control.allow_remote)"})
 				return
 			}
 		}
-		if tok := g.cfg.Control.Token; tok != "" {
+		if tok := a.g.cfg.Control.Token; tok != "" {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(tok)) != 1 {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="ftpsgw"`)
@@ -303,7 +311,7 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
-func joinTypes(ts []EventType) string {
+func joinTypes(ts []control.EventType) string {
 	out := make([]string, len(ts))
 	for i, t := range ts {
 		out[i] = string(t)

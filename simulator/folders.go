@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
+	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/store"
 
 	"github.com/spf13/afero"
 )
@@ -71,7 +73,7 @@ func (f *folders) resolve(p string) (target, string, string) {
 		}
 		return tOutFile, "", parts[1]
 	}
-	if !slices.Contains(f.gw.currentRoles(f.username), dir) {
+	if !slices.Contains(f.gw.replica.currentRoles(f.username), dir) {
 		return tNone, "", ""
 	}
 	if len(parts) == 1 {
@@ -118,7 +120,7 @@ func (d dirInfo) Sys() any           { return nil }
 
 // outFile returns a file of this certificate's /out: the newest live receipt or reply row
 // of that name. /out is a view of the database; nothing on disk is ever served from it.
-func (f *folders) outFile(name string) (OutboxFile, os.FileInfo, error) {
+func (f *folders) outFile(name string) (store.OutboxFile, os.FileInfo, error) {
 	of, ok, err := f.gw.store.OutboxByName(context.Background(), name, f.outOwners()...)
 	if err != nil {
 		return of, nil, err
@@ -135,11 +137,11 @@ func (f *folders) outOwners() []string {
 	if f.gw.rules.Out.PrivatePerCertificate {
 		return []string{f.username}
 	}
-	return f.gw.roles.ofCVR(f.username, f.cvr)
+	return f.gw.replica.roles.ofCVR(f.username, f.cvr)
 }
 
 // outInfo describes an outbox row as a file.
-func outInfo(of OutboxFile) os.FileInfo {
+func outInfo(of store.OutboxFile) os.FileInfo {
 	size := of.Size
 	if of.Content != nil {
 		size = int64(len(of.Content))
@@ -191,7 +193,7 @@ func (f *folders) ReadDir(name string) ([]os.FileInfo, error) {
 	switch t {
 	case tRoot:
 		out := []os.FileInfo{dirInfo{outFolder, now}}
-		roles := slices.Clone(f.gw.currentRoles(f.username))
+		roles := slices.Clone(f.gw.replica.currentRoles(f.username))
 		slices.Sort(roles)
 		for _, r := range roles {
 			out = append(out, dirInfo{r, now})
@@ -225,7 +227,7 @@ func (f *folders) GetHandle(name string, flags int, offset int64) (ftpserver.Fil
 		if err != nil {
 			return nil, err
 		}
-		f.gw.journal.Append(Event{Session: f.s.id, Remote: f.s.remote, Username: f.username, Type: EventDownload, Path: name, OK: true})
+		f.gw.journal.Append(control.Event{Session: f.s.id, Remote: f.s.remote, Username: f.username, Type: control.EventDownload, Path: name, OK: true})
 		return outReader{bytes.NewReader(of.Content)}, nil
 	}
 	switch t {
@@ -245,11 +247,11 @@ func (f *folders) GetHandle(name string, flags int, offset int64) (ftpserver.Fil
 		// PROT C: ftpserverlib answers PROT C with 200, so the transfer is refused here, before any file exists.
 		return nil, f.refuseUpload(name, notAllowed("upload", name, "data connections must be protected: send PROT P (PROT C is refused, RFC 4217 534)"))
 	}
-	return f.gw.startUpload(f, role, file)
+	return f.gw.uploads.startUpload(f, role, file)
 }
 
 func (f *folders) refuseUpload(name string, err error) error {
-	f.gw.journal.Append(Event{Session: f.s.id, Remote: f.s.remote, Username: f.username, Type: EventUpload, Path: name, OK: false, Reason: err.Error()})
+	f.gw.journal.Append(control.Event{Session: f.s.id, Remote: f.s.remote, Username: f.username, Type: control.EventUpload, Path: name, OK: false, Reason: err.Error()})
 	return err
 }
 

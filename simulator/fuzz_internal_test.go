@@ -22,7 +22,7 @@ func FuzzResolvePath(f *testing.F) {
 		f.Add(s)
 	}
 	fo := benchFolders()
-	roles := fo.gw.roles.of(fo.username, false)
+	roles := fo.gw.replica.roles.of(fo.username, false)
 	f.Fuzz(func(t *testing.T, p string) {
 		tg, role, file := fo.resolve(p)
 		if tg == tNone {
@@ -77,7 +77,7 @@ func FuzzControlAPIJSON(f *testing.F) {
 		}
 	}
 	srv := fuzzServer(f)
-	h := srv.gw.controlHandler("fuzz")
+	h := srv.gw.api.controlHandler("fuzz")
 	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
 		method, p, _ := strings.Cut(routes[int(route)%len(routes)], " ")
 		if p == "/clock/advance" {

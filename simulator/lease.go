@@ -77,10 +77,10 @@ func (g *Gateway) Lease(body control.Lease) (control.Lease, error) {
 
 // leaseGuard refuses changing requests (not GET, not the lease's own) from anyone but the
 // lease holder while a lease is held.
-func (g *Gateway) leaseGuard(next http.Handler) http.Handler {
+func (a *controlAPI) leaseGuard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && !strings.HasPrefix(r.URL.Path, control.APIPrefix+"/lease") {
-			if msg := g.lease.busyFor(r.Header.Get(control.LeaseHeader), time.Now()); msg != "" {
+			if msg := a.g.lease.busyFor(r.Header.Get(control.LeaseHeader), time.Now()); msg != "" {
 				writeJSON(w, http.StatusConflict, control.Error{Error: msg})
 				return
 			}

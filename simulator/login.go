@@ -13,6 +13,9 @@ import (
 	ftpserver "github.com/fclairamb/ftpserverlib"
 
 	"github.com/ftpsgw/ftpsgw/certs"
+	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/clock"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/store"
 )
 
 // Login: USER (PreAuthUser), the certificate's identity against the username and its
@@ -32,12 +35,19 @@ var (
 	errTLSNotVerified = errors.New("the TLS handshake did not verify a client certificate")
 )
 
-func (g *Gateway) refuseLogin(s *session, user string, reason error, countFailure bool) error {
+// logins judges logins: the username a certificate gives, personal certificates, and the
+// lock-out limiter of failed attempts.
+type logins struct {
+	*core
+	limiter *loginLimiter
+}
+
+func (l *logins) refuseLogin(s *session, user string, reason error, countFailure bool) error {
 	if countFailure {
-		g.limiter.fail(s.remote, user)
+		l.limiter.fail(s.remote, user)
 	}
-	g.metrics.logins.WithLabelValues("refused", loginReason(reason)).Inc()
-	g.journal.Append(Event{Session: s.id, Remote: s.remote, Username: user, Type: EventLogin, OK: false, Reason: reason.Error()})
+	l.metrics.logins.WithLabelValues("refused", loginReason(reason)).Inc()
+	l.journal.Append(control.Event{Session: s.id, Remote: s.remote, Username: user, Type: control.EventLogin, OK: false, Reason: reason.Error()})
 	return reason
 }
 
@@ -45,19 +55,19 @@ func (g *Gateway) refuseLogin(s *session, user string, reason error, countFailur
 // TLS, from an address and for an identity that are not locked out, and parse as a username.
 func (f *front) PreAuthUser(cc ftpserver.ClientContext, user string) error {
 	g := f.gw
-	s := g.session(f, cc.ID())
+	s := f.session(cc.ID())
 	if s == nil {
 		return errors.New("unknown session")
 	}
 	user = strings.ToValidUTF8(user, "\uFFFD")
 	if !cc.HasTLSForControl() {
-		return g.refuseLogin(s, user, errNeedTLS, false)
+		return g.logins.refuseLogin(s, user, errNeedTLS, false)
 	}
-	if until, locked := g.limiter.locked(s.remote, user); locked {
-		return g.refuseLogin(s, user, fmt.Errorf("%w: try again after %s", errLockedOut, until.Format(time.RFC3339)), false)
+	if until, locked := g.logins.limiter.locked(s.remote, user); locked {
+		return g.logins.refuseLogin(s, user, fmt.Errorf("%w: try again after %s", errLockedOut, until.Format(time.RFC3339)), false)
 	}
-	if _, err := certs.ParseUsername(user); err != nil && !g.personalUsername(user) {
-		return g.refuseLogin(s, user, fmt.Errorf("%w: %v", errBadUsername, err), true)
+	if _, err := certs.ParseUsername(user); err != nil && !g.logins.personalUsername(user) {
+		return g.logins.refuseLogin(s, user, fmt.Errorf("%w: %v", errBadUsername, err), true)
 	}
 	return nil
 }
@@ -65,16 +75,16 @@ func (f *front) PreAuthUser(cc ftpserver.ClientContext, user string) error {
 // usernameOf is the username a certificate's identity logs in with: the documented form under
 // the uid_mapping setting, or for a personal certificate the one personal_usernames gives it
 // ("" when none).
-func (g *Gateway) usernameOf(id certs.Identity) string {
+func (l *logins) usernameOf(id certs.Identity) string {
 	if id.Kind == certs.KindPID {
-		return g.cfg.PersonalUsernames[id.ID]
+		return l.cfg.PersonalUsernames[id.ID]
 	}
-	return id.UsernameWith(g.cfg.UIDMapping)
+	return id.UsernameWith(l.cfg.UIDMapping)
 }
 
 // personalUsername reports whether a username is one that personal_usernames admits.
-func (g *Gateway) personalUsername(user string) bool {
-	for _, u := range g.cfg.PersonalUsernames {
+func (l *logins) personalUsername(user string) bool {
+	for _, u := range l.cfg.PersonalUsernames {
 		if u == user {
 			return true
 		}
@@ -87,7 +97,7 @@ func (g *Gateway) personalUsername(user string) bool {
 // so login takes the certificate AND the password.
 func (f *front) VerifyConnection(cc ftpserver.ClientContext, user string, _ *tls.Conn) (ftpserver.ClientDriver, error) {
 	g := f.gw
-	s := g.session(f, cc.ID())
+	s := f.session(cc.ID())
 	if s == nil {
 		return nil, errors.New("unknown session")
 	}
@@ -100,28 +110,28 @@ func (f *front) VerifyConnection(cc ftpserver.ClientContext, user string, _ *tls
 	mustMatch := g.rules.Login.UsernameMustMatchCertificate
 	switch {
 	case !ok || cert == nil:
-		return nil, g.refuseLogin(s, user, errTLSNotVerified, true)
+		return nil, g.logins.refuseLogin(s, user, errTLSNotVerified, true)
 	case id.Kind == certs.KindUI && !g.rules.Login.AdmitOCES3:
-		return nil, g.refuseLogin(s, user, fmt.Errorf("%w: OCES3 certificates are not supported", errNoIdentity), true)
+		return nil, g.logins.refuseLogin(s, user, fmt.Errorf("%w: OCES3 certificates are not supported", errNoIdentity), true)
 	case errors.Is(idErr, certs.ErrPersonalCertificate) && g.cfg.PersonalUsernames[id.ID] == "":
-		return nil, g.refuseLogin(s, user, errPersonal, true)
+		return nil, g.logins.refuseLogin(s, user, errPersonal, true)
 	case idErr != nil && !errors.Is(idErr, certs.ErrPersonalCertificate):
-		return nil, g.refuseLogin(s, user, fmt.Errorf("%w: %v", errNoIdentity, idErr), true)
-	case g.usernameOf(id) != user && mustMatch:
-		return nil, g.refuseLogin(s, user, fmt.Errorf("%w: the certificate is %s, whose username is %s", errUserMismatch, id, g.usernameOf(id)), true)
+		return nil, g.logins.refuseLogin(s, user, fmt.Errorf("%w: %v", errNoIdentity, idErr), true)
+	case g.logins.usernameOf(id) != user && mustMatch:
+		return nil, g.logins.refuseLogin(s, user, fmt.Errorf("%w: the certificate is %s, whose username is %s", errUserMismatch, id, g.logins.usernameOf(id)), true)
 	}
 	reg, err := g.store.Registration(context.Background(), user)
-	if errors.Is(err, ErrNotRegistered) {
+	if errors.Is(err, store.ErrNotRegistered) {
 		if !g.rules.Login.RequireRegistration {
 			return nil, nil
 		}
-		return nil, g.refuseLogin(s, user, errNotRegistered, true)
+		return nil, g.logins.refuseLogin(s, user, errNotRegistered, true)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("internal error: %w", err)
 	}
 	if !strings.EqualFold(reg.Fingerprint, certs.Fingerprint(cert)) && mustMatch {
-		return nil, g.refuseLogin(s, user, errOtherCert, true)
+		return nil, g.logins.refuseLogin(s, user, errOtherCert, true)
 	}
 	return nil, nil
 }
@@ -129,7 +139,7 @@ func (f *front) VerifyConnection(cc ftpserver.ClientContext, user string, _ *tls
 // AuthUser implements ftpserver.MainDriver: the PASS step.
 func (f *front) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserver.ClientDriver, error) {
 	g := f.gw
-	s := g.session(f, cc.ID())
+	s := f.session(cc.ID())
 	if s == nil {
 		return nil, errors.New("unknown session")
 	}
@@ -142,28 +152,28 @@ func (f *front) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserv
 		if parsed, err := certs.ParseUsername(user); err == nil {
 			id = parsed
 		}
-	case !ok || cert == nil || (g.usernameOf(id) != user && g.rules.Login.UsernameMustMatchCertificate):
-		return nil, g.refuseLogin(s, user, errTLSNotVerified, true)
+	case !ok || cert == nil || (g.logins.usernameOf(id) != user && g.rules.Login.UsernameMustMatchCertificate):
+		return nil, g.logins.refuseLogin(s, user, errTLSNotVerified, true)
 	}
-	if until, locked := g.limiter.locked(s.remote, user); locked {
-		return nil, g.refuseLogin(s, user, fmt.Errorf("%w: try again after %s", errLockedOut, until.Format(time.RFC3339)), false)
+	if until, locked := g.logins.limiter.locked(s.remote, user); locked {
+		return nil, g.logins.refuseLogin(s, user, fmt.Errorf("%w: try again after %s", errLockedOut, until.Format(time.RFC3339)), false)
 	}
 	if g.injectFault(s, true) {
 		return nil, errors.New("connection dropped (fault injected)")
 	}
 	if max := g.cfg.Limits.MaxSessionsPerIdentity; max > 0 && g.sessions.loggedIn(user) >= max {
 		g.metrics.limits.WithLabelValues("sessions_per_identity").Inc()
-		return nil, g.refuseLogin(s, user, fmt.Errorf("%w: %s already has %d sessions open (limits.max_sessions_per_identity)", errTooManySessions, user, max), false)
+		return nil, g.logins.refuseLogin(s, user, fmt.Errorf("%w: %s already has %d sessions open (limits.max_sessions_per_identity)", errTooManySessions, user, max), false)
 	}
 	good, err := g.store.CheckPassword(context.Background(), user, pass)
-	if err != nil && !errors.Is(err, ErrNotRegistered) {
+	if err != nil && !errors.Is(err, store.ErrNotRegistered) {
 		return nil, fmt.Errorf("internal error: %w", err)
 	}
-	unregistered := errors.Is(err, ErrNotRegistered)
+	unregistered := errors.Is(err, store.ErrNotRegistered)
 	if !good && g.rules.Login.CheckPassword && !(unregistered && !g.rules.Login.RequireRegistration) {
-		return nil, g.refuseLogin(s, user, errWrongPassword, true)
+		return nil, g.logins.refuseLogin(s, user, errWrongPassword, true)
 	}
-	g.limiter.succeed(user)
+	g.logins.limiter.succeed(user)
 	g.metrics.logins.WithLabelValues("ok", "").Inc()
 	s.mu.Lock()
 	s.username, s.cvr = user, id.CVR
@@ -172,21 +182,21 @@ func (f *front) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserv
 	if cert != nil {
 		fp = certs.Fingerprint(cert)
 	}
-	g.journal.Append(Event{Session: s.id, Remote: s.remote, Username: user, Type: EventLogin, OK: true,
+	g.journal.Append(control.Event{Session: s.id, Remote: s.remote, Username: user, Type: control.EventLogin, OK: true,
 		Fingerprint: fp, Identity: id.String()})
 	return &folders{gw: g, s: s, username: user, cvr: id.CVR}, nil
 }
 
 // loginLimiter locks out an address or an identity after too many failures in a window.
 type loginLimiter struct {
-	clock  Clock
+	clock  clock.Clock
 	limits LoginLimits
 	mu     sync.Mutex
 	fails  map[string][]time.Time
 	until  map[string]time.Time
 }
 
-func newLoginLimiter(clock Clock, l LoginLimits) *loginLimiter {
+func newLoginLimiter(clock clock.Clock, l LoginLimits) *loginLimiter {
 	return &loginLimiter{clock: clock, limits: l, fails: map[string][]time.Time{}, until: map[string]time.Time{}}
 }
 

@@ -32,9 +32,9 @@ func (t *libTap) Handle(ctx context.Context, r slog.Record) error {
 		line := attrString(r, "line")
 		if found {
 			if r.Message == "Received line" {
-				t.gw.onCommand(t.front, id, line)
+				t.front.onCommand(id, line)
 			} else {
-				t.gw.onReply(t.front, id, line)
+				t.front.onReply(id, line)
 			}
 		}
 		return nil
@@ -43,13 +43,13 @@ func (t *libTap) Handle(ctx context.Context, r slog.Record) error {
 		return nil
 	}
 	if r.Message == "Network error" || r.Message == "Read error" {
-		if id, ok := t.clientID(r); ok && t.gw.onStreamError(t.front, id, attrString(r, "err")) {
+		if id, ok := t.clientID(r); ok && t.front.onStreamError(id, attrString(r, "err")) {
 			return nil // journalled and logged as a failed handshake
 		}
 	}
 	if r.Message == "Received line too long, disconnecting client" {
 		if id, ok := t.clientID(r); ok {
-			t.gw.onLineTooLong(t.front, id, attrString(r, "size"))
+			t.front.onLineTooLong(id, attrString(r, "size"))
 		}
 		return nil
 	}

@@ -34,13 +34,6 @@ func newMetrics(g *Gateway) *metrics {
 	m.replications = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ftpsgw_replications_total", Help: "Security-system replications by result."}, []string{"result"})
 	m.linkErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ftpsgw_remote_errors_total", Help: "Failed requests to the remote backend or security process (backend.url, security.url)."}, []string{"service"})
 	m.limits = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ftpsgw_limit_refusals_total", Help: "Requests refused by a limit (limits.*), by limit."}, []string{"limit"})
-	queue := func() (int, float64) {
-		n, oldest, err := g.store.QueueStats(context.Background())
-		if err != nil || oldest.IsZero() {
-			return n, 0
-		}
-		return n, g.clock.Now().Sub(oldest).Seconds()
-	}
 	boolGauge := func(b bool) float64 {
 		if b {
 			return 1
@@ -48,16 +41,13 @@ func newMetrics(g *Gateway) *metrics {
 		return 0
 	}
 	m.registry.MustRegister(m.sessions, m.active, m.logins, m.uploads, m.uploadBytes, m.receipts, m.replications, m.linkErrors, m.limits,
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ftpsgw_queue_depth", Help: "Uploads whose receipts are not complete."},
-			func() float64 { n, _ := queue(); return float64(n) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ftpsgw_queue_oldest_age_seconds", Help: "Age of the oldest unfinished upload, on the gateway clock."},
-			func() float64 { _, age := queue(); return age }),
+		queueCollector{g: g},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ftpsgw_replication_age_seconds", Help: "Time since the last successful replication, on the gateway clock."},
-			func() float64 { return g.clock.Now().Sub(g.lastReplication()).Seconds() }),
+			func() float64 { return g.clock.Now().Sub(g.replica.lastReplication()).Seconds() }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ftpsgw_backend_up", Help: "1 while the backend link is up."},
-			func() float64 { return boolGauge(g.backendUp(g.clock.Now())) }),
+			func() float64 { return boolGauge(g.pipeline.backendUp(g.clock.Now())) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ftpsgw_security_reachable", Help: "1 while the security system is reachable."},
-			func() float64 { return boolGauge(g.securityReachable()) }),
+			func() float64 { return boolGauge(g.replica.securityReachable()) }),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -80,4 +70,24 @@ func loginReason(err error) string {
 		}
 	}
 	return "other"
+}
+
+// queueCollector reports the receipt queue's depth and oldest age from one query per scrape.
+type queueCollector struct{ g *Gateway }
+
+var (
+	queueDepthDesc = prometheus.NewDesc("ftpsgw_queue_depth", "Uploads whose receipts are not complete.", nil, nil)
+	queueAgeDesc   = prometheus.NewDesc("ftpsgw_queue_oldest_age_seconds", "Age of the oldest unfinished upload, on the gateway clock.", nil, nil)
+)
+
+func (queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDepthDesc; ch <- queueAgeDesc }
+
+func (q queueCollector) Collect(ch chan<- prometheus.Metric) {
+	n, oldest, err := q.g.store.QueueStats(context.Background())
+	age := 0.0
+	if err == nil && !oldest.IsZero() {
+		age = q.g.clock.Now().Sub(oldest).Seconds()
+	}
+	ch <- prometheus.MustNewConstMetric(queueDepthDesc, prometheus.GaugeValue, float64(n))
+	ch <- prometheus.MustNewConstMetric(queueAgeDesc, prometheus.GaugeValue, age)
 }

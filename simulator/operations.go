@@ -15,6 +15,7 @@ import (
 
 	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/clock"
 	"github.com/ftpsgw/ftpsgw/simulator/internal/store"
 )
 
@@ -23,10 +24,10 @@ import (
 
 // Unregister removes a registration from the security system and the replica.
 func (g *Gateway) Unregister(ctx context.Context, username string) error {
-	if err := g.security.Unregister(ctx, username); err != nil {
+	if err := g.replica.security.Unregister(ctx, username); err != nil {
 		return err
 	}
-	return g.loadRoles(ctx)
+	return g.replica.loadRoles(ctx)
 }
 
 // SetRoles changes a username's roles in the security system; the gateway shows them after
@@ -35,10 +36,10 @@ func (g *Gateway) SetRoles(ctx context.Context, username string, roles []string)
 	if err := validateRoles(roles); err != nil {
 		return err
 	}
-	if err := g.security.SetRoles(ctx, username, roles); err != nil {
+	if err := g.replica.security.SetRoles(ctx, username, roles); err != nil {
 		return err
 	}
-	g.markSourceChanged()
+	g.replica.markSourceChanged()
 	if !g.rules.Folders.RolesFromReplica {
 		return g.ReplicateNow(ctx)
 	}
@@ -63,39 +64,39 @@ func (g *Gateway) SetFaults(f control.Faults) error {
 }
 
 // ClockMode is the clock the gateway runs on.
-func (g *Gateway) ClockMode() ClockMode { return ClockMode(g.apiClock().Mode) }
+func (g *Gateway) ClockMode() ClockMode { return ClockMode(g.api.apiClock().Mode) }
 
-func (g *Gateway) apiClock() control.Clock {
+func (a *controlAPI) apiClock() control.Clock {
 	mode := ClockReal
-	if _, ok := g.clock.(*VirtualClock); ok {
+	if _, ok := a.g.clock.(*clock.Virtual); ok {
 		mode = ClockVirtual
 	}
-	return control.Clock{Now: g.clock.Now(), Mode: string(mode)}
+	return control.Clock{Now: a.g.clock.Now(), Mode: string(mode)}
 }
 
-func (g *Gateway) health(ctx context.Context, version string) (control.Health, error) {
-	n, _, err := g.store.QueueStats(ctx)
+func (a *controlAPI) health(ctx context.Context, version string) (control.Health, error) {
+	n, _, err := a.g.store.QueueStats(ctx)
 	if err != nil {
 		return control.Health{}, err
 	}
-	return control.Health{Status: "ok", Version: version, Clock: g.apiClock(), BackendUp: g.backendUp(g.clock.Now()),
-		SecurityReachable: g.securityReachable(), LastReplication: g.lastReplication(), QueueDepth: n,
-		FTPS: g.addrs.Control, FTPSImplicit: g.addrs.Implicit}, nil
+	return control.Health{Status: "ok", Version: version, Clock: a.g.api.apiClock(), BackendUp: a.g.pipeline.backendUp(a.g.clock.Now()),
+		SecurityReachable: a.g.replica.securityReachable(), LastReplication: a.g.replica.lastReplication(), QueueDepth: n,
+		FTPS: a.g.addrs.Control, FTPSImplicit: a.g.addrs.Implicit}, nil
 }
 
-func (g *Gateway) apiSecurity() control.Security {
-	r := g.securityReachable()
-	return control.Security{Reachable: &r, LastReplication: g.lastReplication(), NextReplication: g.nextReplication()}
+func (a *controlAPI) apiSecurity() control.Security {
+	r := a.g.replica.securityReachable()
+	return control.Security{Reachable: &r, LastReplication: a.g.replica.lastReplication(), NextReplication: a.g.replica.nextReplication()}
 }
 
-func (g *Gateway) apiRegistrations(ctx context.Context) ([]control.Registration, error) {
-	regs, err := g.store.Registrations(ctx)
+func (a *controlAPI) apiRegistrations(ctx context.Context) ([]control.Registration, error) {
+	regs, err := a.g.store.Registrations(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := []control.Registration{}
 	for _, r := range regs {
-		out = append(out, control.Registration{Username: r.Username, CVR: r.CVR, Fingerprint: r.Fingerprint, Roles: nonNil(r.Roles)})
+		out = append(out, control.Registration{Username: r.Username, CVR: r.CVR, Fingerprint: r.Fingerprint, Roles: store.NonNil(r.Roles)})
 	}
 	return out, nil
 }
@@ -123,18 +124,18 @@ func (g *Gateway) Register(ctx context.Context, body control.Registration) (cont
 	if err != nil {
 		return none, badRequest("certificate_pem: %v", err)
 	}
-	if err := g.trust.verifyClient([]*x509.Certificate{cert}, g.clock.Now()); err != nil {
+	if err := g.tlsGuard.trust.verifyClient([]*x509.Certificate{cert}, g.clock.Now()); err != nil {
 		return none, badRequest("%v", err)
 	}
 	id, err := certs.FromCertificate(cert)
-	if err != nil && !(errors.Is(err, certs.ErrPersonalCertificate) && g.usernameOf(id) != "") {
+	if err != nil && !(errors.Is(err, certs.ErrPersonalCertificate) && g.logins.usernameOf(id) != "") {
 		if errors.Is(err, certs.ErrPersonalCertificate) {
 			return none, badRequest("%v; to admit it, give its PID a username in personal_usernames (ASSUMED setting)", err)
 		}
 		return none, badRequest("%v", err)
 	}
-	if body.Username != "" && body.Username != g.usernameOf(id) {
-		return none, badRequest("username %q does not belong to the certificate, whose username is %s", body.Username, g.usernameOf(id))
+	if body.Username != "" && body.Username != g.logins.usernameOf(id) {
+		return none, badRequest("username %q does not belong to the certificate, whose username is %s", body.Username, g.logins.usernameOf(id))
 	}
 	if len(body.Password) < 8 {
 		return none, badRequest("password must be at least 8 characters")
@@ -142,14 +143,14 @@ func (g *Gateway) Register(ctx context.Context, body control.Registration) (cont
 	if err := validateRoles(body.Roles); err != nil {
 		return none, err
 	}
-	reg := Registration{Username: g.usernameOf(id), CVR: id.CVR, Fingerprint: certs.Fingerprint(cert), Roles: body.Roles}
+	reg := store.Registration{Username: g.logins.usernameOf(id), CVR: id.CVR, Fingerprint: certs.Fingerprint(cert), Roles: body.Roles}
 	if err := g.register(ctx, reg, body.Password, g.clock.Now()); err != nil {
 		return none, err
 	}
-	if err := g.loadRoles(ctx); err != nil {
+	if err := g.replica.loadRoles(ctx); err != nil {
 		return none, err
 	}
-	return control.Registration{Username: reg.Username, CVR: reg.CVR, Fingerprint: reg.Fingerprint, Roles: nonNil(reg.Roles)}, nil
+	return control.Registration{Username: reg.Username, CVR: reg.CVR, Fingerprint: reg.Fingerprint, Roles: store.NonNil(reg.Roles)}, nil
 }
 
 func ruleFromAPI(name string, r control.ServiceRule) (ServiceRule, error) {
@@ -224,12 +225,12 @@ type backendState struct {
 // SetBackend changes the backend link (up or down) and service rules; a rule that does not
 // validate changes nothing.
 func (g *Gateway) SetBackend(ctx context.Context, body control.Backend) (control.Backend, error) {
-	next := g.backendSettings()
+	next := g.pipeline.backendSettings()
 	if err := applyRules(&next, body.Default, body.Services); err != nil {
 		return control.Backend{}, err
 	}
 	if body.Default != nil || len(body.Services) > 0 {
-		if err := g.backend.SetRules(ctx, control.BackendRules{Default: body.Default, Services: body.Services}); err != nil {
+		if err := g.pipeline.backend.SetRules(ctx, control.BackendRules{Default: body.Default, Services: body.Services}); err != nil {
 			return control.Backend{}, err
 		}
 	}
@@ -239,40 +240,40 @@ func (g *Gateway) SetBackend(ctx context.Context, body control.Backend) (control
 	if err := g.setBackend(ctx, next); err != nil {
 		return control.Backend{}, err
 	}
-	return g.apiBackend(ctx)
+	return g.api.apiBackend(ctx)
 }
 
 // apiBackend is the link state with the rules of the backend in use (the remote one's, when
 // backend.url is set).
-func (g *Gateway) apiBackend(ctx context.Context) (control.Backend, error) {
-	out := backendToAPI(g.backendSettings(), g.backendUp(g.clock.Now()))
-	rules, err := g.backend.Rules(ctx)
+func (a *controlAPI) apiBackend(ctx context.Context) (control.Backend, error) {
+	out := backendToAPI(a.g.pipeline.backendSettings(), a.g.pipeline.backendUp(a.g.clock.Now()))
+	rules, err := a.g.pipeline.backend.Rules(ctx)
 	out.Default, out.Services = rules.Default, rules.Services
 	return out, err
 }
 
 // register registers a certificate in the security system (the remote one too, when
 // security.url is set) and in the replica: a registration takes effect now.
-func (g *Gateway) register(ctx context.Context, reg Registration, password string, now time.Time) error {
+func (g *Gateway) register(ctx context.Context, reg store.Registration, password string, now time.Time) error {
 	hash, err := store.HashPassword(password)
 	if err != nil {
 		return err
 	}
-	return g.security.Register(ctx, reg, hash, now)
+	return g.replica.security.Register(ctx, reg, hash, now)
 }
 
 // setBackend applies and persists backend settings; when the link comes back, waiting
 // deliveries are due at once (receipts then flow in their original order).
 func (g *Gateway) setBackend(ctx context.Context, next BackendSettings) error {
-	g.pipe.mu.Lock()
-	defer g.pipe.mu.Unlock()
-	wasUp := g.backendUp(g.clock.Now())
+	g.pipeline.state.mu.Lock()
+	defer g.pipeline.state.mu.Unlock()
+	wasUp := g.pipeline.backendUp(g.clock.Now())
 	if err := g.store.SetMetaJSON(ctx, metaBackend, backendState{Up: next.Up, Default: next.Default, Services: next.Services}); err != nil {
 		return err
 	}
-	g.link.set(next)
-	if !wasUp && g.backendUp(g.clock.Now()) {
-		g.link.reset(nil) // try the remote backend at once too
+	g.pipeline.link.set(next)
+	if !wasUp && g.pipeline.backendUp(g.clock.Now()) {
+		g.pipeline.link.reset(nil) // try the remote backend at once too
 		if err := g.store.Kick(ctx, g.clock.Now()); err != nil {
 			return err
 		}
@@ -282,7 +283,7 @@ func (g *Gateway) setBackend(ctx context.Context, next BackendSettings) error {
 			}
 		}
 	}
-	g.kick()
+	g.pipeline.kick()
 	return nil
 }
 
@@ -293,20 +294,20 @@ func (g *Gateway) SetSecurityReachable(ctx context.Context, reachable bool) erro
 	if err := g.store.SetMeta(ctx, metaSecurityReachable, strconv.FormatBool(reachable)); err != nil {
 		return err
 	}
-	g.repl.setReachable(reachable)
+	g.replica.repl.setReachable(reachable)
 	return nil
 }
 
-func (g *Gateway) apiReceipts(ctx context.Context, username string) ([]control.Receipt, error) {
-	files, err := g.store.Outbox(ctx, username)
+func (a *controlAPI) apiReceipts(ctx context.Context, username string) ([]control.Receipt, error) {
+	files, err := a.g.store.Outbox(ctx, username)
 	if err != nil {
 		return nil, err
 	}
-	subs, err := g.store.Submissions(ctx, username)
+	subs, err := a.g.store.Submissions(ctx, username)
 	if err != nil {
 		return nil, err
 	}
-	byID := map[int64]Submission{}
+	byID := map[int64]store.Submission{}
 	for _, s := range subs {
 		byID[s.ID] = s
 	}
@@ -319,8 +320,8 @@ func (g *Gateway) apiReceipts(ctx context.Context, username string) ([]control.R
 	return out, nil
 }
 
-func (g *Gateway) apiSubmissions(ctx context.Context, username string) ([]control.Submission, error) {
-	ds, err := g.store.Deliveries(ctx, username)
+func (a *controlAPI) apiSubmissions(ctx context.Context, username string) ([]control.Submission, error) {
+	ds, err := a.g.store.Deliveries(ctx, username)
 	if err != nil {
 		return nil, err
 	}
@@ -337,13 +338,13 @@ func (g *Gateway) apiSubmissions(ctx context.Context, username string) ([]contro
 // registry, queues and /out folders, the backend and security system as configured. Open
 // sessions are closed. A virtual clock goes back to the wall clock's time.
 func (g *Gateway) Reset(ctx context.Context) error {
-	g.pipe.mu.Lock()
-	defer g.pipe.mu.Unlock()
+	g.pipeline.state.mu.Lock()
+	defer g.pipeline.state.mu.Unlock()
 	// The remote parts first: if one does not answer, nothing changes here.
-	if err := g.backend.Reset(ctx); err != nil {
+	if err := g.pipeline.backend.Reset(ctx); err != nil {
 		return err
 	}
-	if err := g.security.Reset(ctx); err != nil {
+	if err := g.replica.security.Reset(ctx); err != nil {
 		return err
 	}
 	for _, c := range g.sessions.conns() {
@@ -352,7 +353,7 @@ func (g *Gateway) Reset(ctx context.Context) error {
 	if err := g.store.ResetAll(ctx); err != nil {
 		return err
 	}
-	g.pipe.queued.Store(0)
+	g.pipeline.state.queued.Store(0)
 	for _, d := range []string{"out", "spool", "tmp"} {
 		p := filepath.Join(g.dataDir, d)
 		if err := os.RemoveAll(p); err != nil {
@@ -362,17 +363,17 @@ func (g *Gateway) Reset(ctx context.Context) error {
 			return err
 		}
 	}
-	if vc, ok := g.clock.(*VirtualClock); ok {
+	if vc, ok := g.clock.(*clock.Virtual); ok {
 		vc.Rewind(time.Now())
 		if err := g.store.SetMetaTime(ctx, metaVirtualNow, vc.Now()); err != nil {
 			return err
 		}
 	}
 	g.journal.Reset()
-	g.limiter.reset()
+	g.logins.limiter.reset()
 	initial := g.cfg.Backend
-	g.link.reset(&initial)
-	g.repl.reset(g.cfg.Security.Reachable)
+	g.pipeline.link.reset(&initial)
+	g.replica.repl.reset(g.cfg.Security.Reachable)
 	g.faults.set(control.Faults{})
 	return g.initialRegistrations(ctx)
 }

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/clock"
 	"github.com/ftpsgw/ftpsgw/simulator/internal/receipt"
 	"github.com/ftpsgw/ftpsgw/simulator/internal/store"
 )
@@ -35,6 +37,18 @@ const dueBatch = 256
 // heartbeatService always answers (never rejected by rules).
 const heartbeatService = "FTPSGW.Heartbeat"
 
+// receiptPipeline moves accepted uploads through the backend and writes their receipts: its
+// state and lock, the link to the backend with its failures, and the backend itself. It
+// replicates the security system on its own clock (replica) before each round.
+type receiptPipeline struct {
+	*core
+	state   pipelineState
+	link    *backendLink // backend settings and the link's failures
+	backend Backend      // embedded or `ftpsgw backend`
+	replica *securityReplica
+	dataDir string // where the spool is
+}
+
 // pipelineState is the receipt pipeline's own state: mu serialises the pipeline with
 // replication and clock advances; wake and done drive and end its loop; queued counts
 // unfinished deliveries (the receipt queue) without a database scan per STOR: counted at
@@ -47,29 +61,29 @@ type pipelineState struct {
 }
 
 // kick wakes the pipeline loop.
-func (g *Gateway) kick() {
+func (p *receiptPipeline) kick() {
 	select {
-	case g.pipe.wake <- struct{}{}:
+	case p.state.wake <- struct{}{}:
 	default:
 	}
 }
 
 // runDue performs everything due at the clock's current time, in order.
-func (g *Gateway) runDue(ctx context.Context) error {
-	g.pipe.mu.Lock()
-	defer g.pipe.mu.Unlock()
-	return g.runDueLocked(ctx)
+func (p *receiptPipeline) runDue(ctx context.Context) error {
+	p.state.mu.Lock()
+	defer p.state.mu.Unlock()
+	return p.runDueLocked(ctx)
 }
 
-func (g *Gateway) runDueLocked(ctx context.Context) error {
-	now := g.clock.Now()
-	if err := g.replicateIfDue(ctx, now); err != nil {
+func (p *receiptPipeline) runDueLocked(ctx context.Context) error {
+	now := p.clock.Now()
+	if err := p.replica.replicateIfDue(ctx, now); err != nil {
 		return err
 	}
 	// Drain everything due now. Each step either moves a delivery to a later state or
 	// postpones it into the future, so this ends.
 	for {
-		due, err := g.store.DueDeliveries(ctx, now, dueBatch)
+		due, err := p.store.DueDeliveries(ctx, now, dueBatch)
 		if err != nil {
 			return err
 		}
@@ -78,20 +92,20 @@ func (g *Gateway) runDueLocked(ctx context.Context) error {
 		}
 		var b batch
 		for _, d := range due {
-			if err := g.step(ctx, &b, d, now); err != nil {
+			if err := p.step(ctx, &b, d, now); err != nil {
 				// keep what the batch did before the failure (its files were handed over)
-				return errors.Join(fmt.Errorf("delivery of %s/%s: %w", d.Username, d.Name, err), g.commit(ctx, &b))
+				return errors.Join(fmt.Errorf("delivery of %s/%s: %w", d.Username, d.Name, err), p.commit(ctx, &b))
 			}
 		}
-		if err := g.commit(ctx, &b); err != nil {
+		if err := p.commit(ctx, &b); err != nil {
 			return err
 		}
 	}
-	return g.expireOutbox(ctx, now)
+	return p.expireOutbox(ctx, now)
 }
 
 // nextDue returns the earliest time anything is due.
-func (g *Gateway) nextDue(ctx context.Context) (time.Time, bool) {
+func (p *receiptPipeline) nextDue(ctx context.Context) (time.Time, bool) {
 	var next time.Time
 	have := false
 	consider := func(t time.Time) {
@@ -99,16 +113,16 @@ func (g *Gateway) nextDue(ctx context.Context) (time.Time, bool) {
 			next, have = t, true
 		}
 	}
-	if t, ok, err := g.store.NextDue(ctx); err == nil && ok {
+	if t, ok, err := p.store.NextDue(ctx); err == nil && ok {
 		consider(t)
 	}
-	if t, ok, err := g.store.OldestLiveOutbox(ctx); err == nil && ok {
-		consider(t.Add(g.cfg.Retention.Std()))
+	if t, ok, err := p.store.OldestLiveOutbox(ctx); err == nil && ok {
+		consider(t.Add(p.cfg.Retention.Std()))
 	}
-	consider(g.nextReplication())
+	consider(p.replica.nextReplication())
 	// Scheduled outages end at known times: wake then so waiting deliveries move.
-	now := g.clock.Now()
-	for _, o := range g.backendSettings().Outages {
+	now := p.clock.Now()
+	for _, o := range p.backendSettings().Outages {
 		if o.To.After(now) {
 			consider(o.To)
 		}
@@ -123,7 +137,7 @@ type batch struct{ moves []store.Move }
 
 // advance moves a delivery on with its receipts; they are in /out (a view of the rows) the
 // moment the batch commits.
-func (b *batch) advance(subID int64, from, to store.DeliveryState, nextAt time.Time, attempts int, files []OutboxFile) error {
+func (b *batch) advance(subID int64, from, to store.DeliveryState, nextAt time.Time, attempts int, files []store.OutboxFile) error {
 	b.moves = append(b.moves, store.Move{SubmissionID: subID, From: from, To: to, NextAt: nextAt, Attempts: attempts, Files: files})
 	return nil
 }
@@ -135,8 +149,8 @@ func (b *batch) postpone(subID int64, nextAt time.Time, attempts int) error {
 }
 
 // commit applies a batch, then counts and journals what it did.
-func (g *Gateway) commit(ctx context.Context, b *batch) error {
-	if err := g.store.Apply(ctx, b.moves); err != nil {
+func (p *receiptPipeline) commit(ctx context.Context, b *batch) error {
+	if err := p.store.Apply(ctx, b.moves); err != nil {
 		return err
 	}
 	for _, m := range b.moves {
@@ -144,11 +158,11 @@ func (g *Gateway) commit(ctx context.Context, b *batch) error {
 			continue
 		}
 		if m.To == store.StateDone {
-			g.pipe.queued.Add(-1)
+			p.state.queued.Add(-1)
 		}
 		for _, f := range m.Files {
-			g.metrics.receipts.WithLabelValues(receiptLabel(f)).Inc()
-			g.journal.Append(Event{Username: f.Username, Type: EventReceipt, Path: "/out/" + f.Name, Code: publicCode(f.Code), OK: f.Code != CodeError,
+			p.metrics.receipts.WithLabelValues(receiptLabel(f)).Inc()
+			p.journal.Append(control.Event{Username: f.Username, Type: control.EventReceipt, Path: "/out/" + f.Name, Code: publicCode(f.Code), OK: f.Code != receipt.CodeError,
 				Reason: f.ErrorCode, Time: f.CreatedAt})
 		}
 	}
@@ -157,79 +171,79 @@ func (g *Gateway) commit(ctx context.Context, b *batch) error {
 }
 
 // step moves one delivery forward (into b).
-func (g *Gateway) step(ctx context.Context, b *batch, d Delivery, now time.Time) error {
+func (p *receiptPipeline) step(ctx context.Context, b *batch, d store.Delivery, now time.Time) error {
 	if d.Reused {
-		rerr := errorTexts[ErrCodeNameReused]
-		return b.advance(d.ID, d.State, store.StateDone, now, d.Attempts, []OutboxFile{
-			g.receipt(d, CodeError, now, "", &rerr, ""),
+		rerr := receipt.ErrorTexts[receipt.ErrCodeNameReused]
+		return b.advance(d.ID, d.State, store.StateDone, now, d.Attempts, []store.OutboxFile{
+			p.receipt(d, receipt.CodeError, now, "", &rerr, ""),
 		})
 	}
-	if !g.backendUp(now) {
-		if !g.rules.Outage.NeverStatus0 && now.Sub(d.ReceivedAt) >= 6*time.Hour {
-			rerr := errorTexts[ErrCodeBackendDown]
-			return b.advance(d.ID, d.State, store.StateDone, now, d.Attempts, []OutboxFile{g.receipt(d, CodeError, now, "", &rerr, "")})
+	if !p.backendUp(now) {
+		if !p.rules.Outage.NeverStatus0 && now.Sub(d.ReceivedAt) >= 6*time.Hour {
+			rerr := receipt.ErrorTexts[receipt.ErrCodeBackendDown]
+			return b.advance(d.ID, d.State, store.StateDone, now, d.Attempts, []store.OutboxFile{p.receipt(d, receipt.CodeError, now, "", &rerr, "")})
 		}
 		// Postponed, never failed: back off and try again.
 		attempts := d.Attempts + 1
-		return b.postpone(d.ID, now.Add(g.backoff(attempts)), attempts)
+		return b.postpone(d.ID, now.Add(p.backoff(attempts)), attempts)
 	}
-	if retryAt, waiting := g.linkWaiting(now); waiting {
+	if retryAt, waiting := p.linkWaiting(now); waiting {
 		return b.postpone(d.ID, retryAt, d.Attempts+1)
 	}
 	switch d.State {
 	case store.StateQueued:
-		delay, err := g.backend.HandOver(ctx, d)
+		delay, err := p.backend.HandOver(ctx, d)
 		if err != nil {
-			return g.linkFailedOr(b, d, now, err)
+			return p.linkFailedOr(b, d, now, err)
 		}
-		g.linkOK()
+		p.linkOK()
 		return b.advance(d.ID, store.StateQueued, store.StateDelivered, now.Add(delay), 0,
-			[]OutboxFile{g.receipt(d, CodeDelivered, now, "", nil, "")})
+			[]store.OutboxFile{p.receipt(d, receipt.CodeDelivered, now, "", nil, "")})
 	case store.StateDelivered:
-		v, err := g.backend.Answer(ctx, d)
+		v, err := p.backend.Answer(ctx, d)
 		if errors.Is(err, errRedelivered) {
-			g.linkOK()
-			return b.postpone(d.ID, now.Add(g.backendSettings().RetryMin.Std()), d.Attempts)
+			p.linkOK()
+			return b.postpone(d.ID, now.Add(p.backendSettings().RetryMin.Std()), d.Attempts)
 		}
 		if err != nil {
-			return g.linkFailedOr(b, d, now, err)
+			return p.linkFailedOr(b, d, now, err)
 		}
-		g.linkOK()
+		p.linkOK()
 		if rerr := v.rerr; rerr != nil {
-			if !g.rules.Receipts.ErrorCodeOnReject {
+			if !p.rules.Receipts.ErrorCodeOnReject {
 				rerr = nil
 			}
-			return b.advance(d.ID, store.StateDelivered, store.StateDone, now, 0, []OutboxFile{g.receipt(d, CodeError, now, "", rerr, "")})
+			return b.advance(d.ID, store.StateDelivered, store.StateDone, now, 0, []store.OutboxFile{p.receipt(d, receipt.CodeError, now, "", rerr, "")})
 		}
 		// A val_ file is answered as a filing is (1, 2, 3 or 0): "på samme måde som ved
 		// indberetning"; it is only never filed.
-		accepted := g.receipt(d, CodeAccepted, now, "", nil, "")
+		accepted := p.receipt(d, receipt.CodeAccepted, now, "", nil, "")
 		if v.reply {
-			return b.advance(d.ID, store.StateDelivered, store.StateAccepted, now.Add(v.exposeDelay), 0, []OutboxFile{accepted})
+			return b.advance(d.ID, store.StateDelivered, store.StateAccepted, now.Add(v.exposeDelay), 0, []store.OutboxFile{accepted})
 		}
-		return b.advance(d.ID, store.StateDelivered, store.StateDone, now, 0, []OutboxFile{accepted})
+		return b.advance(d.ID, store.StateDelivered, store.StateDone, now, 0, []store.OutboxFile{accepted})
 	case store.StateAccepted:
-		return b.advance(d.ID, store.StateAccepted, store.StateDone, now, 0, g.exposed(d, now))
+		return b.advance(d.ID, store.StateAccepted, store.StateDone, now, 0, p.exposed(d, now))
 	}
 	return fmt.Errorf("unknown delivery state %q", d.State)
 }
 
 // linkFailedOr postpones d when err is a failure of the backend link, else returns err.
-func (g *Gateway) linkFailedOr(b *batch, d Delivery, now time.Time, err error) error {
+func (p *receiptPipeline) linkFailedOr(b *batch, d store.Delivery, now time.Time, err error) error {
 	var le linkError
 	if errors.As(err, &le) {
-		return g.linkFailed(b, d, now, err)
+		return p.linkFailed(b, d, now, err)
 	}
 	return err
 }
 
-func (g *Gateway) receipt(d Delivery, code int, at time.Time, text string, rerr *ReceiptError, reply string) OutboxFile {
+func (p *receiptPipeline) receipt(d store.Delivery, code int, at time.Time, text string, rerr *receipt.Error, reply string) store.OutboxFile {
 	if rerr != nil {
-		e := receipt.Localize(*rerr, g.cfg.ReceiptLanguage)
+		e := receipt.Localize(*rerr, p.cfg.ReceiptLanguage)
 		rerr = &e
 	}
-	f := OutboxFile{SubmissionID: d.ID, Username: d.Username, Kind: store.KindReceipt, Code: code,
-		Name: ReceiptName(d.Service, d.Name, code), Content: RenderReceipt(d, code, at, text, rerr, reply, g.rules.Receipts), CreatedAt: at}
+	f := store.OutboxFile{SubmissionID: d.ID, Username: d.Username, Kind: store.KindReceipt, Code: code,
+		Name: receipt.Name(d.Service, d.Name, code), Content: receipt.Render(d, code, at, text, rerr, reply, p.rules.Receipts.TransactionIDElement), CreatedAt: at}
 	if rerr != nil {
 		f.ErrorCode = rerr.Code
 	}
@@ -237,8 +251,8 @@ func (g *Gateway) receipt(d Delivery, code int, at time.Time, text string, rerr 
 }
 
 // backoff is the wait before retry n while the backend is down: RetryMin doubling up to RetryMax.
-func (g *Gateway) backoff(n int) time.Duration {
-	b := g.backendSettings()
+func (p *receiptPipeline) backoff(n int) time.Duration {
+	b := p.backendSettings()
 	d := b.RetryMin.Std()
 	for i := 1; i < n && d < b.RetryMax.Std(); i++ {
 		d *= 2
@@ -247,20 +261,20 @@ func (g *Gateway) backoff(n int) time.Duration {
 }
 
 // evaluate applies a service's backend rule to a spooled submission; nil means accepted.
-func (g *Gateway) evaluate(d Delivery, rule ServiceRule) *ReceiptError {
-	if !g.rules.Receipts.CheckFixedRecords {
+func (p *receiptPipeline) evaluate(d store.Delivery, rule ServiceRule) *receipt.Error {
+	if !p.rules.Receipts.CheckFixedRecords {
 		rule = rule.effective()
 		rule.FixedRecord, rule.Preset = false, ""
 	}
-	return evaluateRule(rule, d.Service, d.ASCII, func() (io.ReadCloser, error) { return g.openSubmission(d.Submission) })
+	return evaluateRule(rule, d.Service, d.ASCII, func() (io.ReadCloser, error) { return p.openSubmission(d.Submission) })
 }
 
 // openSubmission reads a submission's bytes, from its spool file or the database.
-func (g *Gateway) openSubmission(sub Submission) (io.ReadCloser, error) {
+func (p *receiptPipeline) openSubmission(sub store.Submission) (io.ReadCloser, error) {
 	if sub.SpoolPath != "" {
-		return os.Open(filepath.Join(g.dataDir, sub.SpoolPath))
+		return os.Open(filepath.Join(p.dataDir, sub.SpoolPath))
 	}
-	b, err := g.store.Content(context.Background(), g.dataDir, sub)
+	b, err := p.store.Content(context.Background(), p.dataDir, sub)
 	if err != nil {
 		return nil, err
 	}
@@ -269,22 +283,22 @@ func (g *Gateway) openSubmission(sub Submission) (io.ReadCloser, error) {
 
 // evaluateRule applies a backend rule to a file; nil means accepted. The embedded backend
 // and `ftpsgw backend` answer by this one function.
-func evaluateRule(rule ServiceRule, service string, ascii bool, open func() (io.ReadCloser, error)) *ReceiptError {
+func evaluateRule(rule ServiceRule, service string, ascii bool, open func() (io.ReadCloser, error)) *receipt.Error {
 	rule = rule.effective()
 	if service == heartbeatService {
 		return nil
 	}
 	if rule.Action == ActionReject {
-		return &ReceiptError{Code: rule.ErrorCode, Message: rule.ErrorMessage, Resolution: "Correct the file and upload it under a new name."}
+		return &receipt.Error{Code: rule.ErrorCode, Message: rule.ErrorMessage, Resolution: "Correct the file and upload it under a new name."}
 	}
 	if rule.RequireASCII && !ascii {
-		e := errorTexts[ErrCodeNotASCII]
+		e := receipt.ErrorTexts[receipt.ErrCodeNotASCII]
 		return &e
 	}
 	if rule.RecordLength > 0 || rule.FixedRecord {
 		f, err := open()
 		if err != nil {
-			e := errorTexts[ErrCodeInternal]
+			e := receipt.ErrorTexts[receipt.ErrCodeInternal]
 			return &e
 		}
 		defer f.Close()
@@ -293,7 +307,7 @@ func evaluateRule(rule ServiceRule, service string, ascii bool, open func() (io.
 	return nil
 }
 
-func receiptLabel(f OutboxFile) string {
+func receiptLabel(f store.OutboxFile) string {
 	if f.Kind == store.KindReply {
 		return "reply"
 	}
@@ -311,30 +325,30 @@ const (
 // publicCode is the receipt code users see.
 func publicCode(code int) int {
 	if code == codeExposedSecond {
-		return CodeExposed
+		return receipt.CodeExposed
 	}
 	return code
 }
 
 // expireOutbox removes receipts and reply files older than the retention period.
-func (g *Gateway) expireOutbox(ctx context.Context, now time.Time) error {
-	if !g.rules.Receipts.Expire {
+func (p *receiptPipeline) expireOutbox(ctx context.Context, now time.Time) error {
+	if !p.rules.Receipts.Expire {
 		return nil
 	}
-	_, err := g.store.ExpireOutbox(ctx, now.Add(-g.cfg.Retention.Std()), now)
+	_, err := p.store.ExpireOutbox(ctx, now.Add(-p.cfg.Retention.Std()), now)
 	return err
 }
 
 // loop runs the pipeline: at the next due time on a real clock, and whenever work arrives.
-func (g *Gateway) loop(ctx context.Context) {
-	defer close(g.pipe.done)
+func (p *receiptPipeline) loop(ctx context.Context) {
+	defer close(p.state.done)
 	for {
-		if err := g.runDue(ctx); err != nil && ctx.Err() == nil {
-			g.log.Error("receipt pipeline", "err", err)
+		if err := p.runDue(ctx); err != nil && ctx.Err() == nil {
+			p.log.Error("receipt pipeline", "err", err)
 		}
 		wait := time.Hour
-		if _, virtual := g.clock.(*VirtualClock); !virtual {
-			if next, ok := g.nextDue(ctx); ok {
+		if _, virtual := p.clock.(*clock.Virtual); !virtual {
+			if next, ok := p.nextDue(ctx); ok {
 				wait = max(time.Until(next), 5*time.Millisecond)
 			}
 			wait = min(wait, time.Minute)
@@ -344,7 +358,7 @@ func (g *Gateway) loop(ctx context.Context) {
 		case <-ctx.Done():
 			timer.Stop()
 			return
-		case <-g.pipe.wake:
+		case <-p.state.wake:
 		case <-timer.C:
 		}
 		timer.Stop()
@@ -354,21 +368,21 @@ func (g *Gateway) loop(ctx context.Context) {
 // AdvanceClock moves a virtual clock forward by d, running everything that falls due, in
 // order, before it returns.
 func (g *Gateway) AdvanceClock(ctx context.Context, d time.Duration) (time.Time, error) {
-	vc, ok := g.clock.(*VirtualClock)
+	vc, ok := g.clock.(*clock.Virtual)
 	if !ok {
 		return time.Time{}, errRealClock
 	}
 	if d < 0 {
 		return time.Time{}, fmt.Errorf("cannot move the clock backwards (%s)", d)
 	}
-	g.pipe.mu.Lock()
-	defer g.pipe.mu.Unlock()
+	g.pipeline.state.mu.Lock()
+	defer g.pipeline.state.mu.Unlock()
 	target := vc.Now().Add(d)
 	for {
-		if err := g.runDueLocked(ctx); err != nil {
+		if err := g.pipeline.runDueLocked(ctx); err != nil {
 			return vc.Now(), err
 		}
-		next, ok := g.nextDue(ctx)
+		next, ok := g.pipeline.nextDue(ctx)
 		if !ok || next.After(target) || !next.After(vc.Now()) {
 			break
 		}
@@ -378,7 +392,7 @@ func (g *Gateway) AdvanceClock(ctx context.Context, d time.Duration) (time.Time,
 	if err := g.store.SetMetaTime(ctx, metaVirtualNow, target); err != nil {
 		return target, err
 	}
-	return target, g.runDueLocked(ctx)
+	return target, g.pipeline.runDueLocked(ctx)
 }
 
 // metaVirtualNow persists a virtual clock, so a restart never turns time back.
@@ -388,21 +402,21 @@ const metaVirtualNow = "virtual_now"
 // lists, SKAT's "en eller to filer med Status 3 sammen med en fejlliste og en eventuel
 // advisliste": an error list (text, in the area's record structure) with its _3, and with
 // advice a second _3 for the advice list (docs/GATEWAY.md §6). Their names are ASSUMED.
-func (g *Gateway) exposed(d Delivery, now time.Time) []OutboxFile {
-	file := func(name string, content []byte) OutboxFile {
-		return OutboxFile{SubmissionID: d.ID, Username: d.Username, Kind: store.KindReply, Code: codeReply, Name: name, Content: content, CreatedAt: now}
+func (p *receiptPipeline) exposed(d store.Delivery, now time.Time) []store.OutboxFile {
+	file := func(name string, content []byte) store.OutboxFile {
+		return store.OutboxFile{SubmissionID: d.ID, Username: d.Username, Kind: store.KindReply, Code: receipt.CodeReply, Name: name, Content: content, CreatedAt: now}
 	}
-	rule := g.link.settings().Rule(d.Service).effective()
+	rule := p.link.settings().Rule(d.Service).effective()
 	if rule.Lists == "" {
-		reply := ReplyName(d.Service, d.Name)
-		return []OutboxFile{file(reply, RenderReply(d)), g.receipt(d, CodeExposed, now, "", nil, reply)}
+		reply := receipt.ReplyName(d.Service, d.Name)
+		return []store.OutboxFile{file(reply, receipt.RenderReply(d)), p.receipt(d, receipt.CodeExposed, now, "", nil, reply)}
 	}
 	errs := receipt.ErrorListName(d.Service, d.Name)
-	out := []OutboxFile{file(errs, receipt.RenderList(d, "FEJLLISTE", rule.RecordLength, now)), g.receipt(d, CodeExposed, now, "", nil, errs)}
+	out := []store.OutboxFile{file(errs, receipt.RenderList(d, "FEJLLISTE", rule.RecordLength, now)), p.receipt(d, receipt.CodeExposed, now, "", nil, errs)}
 	if rule.Lists == ListsWithAdvice {
 		advice := receipt.AdviceListName(d.Service, d.Name)
-		second := g.receipt(d, CodeExposed, now, "", nil, advice)
-		second.Name, second.Code = receipt.SecondExposedName(g.cfg.SecondStatus3Name, d.Service, d.Name), codeExposedSecond
+		second := p.receipt(d, receipt.CodeExposed, now, "", nil, advice)
+		second.Name, second.Code = receipt.SecondExposedName(p.cfg.SecondStatus3Name, d.Service, d.Name), codeExposedSecond
 		list := file(advice, receipt.RenderList(d, "ADVISLISTE", rule.RecordLength, now))
 		list.Code = codeReplySecond
 		out = append(out, list, second)

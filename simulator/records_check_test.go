@@ -31,11 +31,11 @@ func TestCheckRecords(t *testing.T) {
 	}{
 		{"whole", good, "", ""},
 		{"blank fillers are not counted", strings.Replace(good, "\r\n", "\r\n"+strings.Repeat(" ", 230)+"\r\n", 1), "", ""},
-		{"no start record", strings.Replace(good, "0001START", "2260START", 1), ErrCodeFirstRecord, "Startindividet i første record i filen overholder ikke individstrukturen"},
-		{"empty", "", ErrCodeFirstRecord, "Startindividet"},
+		{"no start record", strings.Replace(good, "0001START", "2260START", 1), receipt.ErrCodeFirstRecord, "Startindividet i første record i filen overholder ikke individstrukturen"},
+		{"empty", "", receipt.ErrCodeFirstRecord, "Startindividet"},
 		{"a short record", strings.Replace(good, "2260DATA0001"+strings.Repeat(" ", 218), "2260DATA0001", 1), ErrCodeRecordLength, "Længden for de enkelte records i filen er ikke korrekt: record 3 har 12 tegn; formatet kræver 230"},
-		{"no end record", strings.Replace(good, "9998000000005", "2260000000005", 1), ErrCodeLastRecord, "Slutindividet i sidste record i filen, overholder ikke individstrukturen"},
-		{"a wrong count", fixedFile(230, 3, 4), ErrCodeLastRecord, "slutindividet angiver \"000000004\" individer (position 5-13); filen har 5"},
+		{"no end record", strings.Replace(good, "9998000000005", "2260000000005", 1), receipt.ErrCodeLastRecord, "Slutindividet i sidste record i filen, overholder ikke individstrukturen"},
+		{"a wrong count", fixedFile(230, 3, 4), receipt.ErrCodeLastRecord, "slutindividet angiver \"000000004\" individer (position 5-13); filen har 5"},
 	} {
 		e := checkRecords(rule, strings.NewReader(tc.file))
 		switch {

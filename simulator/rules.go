@@ -3,6 +3,7 @@ package simulator
 import (
 	"crypto/tls"
 	"fmt"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/receipt"
 	"slices"
 	"strings"
 )
@@ -129,7 +130,7 @@ func SKAT() Rules {
 		Folders:  FolderRules{FilterByRoles: true, RolesFromReplica: true},
 		Out:      OutRules{PrivatePerCertificate: true, OwnerMayDelete: true},
 		Names:    NameRules{RefuseReuse: true, PerServiceRules: true, EnforceCharacterRule: true},
-		Receipts: ReceiptRules{TransactionIDElement: PublishedTransactionIDElement, ErrorCodeOnReject: true, Expire: true, CheckFixedRecords: true},
+		Receipts: ReceiptRules{TransactionIDElement: receipt.PublishedTransactionIDElement, ErrorCodeOnReject: true, Expire: true, CheckFixedRecords: true},
 		Outage:   OutageRules{InUploadOrder: true, NeverStatus0: true},
 		Network:  NetworkRules{PassiveOnly: true},
 	}

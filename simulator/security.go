@@ -28,7 +28,7 @@ var errUnreachable = errors.New("the security system is unreachable; the gateway
 type SecuritySystem interface {
 	// Register puts a registration (password already hashed) into the security system and
 	// the gateway's replica: a registration takes effect at once.
-	Register(ctx context.Context, reg Registration, hash string, now time.Time) error
+	Register(ctx context.Context, reg store.Registration, hash string, now time.Time) error
 	// Unregister removes a registration from the security system and the replica.
 	Unregister(ctx context.Context, username string) error
 	// SetRoles changes a username's roles in the security system only: the gateway sees
@@ -45,9 +45,9 @@ type SecuritySystem interface {
 }
 
 // embeddedSecurity is the security system as a table of the gateway's own database.
-type embeddedSecurity struct{ store *Store }
+type embeddedSecurity struct{ store *store.Store }
 
-func (e embeddedSecurity) Register(ctx context.Context, reg Registration, hash string, now time.Time) error {
+func (e embeddedSecurity) Register(ctx context.Context, reg store.Registration, hash string, now time.Time) error {
 	return e.store.PutRegistrationHash(ctx, reg, hash, now, "registrations", "security_source")
 }
 
@@ -81,14 +81,14 @@ func (embeddedSecurity) Reset(context.Context) error { return nil }
 
 // httpSecurity is `ftpsgw security`, reached over HTTP; the replica is the gateway's.
 type httpSecurity struct {
-	store *Store
+	store *store.Store
 	c     *control.SecurityClient
 }
 
-func (h httpSecurity) Register(ctx context.Context, reg Registration, hash string, now time.Time) error {
+func (h httpSecurity) Register(ctx context.Context, reg store.Registration, hash string, now time.Time) error {
 	if err := h.call(func() error {
 		return h.c.Put(ctx, control.SecurityRecord{Username: reg.Username, CVR: reg.CVR, Fingerprint: reg.Fingerprint,
-			PasswordHash: hash, Roles: nonNil(reg.Roles), CreatedAt: now})
+			PasswordHash: hash, Roles: store.NonNil(reg.Roles), CreatedAt: now})
 	}); err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ func (h httpSecurity) Unregister(ctx context.Context, username string) error {
 		return err
 	}
 	// The remote source said yes; the replica may not have had it yet.
-	if err := h.store.DeleteRegistration(ctx, username); err != nil && !errors.Is(err, ErrNotRegistered) {
+	if err := h.store.DeleteRegistration(ctx, username); err != nil && !errors.Is(err, store.ErrNotRegistered) {
 		return err
 	}
 	return nil
@@ -151,7 +151,7 @@ func (h httpSecurity) snapshot(ctx context.Context) (control.SecuritySnapshot, e
 func (h httpSecurity) call(fn func() error) error {
 	if err := fn(); err != nil {
 		if s := control.StatusOf(err); s == http.StatusNotFound {
-			return ErrNotRegistered
+			return store.ErrNotRegistered
 		} else if s >= 400 && s < 500 {
 			return badRequest("security system: %v", err)
 		}
@@ -257,64 +257,79 @@ func (r *replication) reset(reachable bool) {
 	r.mu.Unlock()
 }
 
-func (g *Gateway) securityReachable() bool    { return g.repl.isReachable() }
-func (g *Gateway) nextReplication() time.Time { return g.repl.next() }
-func (g *Gateway) lastReplication() time.Time { return g.repl.lastReplication() }
-func (g *Gateway) markSourceChanged()         { g.repl.markDirty() }
+// securityReplica is the gateway's replica of the central security system: registrations and
+// roles as last replicated, the replication's schedule and failures, and the role view logins
+// and listings read.
+type securityReplica struct {
+	*core
+	repl     *replication   // replication of the security system
+	roles    *roleView      // username -> current roles (own lock)
+	security SecuritySystem // embedded or `ftpsgw security`
+}
 
-func (g *Gateway) replicateIfDue(ctx context.Context, now time.Time) error {
-	if now.Before(g.nextReplication()) {
+func (sr *securityReplica) securityReachable() bool    { return sr.repl.isReachable() }
+func (sr *securityReplica) nextReplication() time.Time { return sr.repl.next() }
+func (sr *securityReplica) lastReplication() time.Time { return sr.repl.lastReplication() }
+func (sr *securityReplica) markSourceChanged()         { sr.repl.markDirty() }
+
+func (sr *securityReplica) replicateIfDue(ctx context.Context, now time.Time) error {
+	if now.Before(sr.nextReplication()) {
 		return nil
 	}
-	if err := g.replicate(ctx, now); err != nil && !errors.Is(err, errUnreachable) {
+	if err := sr.replicate(ctx, now); err != nil && !errors.Is(err, errUnreachable) {
 		return err
 	}
 	return nil
 }
 
 // replicate copies the security system into the gateway's replica now.
-func (g *Gateway) replicate(ctx context.Context, now time.Time) error {
-	g.repl.attempt(now)
-	if !g.securityReachable() {
-		g.metrics.replications.WithLabelValues("unreachable").Inc()
-		g.log.Warn("replication failed: security system unreachable; serving from the last replica",
-			"last_replication", g.lastReplication())
+func (sr *securityReplica) replicate(ctx context.Context, now time.Time) error {
+	sr.repl.attempt(now)
+	if !sr.securityReachable() {
+		sr.metrics.replications.WithLabelValues("unreachable").Inc()
+		sr.log.Warn("replication failed: security system unreachable; serving from the last replica",
+			"last_replication", sr.lastReplication())
 		return errUnreachable
 	}
-	return g.replicateFromSource(ctx, now)
+	return sr.replicateFromSource(ctx, now)
 }
 
 // replicateFromSource asks the security system for its data, whatever the reachable switch.
-func (g *Gateway) replicateFromSource(ctx context.Context, now time.Time) error {
-	dirty := g.repl.isDirty()
-	changed, err := g.security.Replicate(ctx, now, dirty)
+func (sr *securityReplica) replicateFromSource(ctx context.Context, now time.Time) error {
+	dirty := sr.repl.isDirty()
+	changed, err := sr.security.Replicate(ctx, now, dirty)
 	if errors.Is(err, errUnreachable) {
-		n := g.repl.failed()
-		g.metrics.replications.WithLabelValues("unreachable").Inc()
-		g.metrics.linkErrors.WithLabelValues("security").Inc()
-		g.log.Warn("replication failed; serving from the last replica", "err", err, "failures", n,
-			"last_replication", g.lastReplication(), "next_try", g.nextReplication())
+		n := sr.repl.failed()
+		sr.metrics.replications.WithLabelValues("unreachable").Inc()
+		sr.metrics.linkErrors.WithLabelValues("security").Inc()
+		sr.log.Warn("replication failed; serving from the last replica", "err", err, "failures", n,
+			"last_replication", sr.lastReplication(), "next_try", sr.nextReplication())
 		return err
 	}
 	if err != nil {
-		g.metrics.replications.WithLabelValues("error").Inc()
+		sr.metrics.replications.WithLabelValues("error").Inc()
 		return err
 	}
 	if changed {
-		if err := g.loadRoles(ctx); err != nil {
+		if err := sr.loadRoles(ctx); err != nil {
 			return err
 		}
 	}
-	if n := g.repl.succeeded(now, dirty); n > 0 {
-		g.log.Info("security system reachable again", "after_failures", n)
+	if n := sr.repl.succeeded(now, dirty); n > 0 {
+		sr.log.Info("security system reachable again", "after_failures", n)
 	}
-	g.metrics.replications.WithLabelValues("ok").Inc()
+	sr.metrics.replications.WithLabelValues("ok").Inc()
 	return nil
 }
 
 // ReplicateNow replicates at once (control API).
 func (g *Gateway) ReplicateNow(ctx context.Context) error {
-	g.pipe.mu.Lock()
-	defer g.pipe.mu.Unlock()
-	return g.replicate(ctx, g.clock.Now())
+	g.pipeline.state.mu.Lock()
+	defer g.pipeline.state.mu.Unlock()
+	return g.replica.replicate(ctx, g.clock.Now())
+}
+
+// currentRoles returns the roles a username holds now.
+func (sr *securityReplica) currentRoles(username string) []string {
+	return sr.roles.of(username, !sr.rules.Folders.FilterByRoles)
 }

@@ -53,15 +53,15 @@ func (g *Gateway) seedHistory(ctx context.Context, m *certs.Manifest) error {
 	content := []byte("seeded history (benchmark)\n")
 	sum := sha256.Sum256(content)
 	service := id.Roles[0]
-	scope := g.scopeKey(id.Username, id.CVR)
-	files := func(d store.Delivery) []OutboxFile {
+	scope := g.uploads.scopeKey(id.Username, id.CVR)
+	files := func(d store.Delivery) []store.OutboxFile {
 		at := d.ReceivedAt
-		return []OutboxFile{g.receipt(d, CodeDelivered, at, "", nil, ""), g.receipt(d, CodeAccepted, at.Add(time.Second), "", nil, "")}
+		return []store.OutboxFile{g.pipeline.receipt(d, receipt.CodeDelivered, at, "", nil, ""), g.pipeline.receipt(d, receipt.CodeAccepted, at.Add(time.Second), "", nil, "")}
 	}
 	for from := 0; from < n; from += seedBatch {
-		subs := make([]Submission, 0, seedBatch)
+		subs := make([]store.Submission, 0, seedBatch)
 		for i := from; i < min(from+seedBatch, n); i++ {
-			subs = append(subs, Submission{Username: id.Username, CVR: id.CVR, Service: service, Name: fmt.Sprintf("hist_%07d.txt", i),
+			subs = append(subs, store.Submission{Username: id.Username, CVR: id.CVR, Service: service, Name: fmt.Sprintf("hist_%07d.txt", i),
 				Size: int64(len(content)), SHA256: hex.EncodeToString(sum[:]), Session: "seed", ReceivedAt: now.Add(-span + time.Duration(i)*step),
 				Inline: content})
 		}

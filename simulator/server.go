@@ -22,6 +22,9 @@ import (
 
 	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/clock"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/journal"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/store"
 )
 
 // ReadyFile is written into the data folder once the server accepts connections.
@@ -59,7 +62,7 @@ type Server struct {
 
 // Options are the parts of a simulator that are not settings.
 type Options struct {
-	Clock  Clock        // nil: RealClock
+	Clock  clock.Clock  // nil: RealClock
 	Logger *slog.Logger // nil: discard
 	// JournalCapacity bounds the in-memory journal (default 200000 events).
 	JournalCapacity int
@@ -88,7 +91,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		lock.release()
 		return nil, err
 	}
-	store, err := OpenStore(data)
+	store, err := store.OpenStore(data)
 	if err != nil {
 		lock.release()
 		return nil, err
@@ -107,7 +110,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 	}()
 	g := newGateway(cfg, opts, store, tr, m, data)
 	srv.gw = g
-	if vc, ok := opts.Clock.(*VirtualClock); ok {
+	if vc, ok := opts.Clock.(*clock.Virtual); ok {
 		if t, err := store.MetaTime(ctx, metaVirtualNow); err != nil {
 			return nil, err
 		} else {
@@ -139,7 +142,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	g.addrs = srv.ready
-	go g.loop(loopCtx)
+	go g.pipeline.loop(loopCtx)
 	srv.loopStarted = true
 	srv.ready.PassivePorts = cfg.PassivePorts
 	srv.ready.PKI = m.Dir()
@@ -161,36 +164,40 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 
 // newGateway assembles the gateway's parts for a configuration: its rules, the run-time
 // parts with their own locks, and the embedded or remote backend and security system.
-func newGateway(cfg Config, opts Options, store *Store, tr *trust, m *certs.Manifest, data string) *Gateway {
+func newGateway(cfg Config, opts Options, store *store.Store, tr *trust, m *certs.Manifest, data string) *Gateway {
 	cfg = cfg.WithTiming()
 	var boot [3]byte
 	_, _ = rand.Read(boot[:])
-	g := &Gateway{
-		cfg: cfg, rules: RulesFor(cfg), clock: opts.Clock, store: store, journal: NewJournal(opts.JournalCapacity, opts.Clock),
-		log: opts.Logger, dataDir: data, trust: tr, limiter: newLoginLimiter(opts.Clock, cfg.Login),
-		boot: hex.EncodeToString(boot[:]), sessions: newSessionTable(), roles: &roleView{roles: map[string][]string{}},
-		link: &backendLink{s: cfg.Backend}, faults: &faultInjector{}, m: m,
+	c := &core{cfg: cfg, rules: RulesFor(cfg), clock: opts.Clock, store: store, log: opts.Logger,
+		journal: journal.New(opts.JournalCapacity, opts.Clock)}
+	g := &Gateway{core: c, dataDir: data, m: m, boot: hex.EncodeToString(boot[:]), sessions: newSessionTable(),
+		faults: &faultInjector{}}
+	g.replica = &securityReplica{core: c, roles: &roleView{roles: map[string][]string{}}, security: embeddedSecurity{store},
 		repl: &replication{interval: cfg.Security.ReplicationInterval.Std(), retryMin: cfg.Backend.RetryMin.Std(),
-			reachable: cfg.Security.Reachable, dirty: true}, // dirty: unknown until the first replication
-	}
-	g.pipe.wake, g.pipe.done = make(chan struct{}, 1), make(chan struct{})
-	g.metrics = newMetrics(g)
-	g.backend, g.security = embeddedBackend{g}, embeddedSecurity{store}
-	if cfg.Backend.URL != "" {
-		g.backend = httpBackend{g: g, c: control.NewBackendClient(cfg.Backend.URL, cfg.Backend.Timeout.Std())}
-	}
+			reachable: cfg.Security.Reachable, dirty: true}} // dirty: unknown until the first replication
 	if cfg.Security.URL != "" {
-		g.security = httpSecurity{store: store, c: control.NewSecurityClient(cfg.Security.URL, cfg.Security.Timeout.Std())}
+		g.replica.security = httpSecurity{store: store, c: control.NewSecurityClient(cfg.Security.URL, cfg.Security.Timeout.Std())}
 	}
+	g.pipeline = &receiptPipeline{core: c, link: &backendLink{s: cfg.Backend}, replica: g.replica, dataDir: data}
+	g.pipeline.state.wake, g.pipeline.state.done = make(chan struct{}, 1), make(chan struct{})
+	g.pipeline.backend = embeddedBackend{g.pipeline}
+	if cfg.Backend.URL != "" {
+		g.pipeline.backend = httpBackend{p: g.pipeline, c: control.NewBackendClient(cfg.Backend.URL, cfg.Backend.Timeout.Std())}
+	}
+	g.tlsGuard = &tlsGuard{core: c, trust: tr}
+	g.logins = &logins{core: c, limiter: newLoginLimiter(opts.Clock, cfg.Login)}
+	g.uploads = &uploads{core: c, dataDir: data, drain: &g.drain, pipeline: g.pipeline}
+	g.api = &controlAPI{g: g}
+	c.metrics = newMetrics(g)
 	return g
 }
 
 // withDefaults fills in the options left empty.
 func (opts Options) withDefaults(cfg Config) Options {
 	if opts.Clock == nil {
-		opts.Clock = RealClock{}
+		opts.Clock = clock.Real{}
 		if cfg.Clock == ClockVirtual {
-			opts.Clock = NewVirtualClock(time.Now())
+			opts.Clock = clock.NewVirtual(time.Now())
 		}
 	}
 	if opts.Logger == nil {
@@ -299,7 +306,7 @@ func (srv *Server) serveControl(addr string, opts Options) error {
 		return fmt.Errorf("control API: listening on %s: %w", addr, err)
 	}
 	srv.ready.ControlAPI = "http://" + ln.Addr().String()
-	srv.http = &http.Server{Handler: srv.gw.controlHandler(opts.Version), ReadHeaderTimeout: 10 * time.Second}
+	srv.http = &http.Server{Handler: srv.gw.api.controlHandler(opts.Version), ReadHeaderTimeout: 10 * time.Second}
 	srv.wg.Add(1)
 	go func() {
 		defer srv.wg.Done()
@@ -341,7 +348,7 @@ func (g *Gateway) recover(ctx context.Context, m *certs.Manifest) error {
 	if err != nil {
 		return err
 	}
-	g.pipe.queued.Store(int64(queued))
+	g.pipeline.state.queued.Store(int64(queued))
 	tmp := filepath.Join(g.dataDir, "tmp")
 	entries, _ := os.ReadDir(tmp)
 	for _, e := range entries {
@@ -374,37 +381,37 @@ func (g *Gateway) recover(ctx context.Context, m *certs.Manifest) error {
 	if ok, err := g.store.MetaJSON(ctx, metaBackend, &bs); err != nil {
 		return err
 	} else if ok {
-		g.link.restore(bs)
+		g.pipeline.link.restore(bs)
 	}
 	if v, ok, err := g.store.Meta(ctx, metaSecurityReachable); err != nil {
 		return err
 	} else if ok {
-		g.repl.setReachable(v == "true")
+		g.replica.repl.setReachable(v == "true")
 	}
 	last, err := g.store.MetaTime(ctx, metaLastReplication)
 	if err != nil {
 		return err
 	}
-	g.repl.startAt(last)
-	return g.loadRoles(ctx)
+	g.replica.repl.startAt(last)
+	return g.replica.loadRoles(ctx)
 }
 
 // startSecurity fills an empty security system with the manifest's registrations (done:
 // the gateway then starts from them), or, from a remote one, replicates. When a remote one
 // does not answer, the gateway starts from its last replica and keeps retrying.
 func (g *Gateway) startSecurity(ctx context.Context) (done bool, err error) {
-	empty, err := g.security.Empty(ctx)
+	empty, err := g.replica.security.Empty(ctx)
 	switch {
 	case errors.Is(err, errUnreachable):
 		g.log.Warn("security system unreachable at start; serving from the last replica", "url", g.cfg.Security.URL, "err", err)
-		g.repl.failed()
+		g.replica.repl.failed()
 		return false, nil
 	case err != nil:
 		return false, err
 	case empty:
 		return true, g.initialRegistrations(ctx)
 	case g.cfg.Security.URL != "": // a remote source is replicated from at once
-		return false, g.replicateFromSource(ctx, g.clock.Now())
+		return false, g.replica.replicateFromSource(ctx, g.clock.Now())
 	}
 	return false, nil
 }
@@ -424,7 +431,7 @@ func (g *Gateway) checkRegistrations(ctx context.Context) error {
 	for _, id := range g.m.Identities {
 		inPKI[id.Fingerprint] = true
 	}
-	var stale []Registration
+	var stale []store.Registration
 	for _, r := range regs {
 		if !inPKI[r.Fingerprint] {
 			stale = append(stale, r)
@@ -455,7 +462,7 @@ func (g *Gateway) checkRegistrations(ctx context.Context) error {
 		if id.Username == "" || id.Password == "" {
 			continue
 		}
-		reg := Registration{Username: g.usernameOf(id.Identity()), CVR: id.CVR, Fingerprint: id.Fingerprint, Roles: id.Roles}
+		reg := store.Registration{Username: g.logins.usernameOf(id.Identity()), CVR: id.CVR, Fingerprint: id.Fingerprint, Roles: id.Roles}
 		if r, ok := roles[reg.Username]; ok {
 			reg.Roles = r
 		}
@@ -476,7 +483,7 @@ func (g *Gateway) initialRegistrations(ctx context.Context) error {
 		if id.Username == "" || id.Password == "" {
 			continue
 		}
-		reg := Registration{Username: g.usernameOf(id.Identity()), CVR: id.CVR, Fingerprint: id.Fingerprint, Roles: id.Roles}
+		reg := store.Registration{Username: g.logins.usernameOf(id.Identity()), CVR: id.CVR, Fingerprint: id.Fingerprint, Roles: id.Roles}
 		if err := g.register(ctx, reg, id.Password, now); err != nil {
 			return fmt.Errorf("registering %s: %w", id.Name, err)
 		}
@@ -484,12 +491,12 @@ func (g *Gateway) initialRegistrations(ctx context.Context) error {
 	if err := g.store.SetMetaTime(ctx, metaLastReplication, now); err != nil {
 		return err
 	}
-	g.repl.startAt(now)
-	return g.loadRoles(ctx)
+	g.replica.repl.startAt(now)
+	return g.replica.loadRoles(ctx)
 }
 
-func (g *Gateway) loadRoles(ctx context.Context) error {
-	regs, err := g.store.Registrations(ctx)
+func (sr *securityReplica) loadRoles(ctx context.Context) error {
+	regs, err := sr.store.Registrations(ctx)
 	if err != nil {
 		return err
 	}
@@ -497,7 +504,7 @@ func (g *Gateway) loadRoles(ctx context.Context) error {
 	for _, r := range regs {
 		roles[r.Username] = r.Roles
 	}
-	g.roles.set(roles)
+	sr.roles.set(roles)
 	return nil
 }
 
@@ -520,13 +527,13 @@ func (s *Server) Ready() Ready { return s.ready }
 func (s *Server) Manifest() *certs.Manifest { return s.m }
 
 // Journal returns the session journal.
-func (s *Server) Journal() *Journal { return s.gw.journal }
+func (s *Server) Journal() *journal.Journal { return s.gw.journal }
 
 // Gateway returns the gateway (clock, pipeline, control operations).
 func (s *Server) Gateway() *Gateway { return s.gw }
 
 // Store returns the durable state.
-func (s *Server) Store() *Store { return s.gw.store }
+func (s *Server) Store() *store.Store { return s.gw.store }
 
 // DataDir returns the absolute data folder.
 func (s *Server) DataDir() string { return s.gw.dataDir }
@@ -552,7 +559,7 @@ func (s *Server) Close() error {
 			s.stopLoop()
 			if s.gw != nil && s.loopStarted {
 				select {
-				case <-s.gw.pipe.done:
+				case <-s.gw.pipeline.state.done:
 				case <-time.After(10 * time.Second):
 				}
 			}

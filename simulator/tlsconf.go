@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/certs"
+	"github.com/ftpsgw/ftpsgw/simulator/control"
 )
 
 // aeadSuites are the only TLS 1.2 cipher suites the gateway offers: ECDHE key exchange with
@@ -142,7 +143,7 @@ func (g *Gateway) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, erro
 	if !data {
 		// A control connection always performs a full handshake: its certificate is checked anew.
 		cfg.UnwrapSession = func([]byte, tls.ConnectionState) (*tls.SessionState, error) { return nil, nil }
-		cfg.VerifyConnection = func(cs tls.ConnectionState) error { return g.verifyControlTLS(s, cs) }
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error { return g.tlsGuard.verifyControlTLS(s, cs) }
 		return cfg, nil
 	}
 	cfg.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
@@ -158,7 +159,7 @@ func (g *Gateway) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, erro
 		s.setForeignTicket()
 		return nil, nil // a ticket of another control session: full handshake instead
 	}
-	cfg.VerifyConnection = func(cs tls.ConnectionState) error { return g.verifyDataTLS(s, cs) }
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error { return g.tlsGuard.verifyDataTLS(s, cs) }
 	return cfg, nil
 }
 
@@ -174,4 +175,76 @@ func tlsVersionName(v uint16) string {
 		return "TLS1.3"
 	}
 	return fmt.Sprintf("0x%04x", v)
+}
+
+// tlsGuard judges the TLS of control and data connections: the client certificate, its
+// trust, and the resumption of the control session on data connections.
+type tlsGuard struct {
+	*core
+	trust *trust
+}
+
+// verifyControlTLS runs inside the control connection's handshake.
+func (t *tlsGuard) verifyControlTLS(s *session, cs tls.ConnectionState) error {
+	ev := control.Event{Session: s.id, Remote: s.remote, Type: control.EventTLS, TLSVersion: tlsVersionName(cs.Version),
+		Cipher: tls.CipherSuiteName(cs.CipherSuite), Resumed: cs.DidResume}
+	err := t.trust.verifyClient(cs.PeerCertificates, t.clock.Now())
+	if len(cs.PeerCertificates) == 0 && !t.rules.TLS.RequireClientCert {
+		err = nil
+	}
+	s.mu.Lock()
+	if len(cs.PeerCertificates) > 0 {
+		s.cert = cs.PeerCertificates[0]
+		s.identity, s.identityErr = certs.FromCertificate(s.cert)
+		ev.Fingerprint = certs.Fingerprint(s.cert)
+		ev.Identity = s.identity.String()
+	}
+	s.tlsOK, s.tlsErr = err == nil, err
+	presented := s.presented
+	s.mu.Unlock()
+	ev.OK = err == nil
+	if err != nil {
+		ev.Reason = err.Error()
+		t.log.Info("TLS handshake refused", "session", s.id, "remote", s.remote, "reason", err)
+	} else if presented != "" {
+		ev.Reason = "the client accepted the impostor certificate " + presented + " the gateway presented"
+	}
+	t.journal.Append(ev)
+	return err
+}
+
+// verifyDataTLS runs inside a data connection's handshake.
+func (t *tlsGuard) verifyDataTLS(s *session, cs tls.ConnectionState) error {
+	s.mu.Lock()
+	ctrlCert, user, foreign := s.cert, s.username, s.foreignTicket
+	s.foreignTicket = false
+	s.dataTLSVersion = cs.Version // the record watcher can read close_notify only over TLS 1.2
+	s.mu.Unlock()
+	ev := control.Event{Session: s.id, Remote: s.remote, Username: user, Type: control.EventDataTLS, TLSVersion: tlsVersionName(cs.Version),
+		Cipher: tls.CipherSuiteName(cs.CipherSuite), Resumed: cs.DidResume}
+	var err error
+	switch {
+	case !t.rules.TLS.RequireClientCert && ctrlCert == nil:
+	case !cs.DidResume && t.rules.Data.RequireResumption:
+		err = errors.New("data connection did not resume the control connection's TLS session (session_reuse: required)")
+		if foreign {
+			err = errors.New("data connection presented a TLS session ticket of another control connection")
+		}
+	case len(cs.PeerCertificates) == 0:
+		err = errors.New("data connection presented no client certificate")
+	case ctrlCert == nil || !cs.PeerCertificates[0].Equal(ctrlCert):
+		err = errors.New("data connection presented another certificate than its control connection")
+	case !cs.DidResume:
+		err = t.trust.verifyClient(cs.PeerCertificates, t.clock.Now())
+	}
+	if len(cs.PeerCertificates) > 0 {
+		ev.Fingerprint = certs.Fingerprint(cs.PeerCertificates[0])
+	}
+	ev.OK = err == nil
+	if err != nil {
+		ev.Reason = err.Error()
+		t.log.Info("data connection refused", "session", s.id, "remote", s.remote, "reason", err)
+	}
+	t.journal.Append(ev)
+	return err
 }

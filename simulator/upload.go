@@ -15,13 +15,23 @@ import (
 	"time"
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
+	"github.com/ftpsgw/ftpsgw/simulator/control"
 	"github.com/ftpsgw/ftpsgw/simulator/internal/names"
 	"github.com/ftpsgw/ftpsgw/simulator/internal/receipt"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/store"
 )
 
 // scopeKey is the name registry's key for the configured uniqueness scope.
-func (g *Gateway) scopeKey(username, cvr string) string {
-	switch g.cfg.UniqueScope {
+// uploads accepts files into the spool: name rules, reuse, quotas and free space.
+type uploads struct {
+	*core
+	dataDir  string
+	drain    *drainState      // uploads in flight, for a graceful stop
+	pipeline *receiptPipeline // told of every committed upload
+}
+
+func (u *uploads) scopeKey(username, cvr string) string {
+	switch u.cfg.UniqueScope {
 	case ScopeCertificate:
 		return "cert:" + username
 	case ScopeGlobal:
@@ -31,37 +41,37 @@ func (g *Gateway) scopeKey(username, cvr string) string {
 }
 
 // startUpload checks the name, reserves it, and returns the handle the library copies into.
-func (g *Gateway) startUpload(f *folders, service, name string) (ftpserver.FileTransfer, error) {
+func (u *uploads) startUpload(f *folders, service, name string) (ftpserver.FileTransfer, error) {
 	full := "/" + service + "/" + name
-	if g.drain.active.Load() {
+	if u.drain.active.Load() {
 		return nil, f.refuseUpload(full, errShuttingDown)
 	}
-	fn, err := names.ParseFor(name, g.nameRule(service))
+	fn, err := names.ParseFor(name, u.nameRule(service))
 	if err != nil {
 		return nil, f.refuseUpload(full, fmt.Errorf("%w: %v", ftpserver.ErrFileNameNotAllowed, err))
 	}
 	ctx := context.Background()
-	key := g.scopeKey(f.username, f.cvr)
-	now := g.clock.Now()
+	key := u.scopeKey(f.username, f.cvr)
+	now := u.clock.Now()
 	reused := false
-	switch err := g.store.Reserve(ctx, key, name, f.username, f.s.id, now); {
-	case errors.Is(err, ErrNameReused) && g.cfg.ReuseReply == ReuseReplyReject:
-		return nil, f.refuseUpload(full, fmt.Errorf("%w: %s: %s was submitted before", ftpserver.ErrFileNameNotAllowed, ErrCodeNameReused, name))
-	case errors.Is(err, ErrNameReused) && !g.rules.Names.RefuseReuse:
+	switch err := u.store.Reserve(ctx, key, name, f.username, f.s.id, now); {
+	case errors.Is(err, store.ErrNameReused) && u.cfg.ReuseReply == ReuseReplyReject:
+		return nil, f.refuseUpload(full, fmt.Errorf("%w: %s: %s was submitted before", ftpserver.ErrFileNameNotAllowed, receipt.ErrCodeNameReused, name))
+	case errors.Is(err, store.ErrNameReused) && !u.rules.Names.RefuseReuse:
 		key = "" // filed again like a new name
-	case errors.Is(err, ErrNameReused):
+	case errors.Is(err, store.ErrNameReused):
 		reused = true // accepted, answered with a status_0 receipt (documented behaviour)
-	case errors.Is(err, ErrNameBusy):
-		return nil, f.refuseUpload(full, fmt.Errorf("%s: %w", name, ErrNameBusy))
+	case errors.Is(err, store.ErrNameBusy):
+		return nil, f.refuseUpload(full, fmt.Errorf("%s: %w", name, store.ErrNameBusy))
 	case err != nil:
 		return nil, f.refuseUpload(full, fmt.Errorf("internal error: %w", err))
 	}
 	release := func() {
 		if !reused && key != "" {
-			_ = g.store.Release(ctx, key, name, f.s.id)
+			_ = u.store.Release(ctx, key, name, f.s.id)
 		}
 	}
-	quotaLeft, err := g.uploadRoom(ctx, f.username, now)
+	quotaLeft, err := u.uploadRoom(ctx, f.username, now)
 	if err != nil {
 		release()
 		return nil, f.refuseUpload(full, err)
@@ -70,8 +80,8 @@ func (g *Gateway) startUpload(f *folders, service, name string) (ftpserver.FileT
 	ascii := f.s.ascii
 	f.s.dataConn, f.s.dataTLSVersion = nil, 0 // the library accepts this upload's data connection after opening the file
 	f.s.mu.Unlock()
-	g.drain.begin(f.s)
-	return &upload{quotaLeft: quotaLeft, gw: g, f: f, hash: sha256.New(), service: service, name: fn, scope: key, reused: reused, ascii: ascii, path: full}, nil
+	u.drain.begin(f.s)
+	return &upload{quotaLeft: quotaLeft, up: u, f: f, hash: sha256.New(), service: service, name: fn, scope: key, reused: reused, ascii: ascii, path: full}, nil
 }
 
 // upload is one STOR in progress. Bytes go to a temporary file; only a transfer that ends
@@ -79,7 +89,7 @@ func (g *Gateway) startUpload(f *folders, service, name string) (ftpserver.FileT
 // before the library sends 226. Anything else deletes the file and frees the name.
 type upload struct {
 	quotaLeft int64 // bytes this upload may still take under daily_quota (-1: no quota)
-	gw        *Gateway
+	up        *uploads
 	f         *folders
 	mem       []byte       // the upload while it is small (at most inlineMax): kept in the database, no file
 	tmp       *os.File     // created once the upload outgrows mem
@@ -87,7 +97,7 @@ type upload struct {
 	hash      hash.Hash    // SHA-256 of the content: by Write while in mem, then by the spool's hashing stage
 	size      int64
 	service   string
-	name      FileName
+	name      names.FileName
 	scope     string
 	reused    bool
 	ascii     bool
@@ -102,13 +112,13 @@ type upload struct {
 const inlineMax = 64 << 10
 
 func (u *upload) Write(p []byte) (int, error) {
-	l := u.gw.cfg.Limits
+	l := u.up.cfg.Limits
 	if l.MaxUploadSize > 0 && u.size+int64(len(p)) > l.MaxUploadSize {
-		u.gw.metrics.limits.WithLabelValues("max_upload_size").Inc()
+		u.up.metrics.limits.WithLabelValues("max_upload_size").Inc()
 		return 0, fmt.Errorf("%w: the upload is larger than %d bytes (limits.max_upload_size)", ftpserver.ErrStorageExceeded, l.MaxUploadSize)
 	}
 	if u.quotaLeft >= 0 && u.size+int64(len(p)) > u.quotaLeft {
-		u.gw.metrics.limits.WithLabelValues("daily_quota").Inc()
+		u.up.metrics.limits.WithLabelValues("daily_quota").Inc()
 		return 0, fmt.Errorf("%w: the upload passes %s's daily quota of %d bytes (limits.daily_quota)", ftpserver.ErrStorageExceeded, u.f.username, l.DailyQuota)
 	}
 	if u.tmp == nil && len(u.mem)+len(p) <= inlineMax {
@@ -120,7 +130,7 @@ func (u *upload) Write(p []byte) (int, error) {
 	if u.tmp == nil {
 		// Outgrown memory: spill to a temporary file. (Creating a file is the most expensive
 		// step of a small upload on some disks: 0.7 ms here, hence inline storage below 64 KiB.)
-		tmp, direct, err := createSpoolFile(filepath.Join(u.gw.dataDir, "tmp"))
+		tmp, direct, err := createSpoolFile(filepath.Join(u.up.dataDir, "tmp"))
 		if err != nil {
 			return 0, storageError(err)
 		}
@@ -165,7 +175,7 @@ func (u *upload) Close() error {
 		return nil
 	}
 	u.finished = true
-	g, f := u.gw, u.f
+	g, f := u.up, u.f
 	defer g.drain.end(f.s)
 	ctx := context.Background()
 	fail := func(reason error) error {
@@ -220,10 +230,10 @@ func (u *upload) Close() error {
 		}
 		_ = syncDir(filepath.Dir(dst))
 	}
-	sub := Submission{Username: f.username, CVR: f.cvr, Service: u.service, Name: u.name.Name, Size: u.size,
+	sub := store.Submission{Username: f.username, CVR: f.cvr, Service: u.service, Name: u.name.Name, Size: u.size,
 		SHA256: hex.EncodeToString(u.hash.Sum(nil)), ASCII: u.ascii, Validation: u.name.Validation, Reused: u.reused,
 		Session: f.s.id, SpoolPath: rel, ReceivedAt: now, Inline: u.mem}
-	deliverAt := now.Add(g.backendSettings().DeliverDelay.Std())
+	deliverAt := now.Add(g.pipeline.backendSettings().DeliverDelay.Std())
 	if _, err := g.store.Commit(ctx, u.scope, sub, deliverAt, receipt.NewTransactionID(now)); err != nil {
 		if dst != "" {
 			_ = os.Remove(dst)
@@ -233,18 +243,18 @@ func (u *upload) Close() error {
 		}
 		return fmt.Errorf("recording the upload: %w", err)
 	}
-	g.pipe.queued.Add(1)
-	g.kick()
+	g.pipeline.state.queued.Add(1)
+	g.pipeline.kick()
 	reason, result := endNote, "accepted"
 	if u.reused {
-		reason, result = ErrCodeNameReused, "reused"
+		reason, result = receipt.ErrCodeNameReused, "reused"
 		if endNote != "" {
 			reason += "; " + endNote
 		}
 	}
 	g.metrics.uploads.WithLabelValues(result).Inc()
 	g.metrics.uploadBytes.Add(float64(u.size))
-	g.journal.Append(Event{Session: f.s.id, Remote: f.s.remote, Username: f.username, Type: EventUpload, Path: u.path,
+	g.journal.Append(control.Event{Session: f.s.id, Remote: f.s.remote, Username: f.username, Type: control.EventUpload, Path: u.path,
 		Size: u.size, ASCII: u.ascii, OK: true, Reason: reason})
 	return nil
 }
@@ -269,19 +279,19 @@ func storageError(err error) error {
 
 // uploadRoom refuses a new upload while the disk is nearly full or the receipt queue is at
 // its bound, and returns what the username's daily quota leaves (-1: no quota).
-func (g *Gateway) uploadRoom(ctx context.Context, username string, now time.Time) (int64, error) {
-	l := g.cfg.Limits
+func (u *uploads) uploadRoom(ctx context.Context, username string, now time.Time) (int64, error) {
+	l := u.cfg.Limits
 	if l.MinFreeDisk > 0 {
 		var st syscall.Statfs_t
-		if err := syscall.Statfs(g.dataDir, &st); err == nil && int64(st.Bavail)*int64(st.Bsize) < l.MinFreeDisk {
-			g.metrics.limits.WithLabelValues("min_free_disk").Inc()
+		if err := syscall.Statfs(u.dataDir, &st); err == nil && int64(st.Bavail)*int64(st.Bsize) < l.MinFreeDisk {
+			u.metrics.limits.WithLabelValues("min_free_disk").Inc()
 			return 0, fmt.Errorf("%w: the gateway's disk has less than %d bytes free (limits.min_free_disk); try again later",
 				ftpserver.ErrStorageExceeded, l.MinFreeDisk)
 		}
 	}
 	if l.MaxQueue > 0 {
-		if n := int(g.pipe.queued.Load()); n >= l.MaxQueue {
-			g.metrics.limits.WithLabelValues("max_queue").Inc()
+		if n := int(u.pipeline.state.queued.Load()); n >= l.MaxQueue {
+			u.metrics.limits.WithLabelValues("max_queue").Inc()
 			return 0, fmt.Errorf("%w: %d uploads wait for receipts (limits.max_queue); try again later", ftpserver.ErrStorageExceeded, n)
 		}
 	}
@@ -289,24 +299,24 @@ func (g *Gateway) uploadRoom(ctx context.Context, username string, now time.Time
 		return -1, nil
 	}
 	day := now.UTC().Truncate(24 * time.Hour)
-	used, err := g.store.BytesSince(ctx, username, day)
+	used, err := u.store.BytesSince(ctx, username, day)
 	if err != nil {
 		return 0, fmt.Errorf("internal error: %w", err)
 	}
 	if used >= l.DailyQuota {
-		g.metrics.limits.WithLabelValues("daily_quota").Inc()
+		u.metrics.limits.WithLabelValues("daily_quota").Inc()
 		return 0, fmt.Errorf("%w: %s uploaded %d bytes today, the daily quota is %d (limits.daily_quota)", ftpserver.ErrStorageExceeded, username, used, l.DailyQuota)
 	}
 	return l.DailyQuota - used, nil
 }
 
 // nameRule is the name rule of a service: its own (names.services), else names.default.
-func (g *Gateway) nameRule(service string) names.Rule {
-	if !g.rules.Names.PerServiceRules {
+func (u *uploads) nameRule(service string) names.Rule {
+	if !u.rules.Names.PerServiceRules {
 		return names.General
 	}
-	r := names.Rule(g.cfg.Names.For(service))
-	if r == names.General && !g.rules.Names.EnforceCharacterRule {
+	r := names.Rule(u.cfg.Names.For(service))
+	if r == names.General && !u.rules.Names.EnforceCharacterRule {
 		return names.Any
 	}
 	return r

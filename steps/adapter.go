@@ -12,30 +12,12 @@ import (
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/certs"
+	"github.com/ftpsgw/ftpsgw/features/catalogue"
 	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/steps/target"
 )
 
 // The client adapter of client certification: running it, and what the gateway saw of it.
-
-// Adapter runs the vendor's client under test. The contract (README): the harness runs
-//
-//	CMD upload FILE FOLDER   upload the local FILE under its own name into the gateway folder FOLDER
-//	CMD receipts DIR         download the receipts now in /out into the local DIR
-//
-// with the connection in FTPSGW_HOST, FTPSGW_PORT, FTPSGW_CA, FTPSGW_CERT, FTPSGW_KEY,
-// FTPSGW_KEY_TYPE (rsa-pss, rsa or ecdsa), FTPSGW_P12, FTPSGW_P12_PASSWORD, FTPSGW_USERNAME,
-// FTPSGW_PASSWORD, plus FTPSGW_STATE_DIR (a
-// folder the client may keep state in for the scenario) and FTPSGW_FORMAT ("fixed-record" for
-// files that must go up in ASCII mode, else "binary"). Exit 0 = done, 127 = this action is
-// unsupported, anything else = the client reports failure.
-type Adapter struct {
-	Command  string // run with sh -c, the action and its arguments appended
-	Identity string // profile identity the client is given (default moces)
-	Timeout  time.Duration
-}
-
-// ExitUnsupported is the adapter's exit code for an action it does not support.
-const ExitUnsupported = 127
 
 type adapterRun struct {
 	action string
@@ -57,21 +39,21 @@ func (w *World) runAdapter(action string, args ...string) error {
 	}
 	host, port, _ := net.SplitHostPort(p.Address)
 	env := append(os.Environ(),
-		"FTPSGW_HOST="+host, "FTPSGW_PORT="+port, "FTPSGW_CA="+p.path(p.CA),
-		"FTPSGW_CERT="+p.path(id.Cert), "FTPSGW_KEY="+p.path(id.Key),
+		"FTPSGW_HOST="+host, "FTPSGW_PORT="+port, "FTPSGW_CA="+p.Path(p.CA),
+		"FTPSGW_CERT="+p.Path(id.Cert), "FTPSGW_KEY="+p.Path(id.Key),
 		"FTPSGW_KEY_TYPE="+keyType,
-		"FTPSGW_P12="+p.path(id.P12), "FTPSGW_P12_PASSWORD="+id.P12Password,
+		"FTPSGW_P12="+p.Path(id.P12), "FTPSGW_P12_PASSWORD="+id.P12Password,
 		"FTPSGW_USERNAME="+id.Username, "FTPSGW_PASSWORD="+id.Password,
 		"FTPSGW_STATE_DIR="+w.stateDir, "FTPSGW_FORMAT="+w.format,
 	)
-	res, err := runCommand(w.ctx, a.Command, append([]string{action}, args...), env, a.Timeout)
+	res, err := target.RunCommand(w.ctx, a.Command, append([]string{action}, args...), env, a.Timeout)
 	if err != nil {
 		return fmt.Errorf("running the client: %w", err)
 	}
-	code, output := res.code, res.output
+	code, output := res.Code, res.Output
 	w.adapter = adapterRun{action: action + " " + strings.Join(args, " "), code: code, output: output}
 	w.note("client %s %s -> exit %d\n%s", action, strings.Join(args, " "), code, output)
-	if code == ExitUnsupported {
+	if code == target.ExitUnsupported {
 		return w.unsupportedf("the client does not support %q (exit 127)", action)
 	}
 	return nil
@@ -169,7 +151,7 @@ func (w *World) clientSucceeded() error {
 	if w.adapter.code == 0 {
 		return nil
 	}
-	err := expected("the client to succeed (exit 0)", "exit %d for %s: %s", w.adapter.code, w.adapter.action, lastLine(w.adapter.output))
+	err := expected("the client to succeed (exit 0)", "exit %d for %s: %s", w.adapter.code, w.adapter.action, target.LastLine(w.adapter.output))
 	if cause := w.clientFailureCause(); cause != "" {
 		return blockedBy(cause, err)
 	}
@@ -177,7 +159,7 @@ func (w *World) clientSucceeded() error {
 }
 
 // clientFailureCause names the client requirement the journal shows broken, or "".
-func (w *World) clientFailureCause() string {
+func (w *World) clientFailureCause() catalogue.ID {
 	evs, err := w.events(control.EventTLS, control.EventLogin, control.EventCommand)
 	if err != nil {
 		return ""
@@ -253,14 +235,6 @@ func keys(m map[int]string) []int {
 	}
 	slices.Sort(out)
 	return out
-}
-
-func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		return s[i+1:]
-	}
-	return s
 }
 
 func shortFP(fp string) string {

@@ -14,13 +14,13 @@ import (
 	"github.com/ftpsgw/ftpsgw/simulator/control"
 )
 
-// initializeClientScenario registers the client-certification hooks and steps: the
-// client's actions through its adapter, judgements from the simulator's journal, and the
-// shared steps that put the simulator into a state.
-func (s *Suite) initializeClientScenario(sc *godog.ScenarioContext) {
+// RegisterClient registers the client-certification hooks and steps (a Suite made by
+// ForClient): the client's actions through its adapter, judgements from the simulator's
+// journal, and the shared steps that put the simulator into a state.
+func (s *Suite) RegisterClient(sc *godog.ScenarioContext) *World {
 	w := newWorld(s)
 	sc.Before(func(ctx context.Context, scn *godog.Scenario) (context.Context, error) {
-		ctx = w.begin(ctx, scn)
+		ctx = w.begin(ctx)
 		dir, err := os.MkdirTemp("", "ftpsgw-client-")
 		if err != nil {
 			return ctx, err
@@ -39,12 +39,11 @@ func (s *Suite) initializeClientScenario(sc *godog.ScenarioContext) {
 		}
 		w.close()
 		os.RemoveAll(w.workDir)
-		s.results.end(scn)
 		return ctx, nil
 	})
-	s.recordSteps(sc)
 	clientSteps{w}.register(sc)
 	stateSteps{w}.register(sc)
+	return w
 }
 
 // clientSteps: client certification (features/client/*.feature).

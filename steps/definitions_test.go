@@ -33,9 +33,9 @@ func stepDefinitions(t *testing.T, init func(*godog.ScenarioContext)) map[string
 // TestStepsAreNamedAndRegisteredOnce: every step runs a named method (so -godog.definitions
 // says which), and no pattern is registered twice in a suite.
 func TestStepsAreNamedAndRegisteredOnce(t *testing.T) {
-	s := &Suite{results: newCollector()}
+	s := &Suite{}
 	for name, init := range map[string]func(*godog.ScenarioContext){
-		"gateway": s.InitializeScenario, "client": s.initializeClientScenario,
+		"gateway": s.InitializeScenario, "client": func(sc *godog.ScenarioContext) { s.RegisterClient(sc) },
 	} {
 		defs := stepDefinitions(t, init)
 		anon := regexp.MustCompile(`func\d+`)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ftpsgw/ftpsgw/features"
 	"github.com/ftpsgw/ftpsgw/simulator/simtest"
+	"github.com/ftpsgw/ftpsgw/steps/target"
 )
 
 // The suite under `go test` and under the godog CLI.
@@ -40,7 +41,7 @@ func InitializeScenario(sc *godog.ScenarioContext) {
 			cliErr = fmt.Errorf("set FTPSGW_TARGET to a target profile (see features/target.example.yaml)")
 			return
 		}
-		p, err := LoadProfile(path)
+		p, err := target.LoadProfile(path)
 		if err != nil {
 			cliErr = err
 			return
@@ -59,7 +60,7 @@ func TestFeatures(t *testing.T) {
 	defer cancel()
 	var profile *Profile
 	if path := os.Getenv("FTPSGW_TARGET"); path != "" {
-		p, err := LoadProfile(path)
+		p, err := target.LoadProfile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,10 +77,12 @@ func TestFeatures(t *testing.T) {
 	if opts.Output == nil {
 		opts.Output = os.Stdout
 	}
-	godog.TestSuite{Name: "ftpsgw", ScenarioInitializer: suite.InitializeScenario, Options: &opts}.Run()
-	for _, s := range suite.results.scenarios() {
-		if s.Status == "UNSUPPORTED" {
-			t.Logf("UNSUPPORTED %s: %s", s.Name, s.Unsupported)
+	var worlds []*World
+	record := func(sc *godog.ScenarioContext) { worlds = append(worlds, suite.Register(sc)) }
+	godog.TestSuite{Name: "ftpsgw", ScenarioInitializer: record, Options: &opts}.Run()
+	for _, w := range worlds {
+		if w.Unsupported() != "" {
+			t.Logf("UNSUPPORTED: %s", w.Unsupported())
 		}
 	}
 }
@@ -89,7 +92,7 @@ func TestFeatures(t *testing.T) {
 func serveForTest(t *testing.T) *Profile {
 	t.Helper()
 	sim := simtest.New(t, simtest.Options{Mode: simtest.ChildProcess, Stderr: os.Stderr})
-	p, err := ProfileFromManifest(sim.Manifest, "ftpsgw serve (child process)", sim.FTPS, sim.ControlURL, sim.PassivePorts)
+	p, err := sim.Profile()
 	if err != nil {
 		t.Fatal(err)
 	}

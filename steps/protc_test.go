@@ -135,7 +135,7 @@ func TestClearListingRefusedWithoutWaitingOutTheDeadline(t *testing.T) {
 	if code, _, _ := raw.Cmd("PROT C"); code != 534 {
 		t.Fatalf("PROT C: %d", code)
 	}
-	w := newWorld(&Suite{results: newCollector(), profile: &Profile{}})
+	w := newWorld(&Suite{profile: &Profile{}})
 	w.ctx, w.raw = ctx, raw
 	start := time.Now()
 	if err := (tlsSteps{w}).clearTransfer("LIST /", false); err != nil {

@@ -7,6 +7,9 @@ import (
 	"strings"
 
 	"github.com/cucumber/godog"
+
+	"github.com/ftpsgw/ftpsgw/features/catalogue"
+	"github.com/ftpsgw/ftpsgw/steps/target"
 )
 
 // folderSteps: the inbox's folders and what cannot be reached (features/folders.feature).
@@ -43,11 +46,11 @@ func (x folderSteps) everyRootListsExactly() error {
 	checked := 0
 	var loginErr error
 	for _, id := range x.suite.profile.Identities {
-		if slices.Contains(negativeFixtures, id.Name) || id.Folders == nil {
+		if slices.Contains(target.NegativeFixtures, id.Name) || id.Folders == nil {
 			continue
 		}
 		got, err := x.rootNames(id.Name, true)
-		var b *blockedError
+		var b *catalogue.BlockedError
 		if errors.As(err, &b) {
 			// Whether this identity may log in is another requirement's question.
 			x.note("%s not checked: it could not log in (%v)", id.Name, err)

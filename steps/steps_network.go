@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/cucumber/godog"
+
+	"github.com/ftpsgw/ftpsgw/steps/target"
 )
 
 // networkSteps: passive data connections and refused commands (features/network.feature).
@@ -113,7 +115,7 @@ func parsePASV(msg string) (net.IP, int, bool) {
 }
 
 func (x networkSteps) portsInRange() error {
-	lo, hi, _ := parseRange(x.suite.profile.PassivePorts)
+	lo, hi, _ := target.ParseRange(x.suite.profile.PassivePorts)
 	for _, p := range x.ports {
 		if p < lo || p > hi {
 			return expected(fmt.Sprintf("ports in %d-%d", lo, hi), "%v", x.ports)

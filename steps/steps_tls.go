@@ -299,7 +299,7 @@ func (w tlsSteps) uploadWithoutCloseNotify(who, service string) error {
 		// The file never went over a protected data connection, so its end was not tried: a
 		// refusal now proves nothing about close_notify. Protected data connections are
 		// GW-TLS-03's to judge.
-		return blockedBy("GW-TLS-03", expected("the file sent over the TLS data connection, to try how its end is taken", "%v", werr))
+		return blockedBy(reqDataTLS, expected("the file sent over the TLS data connection, to try how its end is taken", "%v", werr))
 	}
 	w.files[len(w.files)-1].err = nil
 	if isRefused(final) {

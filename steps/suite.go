@@ -1,3 +1,8 @@
+// Package steps holds the Go step definitions of the conformance suite in ../features (the
+// gateway) and ../features/client (client certification). Steps reach the gateway only over
+// the network: FTPS (package ftpsclient) and, for scenarios tagged @needs-control, the
+// target's state (package target: the control API's typed client or a state adapter). They
+// never import the simulator. The certification engine that runs them is package certify.
 package steps
 
 import (
@@ -10,6 +15,7 @@ import (
 	"github.com/cucumber/godog"
 
 	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/steps/target"
 )
 
 // Suite binds the step definitions to one target. One Suite serves a whole godog run; each
@@ -29,38 +35,69 @@ import (
 // and its features mix both: "When our ERP files the interest report" (theirs), then
 // `Then "moces" receives receipts 1 and 2 for it` (ftpsgw's).
 type Suite struct {
-	profile *Profile
+	profile *target.Profile
 	api     *control.Client // the simulator's control API, if the target has one
-	state   targetState     // how the target is put into states: the control API or a state adapter
+	state   target.State    // how the target is put into states: the control API or a state adapter
 	virtual bool            // the target's clock is virtual
 	runID   string          // makes this run's file names unique
 	counter atomic.Int64
-	results *collector
-	adapter *Adapter // set for client certification
+	adapter *target.Adapter // set for client certification
 }
 
 // NewSuite prepares a suite for a target; it asks the control API (if any) for its clock.
-func NewSuite(ctx context.Context, p *Profile) (*Suite, error) {
-	s := &Suite{profile: p, runID: randomLetters(8), results: newCollector()}
-	if p.Control != nil {
-		s.api = control.NewClient(p.Control.URL, p.Control.Token)
-		s.api.Timeout = time.Duration(p.Timeouts.Operation)
-		clock, err := s.api.Clock(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("control API %s: %w", p.Control.URL, err)
-		}
-		s.virtual = clock.Mode == "virtual"
-		s.state = controlState{api: s.api, virtual: s.virtual}
+func NewSuite(ctx context.Context, p *target.Profile) (*Suite, error) {
+	t, err := target.Open(ctx, p)
+	if err != nil {
+		return nil, err
 	}
-	if p.State != nil {
-		s.state = commandState{st: *p.State}
-		s.virtual = p.State.Clock == "virtual"
+	return For(t), nil
+}
+
+// For binds the steps to an opened target.
+func For(t *target.Target) *Suite {
+	return &Suite{profile: t.Profile, api: t.API, state: t.State, virtual: t.Virtual, runID: randomLetters(8)}
+}
+
+// ForClient binds the client-certification steps to the simulator a client adapter talks
+// to; it needs the simulator's control API.
+func ForClient(t *target.Target, a target.Adapter) (*Suite, error) {
+	if t.API == nil {
+		return nil, errors.New("client certification needs the simulator's control API")
 	}
+	if a.Identity == "" {
+		a.Identity = "moces"
+	}
+	if a.Timeout == 0 {
+		a.Timeout = 60 * time.Second
+	}
+	s := For(t)
+	s.adapter = &a
 	return s, nil
+}
+
+// Gateway binds the gateway steps to an opened target: the binder the certification engine
+// takes (certify.Bind(steps.Gateway)).
+func Gateway(t *target.Target) (func(*godog.ScenarioContext) *World, error) {
+	return For(t).Register, nil
+}
+
+// Client binds the client-certification steps, driving the client through its adapter, to
+// the simulator the client talks to (certify.Bind(steps.Client(adapter))).
+func Client(a target.Adapter) func(*target.Target) (func(*godog.ScenarioContext) *World, error) {
+	return func(t *target.Target) (func(*godog.ScenarioContext) *World, error) {
+		s, err := ForClient(t, a)
+		if err != nil {
+			return nil, err
+		}
+		return s.RegisterClient, nil
+	}
 }
 
 // Profile is the target the suite certifies.
 func (s *Suite) Profile() *Profile { return s.profile }
+
+// Profile is the target profile (package target), named here for the step library's users.
+type Profile = target.Profile
 
 func (s *Suite) next() int64 { return s.counter.Add(1) }
 
@@ -70,14 +107,13 @@ func (s *Suite) InitializeScenario(sc *godog.ScenarioContext) { s.Register(sc) }
 
 // Register adds ftpsgw's gateway hooks and steps to one scenario and returns the scenario's
 // World, which the caller's own steps share (also reachable as WorldFrom(ctx)). The hooks
-// give the scenario a fresh World, reset a controllable target around @needs-control
-// scenarios, and record every step for the reports.
+// give the scenario a fresh World and reset a controllable target around @needs-control
+// scenarios. The World is the scenario's evidence for the certification engine.
 func (s *Suite) Register(sc *godog.ScenarioContext) *World {
 	w := newWorld(s)
 	sc.Before(func(ctx context.Context, scn *godog.Scenario) (context.Context, error) {
-		ctx = w.begin(ctx, scn)
+		ctx = w.begin(ctx)
 		if ctx.Err() != nil {
-			w.cut = true
 			return ctx, godog.ErrSkip // the run was interrupted: this scenario does not start
 		}
 		if hasTag(scn, "@needs-control") {
@@ -85,10 +121,10 @@ func (s *Suite) Register(sc *godog.ScenarioContext) *World {
 			if err != nil {
 				return ctx, err
 			}
-			if !s.profile.mayReset() {
+			if !s.profile.MayReset() {
 				return ctx, w.unsupportedf("the profile does not let the suite reset the target (reset: false), and this scenario changes its state")
 			}
-			if err := st.Reset(ctx); errors.Is(err, errStateUnsupported) {
+			if err := st.Reset(ctx); errors.Is(err, target.ErrStateUnsupported) {
 				return ctx, w.unsupportedf("resetting the target: %v", err)
 			} else if err != nil {
 				return ctx, fmt.Errorf("resetting the target: %w", err)
@@ -98,17 +134,15 @@ func (s *Suite) Register(sc *godog.ScenarioContext) *World {
 	})
 	sc.After(func(ctx context.Context, scn *godog.Scenario, err error) (context.Context, error) {
 		w.close()
-		if s.state != nil && hasTag(scn, "@needs-control") && s.profile.mayReset() {
+		if s.state != nil && hasTag(scn, "@needs-control") && s.profile.MayReset() {
 			st, _ := w.targetState()
 			// Leave no outage or changed role behind for the next scenario.
-			if rerr := st.Reset(context.Background()); rerr != nil && !errors.Is(rerr, errStateUnsupported) {
+			if rerr := st.Reset(context.Background()); rerr != nil && !errors.Is(rerr, target.ErrStateUnsupported) {
 				return ctx, fmt.Errorf("resetting the target after the scenario: %w", rerr)
 			}
 		}
-		s.results.end(scn)
 		return ctx, nil
 	})
-	s.recordSteps(sc)
 	for _, r := range []interface{ register(*godog.ScenarioContext) }{
 		tlsSteps{w}, authSteps{w}, uploadSteps{w}, folderSteps{w}, stateSteps{w}, securitySteps{w},
 		receiptSteps{w}, networkSteps{w}, deleteSteps{w}, fixedSteps{w},
@@ -116,14 +150,6 @@ func (s *Suite) Register(sc *godog.ScenarioContext) *World {
 		r.register(sc)
 	}
 	return w
-}
-
-// recordSteps hands every finished step to the results collector.
-func (s *Suite) recordSteps(sc *godog.ScenarioContext) {
-	sc.StepContext().After(func(ctx context.Context, st *godog.Step, status godog.StepResultStatus, err error) (context.Context, error) {
-		s.results.step(ctx, st, status, err)
-		return ctx, nil
-	})
 }
 
 type worldKey struct{}

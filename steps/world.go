@@ -12,8 +12,10 @@ import (
 
 	"github.com/cucumber/godog"
 
+	"github.com/ftpsgw/ftpsgw/features/catalogue"
 	"github.com/ftpsgw/ftpsgw/simulator/control"
 	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
+	"github.com/ftpsgw/ftpsgw/steps/target"
 )
 
 // errUnsupported marks a scenario the target cannot run; the runner reports it UNSUPPORTED.
@@ -61,7 +63,6 @@ type World struct {
 	localSums  []string
 
 	unsupported string
-	cut         bool // the run was interrupted before this scenario started
 	evidence    []string
 	mu          sync.Mutex
 }
@@ -72,11 +73,20 @@ func newWorld(s *Suite) *World {
 		receipts: map[int]string{}, roles: map[string][]string{}, format: "binary"}
 }
 
-// begin starts the scenario: the World goes into its context and the collector learns of it.
-func (w *World) begin(ctx context.Context, scn *godog.Scenario) context.Context {
+// begin starts the scenario: the World goes into its context.
+func (w *World) begin(ctx context.Context) context.Context {
 	w.ctx = context.WithValue(ctx, worldKey{}, w)
-	w.suite.results.begin(scn, w)
 	return w.ctx
+}
+
+// Unsupported says why the target could not run the scenario ("" when it could).
+func (w *World) Unsupported() string { return w.unsupported }
+
+// Evidence is what the scenario saw, line by line, for the report.
+func (w *World) Evidence() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string{}, w.evidence...)
 }
 
 // Context is the scenario's context (cancelled when the run is).
@@ -91,7 +101,7 @@ func (w *World) Control() (*control.Client, error) { return w.api() }
 
 // Identity returns a profile identity (username, password, folders), or an error that makes
 // the scenario UNSUPPORTED when the profile lacks it.
-func (w *World) Identity(name string) (ProfileIdentity, error) {
+func (w *World) Identity(name string) (target.ProfileIdentity, error) {
 	_, id, err := w.options(name)
 	return id, err
 }
@@ -184,7 +194,7 @@ func expected(what string, seenFormat string, a ...any) error {
 	return fmt.Errorf("expected %s; saw %s", what, fmt.Sprintf(seenFormat, a...))
 }
 
-func (w *World) options(name string) (ftpsclient.Options, ProfileIdentity, error) {
+func (w *World) options(name string) (ftpsclient.Options, target.ProfileIdentity, error) {
 	opts, id, ok := w.suite.profile.ClientOptions(name)
 	if !ok {
 		return opts, id, w.unsupportedf("the target profile has no identity %q", name)
@@ -257,7 +267,7 @@ func (w *World) rawLogin(name string) (*ftpsclient.Raw, error) {
 
 // loginRequirement is the requirement that judges whether an identity logs in: GW-AUTH-04
 // for OCES3 (UI) certificates, GW-AUTH-01 for the others.
-func loginRequirement(id ProfileIdentity) string {
+func loginRequirement(id target.ProfileIdentity) catalogue.ID {
 	if strings.Contains(id.Username, "_UI_") {
 		return "GW-AUTH-04"
 	}
@@ -295,21 +305,16 @@ func (w *World) advance(d time.Duration) error {
 }
 
 // targetState is how this scenario puts the target into states, or an UNSUPPORTED error.
-func (w *World) targetState() (targetState, error) {
-	switch st := w.suite.state.(type) {
-	case nil:
+func (w *World) targetState() (target.State, error) {
+	if w.suite.state == nil {
 		return nil, w.unsupportedf("the target has no control API and the profile names no state adapter, and this scenario must put it into a state")
-	case commandState:
-		st.notify = w.note // the adapter's output is this scenario's evidence
-		return st, nil
-	default:
-		return st, nil
 	}
+	return w.suite.state.Reporting(w.note), nil // a state adapter's output is this scenario's evidence
 }
 
 // stateErr turns "the target cannot do this" into UNSUPPORTED.
 func (w *World) stateErr(err error) error {
-	if errors.Is(err, errStateUnsupported) {
+	if errors.Is(err, target.ErrStateUnsupported) {
 		return w.unsupportedf("%v", err)
 	}
 	return err
@@ -383,3 +388,18 @@ func replyText(code int, msg string, err error) string {
 	}
 	return fmt.Sprintf("%d %s", code, msg)
 }
+
+// blockedBy marks a failure of something another requirement judges (catalogue.BlockedError).
+func blockedBy(req catalogue.ID, err error) error {
+	if err == nil || errors.Is(err, errUnsupported) {
+		return err
+	}
+	return &catalogue.BlockedError{By: req, Err: err}
+}
+
+// Requirements that judge the preconditions other scenarios rely on.
+const (
+	reqLogin    catalogue.ID = "GW-AUTH-01" // the certificate and its password log in
+	reqReceipts catalogue.ID = "GW-STAT-02" // an accepted file gets receipts 1, then 2 (and 3)
+	reqDataTLS  catalogue.ID = "GW-TLS-03"  // data connections are protected
+)

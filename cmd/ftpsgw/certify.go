@@ -19,11 +19,13 @@ import (
 	"github.com/ftpsgw/ftpsgw/simulator"
 	"github.com/ftpsgw/ftpsgw/simulator/simtest"
 	"github.com/ftpsgw/ftpsgw/steps"
+	"github.com/ftpsgw/ftpsgw/steps/certify"
+	"github.com/ftpsgw/ftpsgw/steps/target"
 )
 
 func runCertify(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ftpsgw certify", flag.ContinueOnError)
-	target := fs.String("target", "", "target profile (YAML); without it the embedded simulator is certified")
+	targetPath := fs.String("target", "", "target profile (YAML); without it the embedded simulator is certified")
 	tags := fs.String("tags", "", `tag expression, e.g. "@GW-TLS-01", "@GW-TLS-01 or @GW-AUTH-02", "not @needs-control" (godog's "~@needs-control" too)`)
 	reportDir := fs.String("report", "ftpsgw-report", "folder for junit.xml, cucumber.json and report.html")
 	strict := fs.Bool("strict", false, "treat assumed requirements as MUST")
@@ -59,14 +61,14 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	var profile *steps.Profile
+	var profile *target.Profile
 	description := ""
-	if *target != "" {
+	if *targetPath != "" {
 		if len(defects) > 0 {
 			fmt.Fprintln(stderr, "ftpsgw certify: --defect applies to the embedded simulator only")
 			return exitUsage
 		}
-		p, err := steps.LoadProfile(*target)
+		p, err := target.LoadProfile(*targetPath)
 		if err != nil {
 			fmt.Fprintf(stderr, "ftpsgw certify: %v\n", err)
 			return exitUsage
@@ -92,8 +94,8 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 	if err := prepareReportDir(*reportDir); err != nil {
 		return fail(stderr, "%v", err)
 	}
-	run, err := steps.Run(ctx, steps.RunOptions{
-		Profile: profile, Features: features.FS, Tags: *tags, Strict: *strict, Progress: stderr,
+	run, err := certify.Run(ctx, certify.RunOptions{
+		Profile: profile, Features: features.FS, Steps: certify.Bind(steps.Gateway), Tags: *tags, Strict: *strict, Progress: stderr,
 		FailOnWarn: *failOn == "warn", Deadline: *deadline, LeaseWait: *leaseWait,
 		CucumberJSON: filepath.Join(*reportDir, "cucumber.json"), Version: version, Description: description,
 	})
@@ -103,9 +105,9 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 	return finishRun(run, *reportDir, stdout, stderr)
 }
 
-// runError turns an error of steps.Run into the exit code: a usage error is 2 (nothing ran).
+// runError turns an error of certify.Run into the exit code: a usage error is 2 (nothing ran).
 func runError(stderr io.Writer, err error) int {
-	var ue *steps.UsageError
+	var ue *certify.UsageError
 	if errors.As(err, &ue) {
 		fmt.Fprintf(stderr, "ftpsgw: %v\n", err)
 		return exitUsage
@@ -148,7 +150,7 @@ func finishRun(run *reports.Run, dir string, stdout, stderr io.Writer) int {
 // embedded is an in-process simulator (simtest) and the profile the suite certifies it by.
 type embedded struct {
 	sim     *simtest.Simulator
-	profile *steps.Profile
+	profile *target.Profile
 }
 
 func (e *embedded) close() { e.sim.Close() }
@@ -167,7 +169,10 @@ func startSimulator(ctx context.Context, opts simtest.Options) (*embedded, error
 		return nil, err
 	}
 	e := &embedded{sim: sim}
-	e.profile, err = steps.ProfileFromManifest(sim.Manifest, "ftpsgw embedded simulator", sim.FTPS, sim.ControlURL, sim.PassivePorts)
+	e.profile, err = sim.Profile()
+	if err == nil {
+		e.profile.Name = "ftpsgw embedded simulator"
+	}
 	if err != nil {
 		e.close()
 		return nil, err

@@ -15,6 +15,8 @@ import (
 	"github.com/ftpsgw/ftpsgw/features"
 	"github.com/ftpsgw/ftpsgw/simulator/simtest"
 	"github.com/ftpsgw/ftpsgw/steps"
+	"github.com/ftpsgw/ftpsgw/steps/certify"
+	"github.com/ftpsgw/ftpsgw/steps/target"
 )
 
 func runCertifyClient(args []string, stdout, stderr io.Writer) int {
@@ -42,7 +44,7 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ftpsgw certify-client: --key: %v\n", err)
 		return exitUsage
 	}
-	if err := steps.CheckAdapter(*execCmd); err != nil {
+	if err := target.CheckAdapter(*execCmd); err != nil {
 		fmt.Fprintf(stderr, "ftpsgw certify-client: %v\n", err)
 		return exitUsage
 	}
@@ -58,11 +60,12 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 	if err := prepareReportDir(*reportDir); err != nil {
 		return fail(stderr, "%v", err)
 	}
-	run, err := steps.Run(ctx, steps.RunOptions{
-		Profile: emb.profile, Features: features.ClientFS, Tags: *tags, Strict: *strict, Progress: stderr,
+	adapter := target.Adapter{Command: *execCmd, Timeout: *timeout}
+	run, err := certify.Run(ctx, certify.RunOptions{
+		Profile: emb.profile, Features: features.ClientFS, Steps: certify.Bind(steps.Client(adapter)), Kind: "client",
+		Tags: *tags, Strict: *strict, Progress: stderr,
 		CucumberJSON: filepath.Join(*reportDir, "cucumber.json"), Version: version,
 		Description: "client " + *execCmd + " against the embedded simulator (observes TLS version, certificate, data protection and resumption); client certificate " + alg.Describe(),
-		Adapter:     &steps.Adapter{Command: *execCmd, Timeout: *timeout},
 		Deadline:    *deadline,
 	})
 	if err != nil {

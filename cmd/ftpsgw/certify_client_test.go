@@ -12,9 +12,12 @@ import (
 
 	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/features"
+	"github.com/ftpsgw/ftpsgw/features/catalogue"
 	"github.com/ftpsgw/ftpsgw/reports"
 	"github.com/ftpsgw/ftpsgw/simulator/simtest/tool"
 	"github.com/ftpsgw/ftpsgw/steps"
+	"github.com/ftpsgw/ftpsgw/steps/certify"
+	"github.com/ftpsgw/ftpsgw/steps/target"
 )
 
 func certifyClient(t *testing.T, command string, key certs.KeyAlgorithm) *reports.Run {
@@ -26,8 +29,8 @@ func certifyClient(t *testing.T, command string, key certs.KeyAlgorithm) *report
 		t.Fatal(err)
 	}
 	defer emb.close()
-	run, err := steps.Run(ctx, steps.RunOptions{Profile: emb.profile, Features: features.ClientFS, Version: "test",
-		Adapter: &steps.Adapter{Command: command, Timeout: 60 * time.Second}})
+	run, err := certify.Run(ctx, certify.RunOptions{Profile: emb.profile, Features: features.ClientFS, Version: "test", Kind: "client",
+		Steps: certify.Bind(steps.Client(target.Adapter{Command: command, Timeout: 60 * time.Second}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +42,7 @@ func notPassing(run *reports.Run) []string {
 	var out []string
 	for _, r := range run.Requirements {
 		if r.Status != reports.Pass {
-			out = append(out, r.ID+"="+string(r.Status))
+			out = append(out, string(r.ID)+"="+string(r.Status))
 		}
 	}
 	return out
@@ -143,11 +146,11 @@ func TestMisconfiguredAdaptersFailExactlyTheirRequirement(t *testing.T) {
 			for _, r := range run.Requirements {
 				switch {
 				case r.Status == reports.Pass, r.ID == "CL-TLS-03" && r.Status == reports.Warn:
-				case r.Status == reports.Blocked && slices.Contains(r.BlockedBy, wantID):
+				case r.Status == reports.Blocked && slices.Contains(r.BlockedBy, catalogue.ID(wantID)):
 				case tc.want == "CL-UP-01=PARTIAL" && r.ID == "CL-STAT-01" && r.Status == reports.Partial:
 					// its status_0 scenario uploads a fixed-record file too: the same unsupported action
 				default:
-					judged = append(judged, r.ID+"="+string(r.Status))
+					judged = append(judged, string(r.ID)+"="+string(r.Status))
 				}
 			}
 			if !slices.Equal(judged, []string{tc.want}) {

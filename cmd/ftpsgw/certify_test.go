@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/features"
+	"github.com/ftpsgw/ftpsgw/features/catalogue"
 	"github.com/ftpsgw/ftpsgw/reports"
 	"github.com/ftpsgw/ftpsgw/simulator"
 	"github.com/ftpsgw/ftpsgw/steps"
+	"github.com/ftpsgw/ftpsgw/steps/certify"
 )
 
 func TestCertifyEmbeddedSimulatorPassesAndWritesReports(t *testing.T) {
@@ -92,20 +94,20 @@ func TestEveryDefectFailsExactlyItsRequirement(t *testing.T) {
 		// runs under race in TestCertifyEmbeddedSimulatorPassesAndWritesReports.
 		t.Skip("the defect matrix runs without -race (make test runs it separately)")
 	}
-	covered := map[string]bool{}
+	covered := map[catalogue.ID]bool{}
 	for _, d := range simulator.Defects() {
-		want := d.Requirement
+		want := catalogue.ID(d.Requirement)
 		covered[want] = true
 		t.Run(d.Name, func(t *testing.T) {
 			run := certifyEmbedded(t, []string{d.Name}, true)
 			var failed []string
 			for _, r := range run.Requirements {
-				blockedByIt := r.Status == reports.Blocked && slices.Equal(r.BlockedBy, []string{want})
+				blockedByIt := r.Status == reports.Blocked && slices.Equal(r.BlockedBy, []catalogue.ID{want})
 				if r.Status != reports.Pass && !blockedByIt {
-					failed = append(failed, r.ID+"="+string(r.Status))
+					failed = append(failed, string(r.ID)+"="+string(r.Status))
 				}
 			}
-			if !slices.Equal(failed, []string{want + "=FAIL"}) {
+			if !slices.Equal(failed, []string{string(want) + "=FAIL"}) {
 				t.Errorf("defect %s (%s): requirements not passing: %v, want exactly [%s=FAIL] (others PASS or BLOCKED by it)", d.Name, d.Breaks, failed, want)
 				for _, s := range run.Scenarios {
 					if s.Status == reports.Fail {
@@ -115,11 +117,11 @@ func TestEveryDefectFailsExactlyItsRequirement(t *testing.T) {
 			}
 		})
 	}
-	catalogue, err := steps.LoadCatalogue(features.FS)
+	reqs, err := catalogue.LoadRequirements(features.FS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range catalogue {
+	for _, r := range reqs {
 		if !covered[r.ID] {
 			t.Errorf("no defect proves that %s can fail", r.ID)
 		}
@@ -135,7 +137,7 @@ func certifyEmbedded(t *testing.T, defects []string, strict bool) *reports.Run {
 		t.Fatal(err)
 	}
 	defer emb.close()
-	run, err := steps.Run(ctx, steps.RunOptions{Profile: emb.profile, Features: features.FS, Strict: strict, Version: "test"})
+	run, err := certify.Run(ctx, certify.RunOptions{Profile: emb.profile, Features: features.FS, Steps: certify.Bind(steps.Gateway), Strict: strict, Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +188,7 @@ func TestCertifyTagsAndBadInput(t *testing.T) {
 // gatewayRequirements is the number of requirements in the gateway catalogue.
 func gatewayRequirements(t *testing.T) int {
 	t.Helper()
-	reqs, err := steps.LoadCatalogue(features.FS)
+	reqs, err := catalogue.LoadRequirements(features.FS)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,9 +42,21 @@ func TestPackageGraph(t *testing.T) {
 		}
 		tests := own(append(append([]string{}, p.TestImports...), p.XTestImports...))
 		switch {
-		case rel == "certs" || rel == "simulator/control" || rel == "features" || rel == "steps/ftpsclient":
+		case rel == "certs" || rel == "simulator/control" || rel == "features" || rel == "features/catalogue" || rel == "steps/ftpsclient":
 			if o := own(p.Imports); len(o) > 0 {
 				t.Errorf("%s imports %v; it must import nothing of the project", rel, o)
+			}
+		case rel == "reports":
+			if o := own(p.Imports); len(o) != 1 || o[0] != "features/catalogue" {
+				t.Errorf("reports imports %v; it prints the catalogue's model and nothing else of the project", o)
+			}
+		case rel == "simulator" || (strings.HasPrefix(rel, "simulator/") && rel != "simulator/simtest" && rel != "simulator/container"):
+			// the gateway never depends on the suite; only the harnesses that hand a profile
+			// to the suite (simtest) and start images for it (container) may
+			for _, i := range own(p.Imports) {
+				if i == "steps" || strings.HasPrefix(i, "steps/") {
+					t.Errorf("%s imports %s: the simulator does not depend on the suite", rel, i)
+				}
 			}
 		case rel == "steps" || strings.HasPrefix(rel, "steps/"):
 			for _, i := range append(own(p.Imports), tests...) {

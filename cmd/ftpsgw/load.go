@@ -15,8 +15,8 @@ import (
 
 	"github.com/ftpsgw/ftpsgw/simulator"
 	"github.com/ftpsgw/ftpsgw/simulator/simtest"
-	"github.com/ftpsgw/ftpsgw/steps"
 	"github.com/ftpsgw/ftpsgw/steps/load"
+	"github.com/ftpsgw/ftpsgw/steps/target"
 )
 
 // parseSize reads 64, 4KiB, 256MiB, 1GiB, 10MB.
@@ -43,7 +43,7 @@ func parseSize(s string) (int64, error) {
 
 func runLoad(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ftpsgw load", flag.ContinueOnError)
-	target := fs.String("target", "", "target profile YAML (as for certify); default: start the simulator as a child process")
+	targetPath := fs.String("target", "", "target profile YAML (as for certify); default: start the simulator as a child process")
 	scenario := fs.String("scenario", load.Sessions, "sessions | upload | idle | mixed | list")
 	dir := fs.String("dir", "/out", "list: the folder to list")
 	minEntries := fs.Int("min-entries", 0, "list: a listing with fewer entries is an error")
@@ -80,8 +80,8 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if *target != "" {
-		p, err := steps.LoadProfile(*target)
+	if *targetPath != "" {
+		p, err := target.LoadProfile(*targetPath)
 		if err != nil {
 			return fail(stderr, "%v", err)
 		}
@@ -166,7 +166,7 @@ func writeLoadJSON(path string, r *load.Result) error {
 // CPU and RSS are its own: as users run it (real clock, journal, database and receipts on),
 // with one change: a load generator's thousands of sessions from one address and identity
 // are not an attack, so lock-out and session limits are lifted.
-func startChildSimulator(ctx context.Context, stderr io.Writer, pprofOn bool) (*simtest.Simulator, *steps.Profile, error) {
+func startChildSimulator(ctx context.Context, stderr io.Writer, pprofOn bool) (*simtest.Simulator, *target.Profile, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, nil, err
@@ -180,7 +180,7 @@ func startChildSimulator(ctx context.Context, stderr io.Writer, pprofOn bool) (*
 	if pprofOn {
 		fmt.Fprintf(stderr, "profiler: %s/debug/pprof/ (e.g. go tool pprof %s/debug/pprof/profile?seconds=10)\n", sim.ControlURL, sim.ControlURL)
 	}
-	p, err := steps.ProfileFromManifest(sim.Manifest, "ftpsgw serve (child process)", sim.FTPS, sim.ControlURL, sim.PassivePorts)
+	p, err := sim.Profile()
 	if err != nil {
 		sim.Close()
 		return nil, nil, err

@@ -60,7 +60,7 @@ func TestERPFiling(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	sim := simtest.New(t, simtest.Options{})
-	profile, err := steps.ProfileFromManifest(sim.Manifest, "ftpsgw simulator", sim.FTPS, sim.ControlURL, sim.PassivePorts)
+	profile, err := sim.Profile()
 	if err != nil {
 		t.Fatal(err)
 	}

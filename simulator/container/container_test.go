@@ -21,7 +21,9 @@ import (
 	"github.com/ftpsgw/ftpsgw/simulator/container"
 	"github.com/ftpsgw/ftpsgw/simulator/control"
 	"github.com/ftpsgw/ftpsgw/steps"
+	"github.com/ftpsgw/ftpsgw/steps/certify"
 	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
+	"github.com/ftpsgw/ftpsgw/steps/target"
 )
 
 func TestMain(m *testing.M) {
@@ -61,13 +63,13 @@ func TestCertifyContainer(t *testing.T) {
 	ctx := testCtx(t, 8*time.Minute)
 	// As `ftpsgw certify` runs the embedded simulator: Go clients resume TLS sessions.
 	gw := runGateway(t, ctx, container.WithVirtualClock(), container.WithArgs("--session-reuse", "required"))
-	p, err := steps.ProfileFromManifest(gw.Manifest, "ftpsgw serve (container)", gw.FTPS, gw.ControlURL, gw.PassivePorts)
+	p, err := target.ProfileFromManifest(gw.Manifest, "ftpsgw serve (container)", gw.FTPS, gw.ControlURL, gw.PassivePorts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.Control.Token = gw.Token
 	var progress bytes.Buffer
-	run, err := steps.Run(ctx, steps.RunOptions{Profile: p, Features: features.FS, Progress: &progress, Version: "container-test"})
+	run, err := certify.Run(ctx, certify.RunOptions{Profile: p, Features: features.FS, Steps: certify.Bind(steps.Gateway), Progress: &progress, Version: "container-test"})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, progress.String())
 	}

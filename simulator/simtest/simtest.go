@@ -9,7 +9,7 @@
 //
 //	sim := simtest.New(t, simtest.Options{})            // in-process, virtual clock
 //	sim := simtest.New(t, simtest.Options{Mode: simtest.ChildProcess})
-//	profile, _ := steps.ProfileFromManifest(sim.Manifest, "simulator", sim.FTPS, sim.ControlURL, sim.PassivePorts)
+//	profile, _ := sim.Profile()                         // the target profile to certify it by
 package simtest
 
 import (
@@ -31,6 +31,7 @@ import (
 	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/simulator"
 	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/steps/target"
 )
 
 // Mode says where the simulator runs.
@@ -287,6 +288,12 @@ func Binary() (string, error) {
 		}
 	})
 	return built, buildErr
+}
+
+// Profile is the target profile that certifies this simulator: its address, CA, passive
+// range, control API and every identity of its PKI.
+func (s *Simulator) Profile() (*target.Profile, error) {
+	return target.ProfileFromManifest(s.Manifest, "ftpsgw simulator", s.FTPS, s.ControlURL, s.PassivePorts)
 }
 
 // Close stops the simulator (a child gets SIGTERM, then SIGKILL after 10 s) and removes its

@@ -19,8 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ftpsgw/ftpsgw/steps"
 	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
+	"github.com/ftpsgw/ftpsgw/steps/target"
 )
 
 // Scenarios.
@@ -37,7 +37,7 @@ var Scenarios = []string{Sessions, Upload, Idle, Mixed, List}
 
 // Options of a run. A run stops at Duration or after Count operations, whichever is first.
 type Options struct {
-	Profile     *steps.Profile
+	Profile     *target.Profile
 	Identity    string // profile identity; default "moces"
 	Folder      string // upload folder; default the identity's first folder
 	Scenario    string
@@ -268,7 +268,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 type worker struct {
 	o    Options
 	base ftpsclient.Options
-	id   steps.ProfileIdentity
+	id   target.ProfileIdentity
 	rec  *recorder
 	name string
 }

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ftpsgw/ftpsgw/steps"
+	"github.com/ftpsgw/ftpsgw/steps/target"
 )
 
 // receiptCounter reads how many receipts of one code a gateway has made, from its control
@@ -20,7 +20,7 @@ type receiptCounter struct {
 	client     *http.Client
 }
 
-func newReceiptCounter(p *steps.Profile) (*receiptCounter, error) {
+func newReceiptCounter(p *target.Profile) (*receiptCounter, error) {
 	if p.Control == nil || p.Control.URL == "" {
 		return nil, fmt.Errorf("--receipt-lag needs the target's control API (profile control.url) for its receipt counter")
 	}

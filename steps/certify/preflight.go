@@ -1,4 +1,4 @@
-package steps
+package certify
 
 import (
 	"context"
@@ -11,10 +11,8 @@ import (
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
+	"github.com/ftpsgw/ftpsgw/steps/target"
 )
-
-// negativeFixtures are the suite's identities a correct gateway refuses.
-var negativeFixtures = []string{"expired", "not-yet-valid", "foreign-ca", "revoked", "wrong-key-usage", "personal"}
 
 // preflightWait bounds each preflight step (at most the profile's operation timeout), so a
 // target that is not what the profile says is reported within seconds, not per scenario.
@@ -23,13 +21,14 @@ const preflightWait = 10 * time.Second
 // Preflight checks that the target is an FTPS server as the profile describes it: a TCP
 // connection, the 220 greeting (explicit) and AUTH TLS with a TLS handshake, or the TLS
 // handshake first (implicit). It says in one sentence what is wrong.
-func Preflight(ctx context.Context, p *Profile) error {
+func Preflight(ctx context.Context, p *target.Profile) error {
 	wait := min(time.Duration(p.Timeouts.Operation), preflightWait)
-	opts := ftpsclient.Options{Addr: p.Address, ServerName: p.ServerName, RootCAs: p.pool, Implicit: p.Mode == "implicit", Timeout: wait}
+	opts, _, _ := p.ClientOptions("")
+	opts.Timeout = wait
 	// A certificate the gateway accepts: moces, else the first that is not a negative fixture.
 	names := []string{"moces"}
 	for _, id := range p.Identities {
-		if !slices.Contains(negativeFixtures, id.Name) {
+		if !slices.Contains(target.NegativeFixtures, id.Name) {
 			names = append(names, id.Name)
 		}
 	}
@@ -66,7 +65,7 @@ func Preflight(ctx context.Context, p *Profile) error {
 	return nil
 }
 
-func preflightError(p *Profile, wait time.Duration, err error) error {
+func preflightError(p *target.Profile, wait time.Duration, err error) error {
 	timeout := errors.Is(err, os.ErrDeadlineExceeded)
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {

@@ -1,31 +1,39 @@
-package steps
+// Package certify is the certification engine: it loads the suite (features/catalogue),
+// selects scenarios by tag expression, checks the target (Preflight), holds its lease, runs the
+// step definitions it is given under godog, records every scenario and computes a verdict per
+// requirement (Verdicts). It knows nothing of how a step talks to a gateway: the step
+// definitions come in as an Initializer whose scenarios report their Evidence.
+package certify
 
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math/big"
 	"os"
 	"regexp"
-	"slices"
-	"sort"
 	"time"
 
 	"github.com/cucumber/godog"
 
+	"github.com/ftpsgw/ftpsgw/features/catalogue"
 	"github.com/ftpsgw/ftpsgw/reports"
 	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/steps/target"
 )
 
 // RunOptions configure a certification run.
 type RunOptions struct {
-	Profile  *Profile
+	Profile  *target.Profile
 	Features fs.FS  // the suite: *.feature and requirements.yaml at its root
 	Tags     string // tag expression, e.g. "@GW-TLS-01 and not @needs-control" (see TagExpr)
+	// Steps binds the step definitions to the opened target; it is called once, after the
+	// preflight and with the target's lease held, and gives the godog initializer.
+	Steps func(t *target.Target) (Initializer, error)
 	// Strict treats assumed requirements as MUST (also set by the profile's strict: true).
 	Strict bool
 	// FailOnWarn fails the run on a failed SHOULD too (--fail-on warn).
@@ -41,9 +49,6 @@ type RunOptions struct {
 	Version      string // ftpsgw version, for the reports
 	Description  string // what the target is, for the reports
 	Kind         string // "gateway" (default) or "client"
-	// Adapter, when set, certifies the client it runs (the profile is the simulator it talks to;
-	// its control API is required).
-	Adapter *Adapter
 }
 
 // Run certifies the profile's target with the suite and returns the run with a verdict per
@@ -56,9 +61,6 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.Adapter != nil {
-		opts.Kind = "client"
-	}
 	if err := Preflight(ctx, opts.Profile); err != nil {
 		if ctx.Err() != nil {
 			return p.report(opts, time.Now(), nil, true), nil
@@ -70,23 +72,21 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 		ctx, cancel = context.WithTimeout(ctx, opts.Deadline)
 		defer cancel()
 	}
-	suite, err := NewSuite(ctx, opts.Profile)
+	t, err := target.Open(ctx, opts.Profile)
 	if err != nil {
 		return nil, err
 	}
-	if suite.api != nil && opts.Profile.mayReset() {
-		release, err := suite.holdLease(ctx, opts.LeaseWait, opts.Progress)
+	if t.API != nil && opts.Profile.MayReset() {
+		release, err := holdLease(ctx, t.API, opts.LeaseWait, opts.Progress)
 		if err != nil {
 			return nil, err
 		}
 		defer release()
 	}
-	initializer := suite.InitializeScenario
-	if opts.Adapter != nil {
-		if err := suite.useAdapter(*opts.Adapter); err != nil {
-			return nil, err
-		}
-		initializer = suite.initializeClientScenario
+	init, err := opts.Steps(t)
+	if err != nil {
+		// the target lacks what these steps need (client certification without a control API)
+		return nil, &UsageError{Msg: err.Error()}
 	}
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
@@ -98,60 +98,45 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 	started := time.Now()
 	progress := &progressFilter{out: opts.Progress}
 	defer progress.flush()
+	results := newCollector()
 	godog.TestSuite{
 		Name:                "ftpsgw",
-		ScenarioInitializer: initializer,
+		ScenarioInitializer: results.initializer(init),
 		Options: &godog.Options{
 			Format: format, Output: progress, FS: opts.Features, Paths: []string{"."},
 			Tags: p.expr.Godog(), Strict: true, Concurrency: 1, NoColors: true, DefaultContext: ctx,
 		},
 	}.Run()
-	ran := suite.results.scenarios()
+	ran := results.scenarios()
 	if ctx.Err() == nil && len(ran) != len(p.selected) {
 		return nil, fmt.Errorf("internal error: %d scenarios were selected, godog ran %d", len(p.selected), len(ran))
 	}
 	return p.report(opts, started, ran, ctx.Err() != nil), nil
 }
 
-// runPlan is what a run certifies: the catalogue, every scenario of the suite and those
-// the tags selected.
+// runPlan is what a run certifies: the suite and the scenarios the tags selected.
 type runPlan struct {
-	catalogue []Requirement
-	planned   []PlannedScenario
-	selected  []PlannedScenario
-	expr      *TagExpr
-	hash      string
+	suite    *catalogue.Suite
+	selected []catalogue.Scenario
+	expr     *TagExpr
 }
 
 // prepare checks the suite, the profile's scope and the selection before anything runs.
 func prepare(opts RunOptions) (*runPlan, error) {
-	if opts.Profile == nil || opts.Features == nil {
-		return nil, &UsageError{Msg: "a profile and a feature set are required"}
+	if opts.Profile == nil || opts.Features == nil || opts.Steps == nil {
+		return nil, &UsageError{Msg: "a profile, a feature set and step definitions are required"}
 	}
-	catalogue, err := LoadCatalogue(opts.Features)
+	suite, err := catalogue.Load(opts.Features)
 	if err != nil {
-		return nil, err
-	}
-	written, err := ParseScenarios(opts.Features)
-	if err != nil {
-		return nil, err
-	}
-	if err := CheckCoverage(catalogue, written); err != nil {
 		return nil, err
 	}
 	for _, id := range opts.Profile.Scope {
-		if !slices.ContainsFunc(catalogue, func(r Requirement) bool { return r.ID == id }) {
+		if _, ok := suite.Requirement(id); !ok {
 			return nil, &UsageError{Msg: fmt.Sprintf("the profile's scope names %s, which the suite does not hold", id)}
 		}
 	}
-	p := &runPlan{catalogue: catalogue}
-	if p.planned, err = Plan(opts.Features); err != nil {
-		return nil, err
-	}
-	if p.expr, p.selected, err = Select(p.planned, opts.Tags); err != nil {
-		return nil, err
-	}
-	if p.hash, err = featuresHash(opts.Features); err != nil {
+	p := &runPlan{suite: suite}
+	if p.expr, p.selected, err = Select(suite.Scenarios, opts.Tags); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -165,45 +150,31 @@ func (p *runPlan) report(opts RunOptions, started time.Time, ran []reports.Scena
 		kind = "gateway"
 	}
 	run := &reports.Run{
-		Kind: kind, Suite: opts.Version, FeaturesHash: p.hash, Started: started, Duration: time.Since(started),
+		Kind: kind, Suite: opts.Version, FeaturesHash: p.suite.Hash, Started: started, Duration: time.Since(started),
 		Target: reports.Target{Name: opts.Profile.Name, Address: opts.Profile.Address, Mode: opts.Profile.Mode,
 			Control: opts.Profile.Control != nil, Description: opts.Description},
 		Strict: opts.Strict || opts.Profile.Strict, Tags: opts.Tags, Scope: opts.Profile.Scope, FailOnWarn: opts.FailOnWarn,
 		Interrupted: interrupted, Scenarios: append(ran, notStarted(p.selected, ran)...),
 	}
-	run.Requirements = Verdicts(VerdictInput{Catalogue: p.catalogue, Planned: p.planned, Selected: p.selected,
+	run.Requirements = Verdicts(VerdictInput{Catalogue: p.suite.Requirements, Planned: p.suite.Scenarios, Selected: p.selected,
 		Scenarios: run.Scenarios, Strict: run.Strict, Scope: run.Scope})
 	return run
 }
 
-// useAdapter sets the suite up for client certification.
-func (s *Suite) useAdapter(a Adapter) error {
-	if s.api == nil {
-		return &UsageError{Msg: "client certification needs the simulator's control API"}
-	}
-	if a.Identity == "" {
-		a.Identity = "moces"
-	}
-	if a.Timeout == 0 {
-		a.Timeout = 60 * time.Second
-	}
-	s.adapter = &a
-	return nil
-}
-
 // holdLease takes the simulator's lease for this run, so no other run resets it meanwhile,
-// waiting up to wait while another holds it, and renews it until release is called.
-func (s *Suite) holdLease(ctx context.Context, wait time.Duration, progress io.Writer) (release func(), err error) {
+// waiting up to wait while another holds it, and renews it until release is called. The
+// control client sends the holder with every changing request meanwhile.
+func holdLease(ctx context.Context, api *control.Client, wait time.Duration, progress io.Writer) (release func(), err error) {
 	if wait <= 0 {
 		wait = 2 * time.Minute
 	}
 	host, _ := os.Hostname()
-	holder := fmt.Sprintf("certify-%s@%s:%d", s.runID, host, os.Getpid())
+	holder := fmt.Sprintf("certify-%s@%s:%d", randomLetters(8), host, os.Getpid())
 	const ttl = 2 * time.Minute
 	deadline := time.Now().Add(wait)
 	told := false
 	for {
-		_, err = s.api.AcquireLease(ctx, holder, ttl)
+		_, err = api.AcquireLease(ctx, holder, ttl)
 		if err == nil {
 			break
 		}
@@ -226,7 +197,7 @@ func (s *Suite) holdLease(ctx context.Context, wait time.Duration, progress io.W
 		case <-time.After(time.Second):
 		}
 	}
-	s.api.Lease = holder
+	api.Lease = holder
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -238,20 +209,31 @@ func (s *Suite) holdLease(ctx context.Context, wait time.Duration, progress io.W
 			case <-stop:
 				return
 			case <-t.C:
-				_, _ = s.api.AcquireLease(context.Background(), holder, ttl)
+				_, _ = api.AcquireLease(context.Background(), holder, ttl)
 			}
 		}
 	}()
 	return func() {
 		close(stop)
 		<-done
-		_ = s.api.ReleaseLease(context.Background(), holder)
-		s.api.Lease = ""
+		_ = api.ReleaseLease(context.Background(), holder)
+		api.Lease = ""
 	}, nil
 }
 
+// randomLetters returns n random letters.
+func randomLetters(n int) string {
+	const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	b := make([]byte, n)
+	for i := range b {
+		v, _ := rand.Int(rand.Reader, big.NewInt(int64(len(letters))))
+		b[i] = letters[v.Int64()]
+	}
+	return string(b)
+}
+
 // notStarted lists the selected scenarios that never started (the run was interrupted) as NOT RUN.
-func notStarted(selected []PlannedScenario, ran []reports.Scenario) []reports.Scenario {
+func notStarted(selected []catalogue.Scenario, ran []reports.Scenario) []reports.Scenario {
 	seen := map[string]int{}
 	for _, s := range ran {
 		seen[s.Feature+"\x00"+s.Name]++
@@ -263,35 +245,10 @@ func notStarted(selected []PlannedScenario, ran []reports.Scenario) []reports.Sc
 			seen[k]--
 			continue
 		}
-		out = append(out, reports.Scenario{Feature: p.Feature, Name: p.Name, Tags: p.Tags, Status: reports.NotRun,
+		out = append(out, reports.Scenario{Scenario: p, Status: reports.NotRun,
 			NotRun: "the run was interrupted before it started"})
 	}
 	return out
-}
-
-// featuresHash is the SHA-256 over every file of the suite (names and contents, sorted).
-func featuresHash(fsys fs.FS) (string, error) {
-	var names []string
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			names = append(names, p)
-		}
-		return err
-	})
-	if err != nil {
-		return "", err
-	}
-	sort.Strings(names)
-	h := sha256.New()
-	for _, n := range names {
-		data, err := fs.ReadFile(fsys, n)
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "%s\x00%d\x00", n, len(data))
-		h.Write(data)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // godogCounts matches godog's own closing counts ("3 scenarios (3 passed)", "9 steps (…)")

@@ -1,4 +1,4 @@
-package steps
+package target
 
 import (
 	"context"
@@ -19,16 +19,16 @@ import (
 
 const outputKeep = 8 << 10
 
-// commandResult is what one adapter run gave.
-type commandResult struct {
-	code     int // exit code; -1 when stopped at the timeout or by an interrupt
-	output   string
-	timedOut bool
+// CommandResult is what one adapter run gave.
+type CommandResult struct {
+	Code     int    // exit code; -1 when stopped at the timeout or by an interrupt
+	Output   string // the first and last 8 KiB of stdout and stderr
+	TimedOut bool
 }
 
-// runCommand runs `sh -c 'COMMAND "$@"' sh ARGS...` (so ARGS reach the command unchanged).
+// RunCommand runs `sh -c 'COMMAND "$@"' sh ARGS...` (so ARGS reach the command unchanged).
 // An error means the command could not be started at all.
-func runCommand(ctx context.Context, command string, args, env []string, timeout time.Duration) (commandResult, error) {
+func RunCommand(ctx context.Context, command string, args, env []string, timeout time.Duration) (CommandResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.Command("sh", append([]string{"-c", command + ` "$@"`, "sh"}, args...)...)
@@ -38,7 +38,7 @@ func runCommand(ctx context.Context, command string, args, env []string, timeout
 	out := &boundedOutput{keep: outputKeep}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
-		return commandResult{}, err
+		return CommandResult{}, err
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -51,18 +51,18 @@ func runCommand(ctx context.Context, command string, args, env []string, timeout
 	}
 	// Whatever the command left running in its group goes too.
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	res := commandResult{output: out.String()}
+	res := CommandResult{Output: out.String()}
 	var exitErr *exec.ExitError
 	switch {
 	case ctx.Err() != nil:
-		res.code, res.timedOut = -1, true
+		res.Code, res.TimedOut = -1, true
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			res.output += fmt.Sprintf("\n[ftpsgw: stopped after %s, the adapter's time limit]", timeout)
+			res.Output += fmt.Sprintf("\n[ftpsgw: stopped after %s, the adapter's time limit]", timeout)
 		} else {
-			res.output += "\n[ftpsgw: stopped: the run was interrupted]"
+			res.Output += "\n[ftpsgw: stopped: the run was interrupted]"
 		}
 	case errors.As(err, &exitErr):
-		res.code = exitErr.ExitCode()
+		res.Code = exitErr.ExitCode()
 	case err != nil:
 		return res, err
 	}

@@ -1,4 +1,4 @@
-package steps
+package target
 
 import (
 	"context"
@@ -12,11 +12,11 @@ import (
 	"github.com/ftpsgw/ftpsgw/simulator/control"
 )
 
-// targetState puts a target into the states the @needs-control scenarios need: through the
+// State puts a target into the states the @needs-control scenarios need: through the
 // simulator's control API (controlState), or through a state adapter command that the
 // profile names for any other gateway (commandState). An action the target cannot do gives
-// errStateUnsupported: the scenario is then UNSUPPORTED.
-type targetState interface {
+// ErrStateUnsupported: the scenario is then UNSUPPORTED.
+type State interface {
 	Reset(ctx context.Context) error
 	SetBackendUp(ctx context.Context, up bool) error
 	SetSecurityReachable(ctx context.Context, reachable bool) error
@@ -40,10 +40,13 @@ type targetState interface {
 	Virtual() bool
 	// Describe names the state's source for messages.
 	Describe() string
+	// Reporting returns the same State telling note what it did (a state adapter's output
+	// is the evidence of the scenario that ran it).
+	Reporting(note func(format string, a ...any)) State
 }
 
-// errStateUnsupported wraps the reason a target cannot be put into a state.
-var errStateUnsupported = errors.New("the target cannot be put into this state")
+// ErrStateUnsupported wraps the reason a target cannot be put into a state.
+var ErrStateUnsupported = errors.New("the target cannot be put into this state")
 
 // controlState is the simulator's control API.
 type controlState struct {
@@ -51,8 +54,9 @@ type controlState struct {
 	virtual bool
 }
 
-func (c controlState) Describe() string { return "control API " + c.api.BaseURL }
-func (c controlState) Virtual() bool    { return c.virtual }
+func (c controlState) Describe() string                     { return "control API " + c.api.BaseURL }
+func (c controlState) Virtual() bool                        { return c.virtual }
+func (c controlState) Reporting(func(string, ...any)) State { return c }
 func (c controlState) Reset(ctx context.Context) error {
 	return c.api.Reset(ctx)
 }
@@ -73,7 +77,7 @@ func (c controlState) Replicate(ctx context.Context) error { return c.api.Replic
 func (c controlState) Advance(ctx context.Context, d time.Duration) error {
 	_, err := c.api.Advance(ctx, d)
 	if control.StatusOf(err) == 409 {
-		return fmt.Errorf("%w: the target's clock is real; this scenario needs a virtual clock (ftpsgw serve --clock virtual)", errStateUnsupported)
+		return fmt.Errorf("%w: the target's clock is real; this scenario needs a virtual clock (ftpsgw serve --clock virtual)", ErrStateUnsupported)
 	}
 	return err
 }
@@ -116,28 +120,32 @@ type commandState struct {
 
 func (c commandState) Describe() string { return "state adapter " + c.st.Command }
 func (c commandState) Virtual() bool    { return c.st.Clock == "virtual" }
+func (c commandState) Reporting(note func(string, ...any)) State {
+	c.notify = note
+	return c
+}
 
 func (c commandState) run(ctx context.Context, args ...string) error {
 	env := os.Environ()
 	for k, v := range c.st.Env {
 		env = append(env, k+"="+v)
 	}
-	res, err := runCommand(ctx, c.st.Command, args, env, time.Duration(c.st.Timeout))
+	res, err := RunCommand(ctx, c.st.Command, args, env, time.Duration(c.st.Timeout))
 	if err != nil {
 		return fmt.Errorf("state adapter %q: %w", c.st.Command, err)
 	}
 	if c.notify != nil {
-		c.notify("state adapter %s -> exit %d\n%s", strings.Join(args, " "), res.code, res.output)
+		c.notify("state adapter %s -> exit %d\n%s", strings.Join(args, " "), res.Code, res.Output)
 	}
 	switch {
-	case res.code == 0:
+	case res.Code == 0:
 		return nil
-	case res.code == ExitUnsupported:
-		return fmt.Errorf("%w: the state adapter does not support %q (exit 127)", errStateUnsupported, strings.Join(args, " "))
-	case res.timedOut:
-		return fmt.Errorf("state adapter %s: stopped after %s: %s", strings.Join(args, " "), time.Duration(c.st.Timeout), lastLine(res.output))
+	case res.Code == ExitUnsupported:
+		return fmt.Errorf("%w: the state adapter does not support %q (exit 127)", ErrStateUnsupported, strings.Join(args, " "))
+	case res.TimedOut:
+		return fmt.Errorf("state adapter %s: stopped after %s: %s", strings.Join(args, " "), time.Duration(c.st.Timeout), LastLine(res.Output))
 	}
-	return fmt.Errorf("state adapter %s: exit %d: %s", strings.Join(args, " "), res.code, lastLine(res.output))
+	return fmt.Errorf("state adapter %s: exit %d: %s", strings.Join(args, " "), res.Code, LastLine(res.Output))
 }
 
 func (c commandState) Reset(ctx context.Context) error { return c.run(ctx, "reset") }
@@ -156,7 +164,7 @@ func (c commandState) SetRoles(ctx context.Context, username string, roles []str
 func (c commandState) Replicate(ctx context.Context) error { return c.run(ctx, "replicate") }
 func (c commandState) Advance(ctx context.Context, d time.Duration) error {
 	if !c.Virtual() {
-		return fmt.Errorf("%w: the profile's state.clock is real; this scenario needs a virtual clock", errStateUnsupported)
+		return fmt.Errorf("%w: the profile's state.clock is real; this scenario needs a virtual clock", ErrStateUnsupported)
 	}
 	return c.run(ctx, "advance", d.String())
 }

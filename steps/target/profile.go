@@ -1,8 +1,9 @@
-// Package steps holds the Go step definitions of the conformance suite in ../features and the
-// runner that certifies a gateway with them. Steps reach the gateway only over the network:
-// FTPS (package ftpsclient) and, for scenarios tagged @needs-control, the control API's typed
-// client (package simulator/control). They never import the simulator.
-package steps
+// Package target is what a certification run certifies: the target profile (where the gateway
+// is, how to trust it, who to be), the ways to put it into a state (the simulator's control
+// API or a state adapter command), and the commands the harness runs for it (state and
+// client adapters). The step definitions and the certification engine both use it; it never
+// imports the simulator.
+package target
 
 import (
 	"bytes"
@@ -21,6 +22,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ftpsgw/ftpsgw/certs"
+	"github.com/ftpsgw/ftpsgw/features/catalogue"
 	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
 )
 
@@ -48,7 +50,7 @@ type Profile struct {
 	Capabilities ProfileCapabilities `yaml:"capabilities"`
 	// Scope lists the requirements this run certifies (empty: all). The others are reported
 	// OUT OF SCOPE and do not decide the exit code.
-	Scope []string `yaml:"scope"`
+	Scope []catalogue.ID `yaml:"scope"`
 	// Reset lets the suite reset the target (control API POST /reset) around scenarios that
 	// put it into a state. Default true for a target with a control API. A reset wipes the
 	// target's registrations, receipts and journal: set false for a shared gateway, whose
@@ -59,6 +61,9 @@ type Profile struct {
 	pool  *x509.CertPool
 	certs map[string]*tls.Certificate
 }
+
+// NegativeFixtures are the suite's identities a correct gateway refuses.
+var NegativeFixtures = []string{"expired", "not-yet-valid", "foreign-ca", "revoked", "wrong-key-usage", "personal"}
 
 // ProfileIdentity is one certificate with its login.
 type ProfileIdentity struct {
@@ -85,11 +90,11 @@ type ProfileCapabilities struct {
 	Receipts *bool `yaml:"receipts"`
 }
 
-// receipts reports whether the target makes receipts.
-func (p *Profile) receipts() bool { return p.Capabilities.Receipts == nil || *p.Capabilities.Receipts }
+// Receipts reports whether the target makes receipts.
+func (p *Profile) Receipts() bool { return p.Capabilities.Receipts == nil || *p.Capabilities.Receipts }
 
-// mayReset reports whether the suite may reset the target.
-func (p *Profile) mayReset() bool { return p.Reset == nil || *p.Reset }
+// MayReset reports whether the suite may reset the target.
+func (p *Profile) MayReset() bool { return p.Reset == nil || *p.Reset }
 
 // ProfileState is a state adapter.
 type ProfileState struct {
@@ -109,8 +114,6 @@ type ProfileTimeouts struct {
 	Operation Duration `yaml:"operation"` // one FTPS connection, from dial to close
 	Receipt   Duration `yaml:"receipt"`   // waiting for a receipt in /out
 }
-
-var requirementIDRe = regexp.MustCompile(`^(GW|CL)-[A-Z]+-\d{2}$`)
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
@@ -167,7 +170,8 @@ func LoadProfile(path string) (*Profile, error) {
 	return &p, nil
 }
 
-func (p *Profile) path(rel string) string {
+// Path resolves a path of the profile: relative paths are relative to its folder.
+func (p *Profile) Path(rel string) string {
 	if rel == "" || filepath.IsAbs(rel) {
 		return rel
 	}
@@ -201,12 +205,12 @@ func (p *Profile) prepare() error {
 	if p.Mode != "explicit" && p.Mode != "implicit" {
 		errs = append(errs, fmt.Errorf("mode %q: must be explicit or implicit", p.Mode))
 	}
-	if _, _, err := parseRange(p.PassivePorts); err != nil {
+	if _, _, err := ParseRange(p.PassivePorts); err != nil {
 		errs = append(errs, fmt.Errorf("passive_ports %q: must be LO-HI", p.PassivePorts))
 	}
 	if p.CA == "" {
 		errs = append(errs, errors.New("ca is required (PEM bundle that verifies the gateway's certificate)"))
-	} else if pool, err := certs.LoadCAPool(p.path(p.CA)); err != nil {
+	} else if pool, err := certs.LoadCAPool(p.Path(p.CA)); err != nil {
 		errs = append(errs, fmt.Errorf("ca: %w", err))
 	} else {
 		p.pool = pool
@@ -231,7 +235,7 @@ func (p *Profile) prepare() error {
 		}
 	}
 	for _, id := range p.Scope {
-		if !requirementIDRe.MatchString(id) {
+		if !id.Valid() {
 			errs = append(errs, fmt.Errorf("scope: %q is not a requirement id (e.g. GW-TLS-01)", id))
 		}
 	}
@@ -258,10 +262,10 @@ func (p *Profile) prepare() error {
 func (p *Profile) loadCert(id ProfileIdentity) (*tls.Certificate, error) {
 	switch {
 	case id.Cert != "" && id.Key != "":
-		c, err := tls.LoadX509KeyPair(p.path(id.Cert), p.path(id.Key))
+		c, err := tls.LoadX509KeyPair(p.Path(id.Cert), p.Path(id.Key))
 		return &c, err
 	case id.P12 != "":
-		data, err := certs.ReadFileLimited(p.path(id.P12), certs.MaxFileSize)
+		data, err := certs.ReadFileLimited(p.Path(id.P12), certs.MaxFileSize)
 		if err != nil {
 			return nil, err
 		}
@@ -328,7 +332,8 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-func parseRange(s string) (int, int, error) {
+// ParseRange reads a port range "LO-HI".
+func ParseRange(s string) (int, int, error) {
 	lo, hi, ok := strings.Cut(s, "-")
 	a, errA := strconv.Atoi(lo)
 	b, errB := strconv.Atoi(hi)

@@ -1,21 +1,22 @@
-package steps
+package certify
 
 import (
 	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/ftpsgw/ftpsgw/features/catalogue"
 	"github.com/ftpsgw/ftpsgw/reports"
 )
 
 // VerdictInput is what a requirement's verdict is computed from.
 type VerdictInput struct {
-	Catalogue []Requirement
+	Catalogue []catalogue.Requirement
 	// Planned is every scenario of the suite, Selected those the run's tags selected.
-	Planned, Selected []PlannedScenario
+	Planned, Selected []catalogue.Scenario
 	Scenarios         []reports.Scenario // what ran (and what was cut), in run order
 	Strict            bool
-	Scope             []string // empty: every requirement
+	Scope             []catalogue.ID // empty: every requirement
 }
 
 // Verdicts computes each requirement's status (reports.Status documents them): PASS only
@@ -28,7 +29,7 @@ func Verdicts(in VerdictInput) []reports.Requirement {
 	// A blocker that passes did not block: those failures are the scenarios' own. Repeat
 	// until nothing changes (a chain of blockers resolves one link per round).
 	for round := 0; round < len(in.Catalogue); round++ {
-		status := map[string]reports.Status{}
+		status := map[catalogue.ID]reports.Status{}
 		for _, r := range reqs {
 			status[r.ID] = r.Status
 		}
@@ -38,7 +39,7 @@ func Verdicts(in VerdictInput) []reports.Requirement {
 			if s.Status != reports.Blocked || s.BlockedBy == "" {
 				continue
 			}
-			if status[s.BlockedBy] == reports.Pass || slices.Contains(requirementsOf(s.Tags), s.BlockedBy) {
+			if status[s.BlockedBy] == reports.Pass || slices.Contains(s.Requirements(), s.BlockedBy) {
 				s.Status, s.BlockedBy, changed = reports.Fail, "", true
 			}
 		}
@@ -50,11 +51,10 @@ func Verdicts(in VerdictInput) []reports.Requirement {
 	return reqs
 }
 
-func computeVerdicts(in VerdictInput, planned, selected map[string]int) []reports.Requirement {
+func computeVerdicts(in VerdictInput, planned, selected map[catalogue.ID]int) []reports.Requirement {
 	var out []reports.Requirement
 	for _, r := range in.Catalogue {
-		req := reports.Requirement{ID: r.ID, Title: r.Title, Level: r.Level, Effective: r.Level, Basis: r.Basis,
-			Source: r.Source, Danish: r.Danish, English: r.English, Status: reports.NotRun}
+		req := reports.Requirement{Requirement: r, Effective: r.Level, Status: reports.NotRun}
 		if r.Basis == "assumed" {
 			req.Effective = "SHOULD"
 			if in.Strict {
@@ -64,7 +64,7 @@ func computeVerdicts(in VerdictInput, planned, selected map[string]int) []report
 		var pass, fail, blocked, unsupported, cut int
 		var why []string
 		for i, s := range in.Scenarios {
-			if !slices.Contains(s.Tags, "@"+r.ID) {
+			if !s.Has(r.ID.Tag()) {
 				continue
 			}
 			req.Scenarios = append(req.Scenarios, i)
@@ -77,7 +77,7 @@ func computeVerdicts(in VerdictInput, planned, selected map[string]int) []report
 				blocked++
 				by := s.BlockedBy
 				if by == "" {
-					by = "a precondition"
+					by = "a precondition" // a Given step that no requirement judges
 				}
 				if !slices.Contains(req.BlockedBy, by) {
 					req.BlockedBy = append(req.BlockedBy, by)
@@ -105,7 +105,7 @@ func computeVerdicts(in VerdictInput, planned, selected map[string]int) []report
 			req.Status = reports.Warn
 		case blocked > 0:
 			req.Status = reports.Blocked
-			req.Reason = "blocked by " + strings.Join(req.BlockedBy, ", ")
+			req.Reason = "blocked by " + joinIDs(req.BlockedBy)
 		case pass > 0 && pass == planned[r.ID]:
 			req.Status = reports.Pass
 		case pass > 0:
@@ -118,4 +118,12 @@ func computeVerdicts(in VerdictInput, planned, selected map[string]int) []report
 		out = append(out, req)
 	}
 	return out
+}
+
+func joinIDs(ids []catalogue.ID) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = string(id)
+	}
+	return strings.Join(s, ", ")
 }

@@ -73,7 +73,7 @@ func receiptsFor(list []string, f upFile) []string {
 // with a virtual clock the clock is moved forward while waiting (1 s per poll, at most 10
 // minutes of gateway time): receipts come from the gateway's timers.
 func (w *World) waitReceipts(f upFile, codes ...int) error {
-	if !w.suite.profile.receipts() {
+	if !w.suite.profile.Receipts() {
 		return w.unsupportedf("the profile says the target writes no receipts (capabilities.receipts: false)")
 	}
 	deadline := time.Now().Add(time.Duration(w.suite.profile.Timeouts.Receipt))

@@ -1,4 +1,4 @@
-package steps
+package target
 
 import (
 	"context"
@@ -68,16 +68,16 @@ func TestHangingAdapterIsKilledWithItsChildren(t *testing.T) {
 				}()
 			}
 			start := time.Now()
-			res, err := runCommand(ctx, cmd, []string{file}, os.Environ(), timeout)
+			res, err := RunCommand(ctx, cmd, []string{file}, os.Environ(), timeout)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !res.timedOut || res.code != -1 || time.Since(start) > 10*time.Second {
+			if !res.TimedOut || res.Code != -1 || time.Since(start) > 10*time.Second {
 				t.Errorf("result %+v after %s", res, time.Since(start))
 			}
 			want := map[string]string{"timeout": "the adapter's time limit", "interrupt": "the run was interrupted"}[how]
-			if !strings.Contains(res.output, want) {
-				t.Errorf("output %q does not say %q", res.output, want)
+			if !strings.Contains(res.Output, want) {
+				t.Errorf("output %q does not say %q", res.Output, want)
 			}
 			list := pids(t, file)
 			if len(list) != 3 {
@@ -92,14 +92,14 @@ func TestHangingAdapterIsKilledWithItsChildren(t *testing.T) {
 func TestAdapterOutputIsBounded(t *testing.T) {
 	// 1 MiB of 'x' between a first and a last line.
 	cmd := `echo FIRST-LINE; head -c 1048576 /dev/zero | tr '\0' x; echo; echo LAST-LINE`
-	res, err := runCommand(context.Background(), cmd, nil, os.Environ(), 30*time.Second)
-	if err != nil || res.code != 0 {
+	res, err := RunCommand(context.Background(), cmd, nil, os.Environ(), 30*time.Second)
+	if err != nil || res.Code != 0 {
 		t.Fatalf("%+v %v", res, err)
 	}
-	if len(res.output) > 2*outputKeep+200 {
-		t.Errorf("kept %d bytes", len(res.output))
+	if len(res.Output) > 2*outputKeep+200 {
+		t.Errorf("kept %d bytes", len(res.Output))
 	}
-	if !strings.HasPrefix(res.output, "FIRST-LINE") || !strings.HasSuffix(res.output, "LAST-LINE") || !strings.Contains(res.output, "bytes of output dropped here") {
-		t.Errorf("head %q … tail %q", res.output[:40], res.output[len(res.output)-40:])
+	if !strings.HasPrefix(res.Output, "FIRST-LINE") || !strings.HasSuffix(res.Output, "LAST-LINE") || !strings.Contains(res.Output, "bytes of output dropped here") {
+		t.Errorf("head %q … tail %q", res.Output[:40], res.Output[len(res.Output)-40:])
 	}
 }
