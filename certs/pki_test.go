@@ -4,6 +4,7 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -342,5 +343,37 @@ func TestReadsAreBounded(t *testing.T) {
 	}
 	if _, err := ReadCertificateFile("/dev/zero", ""); err == nil {
 		t.Error("/dev/zero read as a certificate")
+	}
+}
+
+// TestManifestWithPathInARoleIsRefused: a role, username or identity name that is not a
+// plain name (a manifest edited by hand: "../../etc") is refused when the manifest loads,
+// before it reaches a folder path, a URL or a printed curl line.
+func TestManifestWithPathInARoleIsRefused(t *testing.T) {
+	p, err := NewPKI(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ field, value string }{
+		{"roles", `["../../etc"]`}, {"roles", `["FTPSGW.Heartbeat/x"]`}, {"username", `"CVR_1_RID_2/../x"`}, {"name", `"a b"`},
+	} {
+		dir := filepath.Join(t.TempDir(), "pki")
+		if _, err := WriteDir(dir, p, false); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, ManifestFile)
+		raw, _ := os.ReadFile(path)
+		var doc map[string]any
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		_ = json.Unmarshal([]byte(tc.value), &v)
+		doc["identities"].([]any)[0].(map[string]any)[tc.field] = v
+		raw, _ = json.Marshal(doc)
+		os.WriteFile(path, raw, 0o644)
+		if _, err := LoadManifest(dir); err == nil || !strings.Contains(err.Error(), tc.field[:4]) {
+			t.Errorf("%s %s: %v", tc.field, tc.value, err)
+		}
 	}
 }

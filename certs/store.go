@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -386,7 +387,33 @@ func LoadManifest(dir string) (*Manifest, error) {
 			return nil, fmt.Errorf("%s: manifest names %s, which is missing: %w", dir, p, err)
 		}
 	}
+	if err := m.checkIdentities(); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ManifestFile), err)
+	}
 	return &m, nil
+}
+
+// manifestWord is what an identity name, a role (a service folder) and a username may be:
+// letters, digits, '.', '_' and '-', no path and nothing a shell or URL would read otherwise.
+var manifestWord = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// checkIdentities refuses a manifest whose names, roles or usernames could be read as
+// anything but a name: they end up in folder paths, URLs and printed command lines.
+func (m *Manifest) checkIdentities() error {
+	for i, id := range m.Identities {
+		if !manifestWord.MatchString(id.Name) {
+			return fmt.Errorf("identities[%d]: name %q: only letters, digits, '.', '_' and '-'", i, id.Name)
+		}
+		if id.Username != "" && (!manifestWord.MatchString(id.Username) || strings.Contains(id.Username, "..")) {
+			return fmt.Errorf("identity %s: username %q: only letters, digits, '.', '_' and '-'", id.Name, id.Username)
+		}
+		for _, r := range id.Roles {
+			if !manifestWord.MatchString(r) || strings.Contains(r, "..") {
+				return fmt.Errorf("identity %s: role %q is not a service folder name (letters, digits, '.', '_' and '-', e.g. FTPSGW.Heartbeat)", id.Name, r)
+			}
+		}
+	}
+	return nil
 }
 
 // CAPool returns the trusted CA bundle (issuing + root) as a pool.

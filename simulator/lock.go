@@ -29,10 +29,11 @@ type lockHolder struct {
 	Addrs   []string  `json:"addrs,omitempty"`
 }
 
-// lockDataDir takes the lock of dir (created if missing) for command, or says who holds it.
+// lockDataDir claims dir as a data folder (claimDataDir: created if missing, refused when it
+// is someone else's) and takes its lock for command, or says who holds it.
 func lockDataDir(dir, command string) (*dataLock, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", dir, err)
+	if err := claimDataDir(dir, command); err != nil {
+		return nil, err
 	}
 	path := filepath.Join(dir, LockFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)

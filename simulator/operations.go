@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"time"
@@ -350,19 +348,17 @@ func (g *Gateway) Reset(ctx context.Context) error {
 	for _, c := range g.sessions.conns() {
 		_ = c.Close() // the session's own goroutine then disconnects it
 	}
+	recorded, err := g.store.SpoolPaths(ctx)
+	if err != nil {
+		return err
+	}
 	if err := g.store.ResetAll(ctx); err != nil {
 		return err
 	}
 	g.pipeline.state.queued.Store(0)
-	for _, d := range []string{"out", "spool", "tmp"} {
-		p := filepath.Join(g.dataDir, d)
-		if err := os.RemoveAll(p); err != nil {
-			return err
-		}
-		if err := os.MkdirAll(p, 0o750); err != nil {
-			return err
-		}
-	}
+	// Only the simulator's own files: those its database recorded, and partial uploads.
+	removed := removeSpool(g.log, g.dataDir, recorded) + removePartialUploads(g.log, g.dataDir)
+	g.log.Info("reset: the simulator's registrations, receipts and journal are back to their start", "files_removed", removed)
 	if vc, ok := g.clock.(*clock.Virtual); ok {
 		vc.Rewind(time.Now())
 		if err := g.store.SetMetaTime(ctx, metaVirtualNow, vc.Now()); err != nil {

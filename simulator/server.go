@@ -96,6 +96,10 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		lock.release()
 		return nil, err
 	}
+	if free, ok := freeDisk(data); ok && cfg.Limits.MinFreeDisk > 0 && free < cfg.Limits.MinFreeDisk {
+		opts.Logger.Warn("the data folder's disk is below limits.min_free_disk: every upload is refused (552) until space is freed or the limit lowered",
+			"data", data, "free_bytes", free, "min_free_disk", cfg.Limits.MinFreeDisk)
+	}
 	srv := &Server{m: m, lock: lock}
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	srv.stopLoop = stopLoop
@@ -215,11 +219,17 @@ func prepareDataAndPKI(cfg Config) (data string, m *certs.Manifest, devPKI bool,
 	if data, err = filepath.Abs(cfg.Data); err != nil {
 		return
 	}
-	for _, d := range []string{data, filepath.Join(data, "tmp"), filepath.Join(data, "spool"), filepath.Join(data, "out")} {
-		if err = os.MkdirAll(d, 0o750); err != nil {
-			err = fmt.Errorf("creating %s: %w", d, err)
+	// (the data folder itself was claimed with its lock; /out is a view of the database)
+	for _, d := range []string{"tmp", "spool"} {
+		if _, err = ownFolder(data, d); err != nil {
+			err = fmt.Errorf("data folder: %w", err)
 			return
 		}
+	}
+	if fi, lerr := os.Lstat(filepath.Join(data, "out")); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		// older versions made an out folder; a link there is refused like tmp's and spool's
+		err = fmt.Errorf("data folder: %w: %s is a symbolic link: remove the link", ErrNotDataFolder, filepath.Join(data, "out"))
+		return
 	}
 	_ = os.Remove(filepath.Join(data, ReadyFile))
 	if m, devPKI, err = preparePKI(cfg, data); err != nil {
@@ -349,27 +359,12 @@ func (g *Gateway) recover(ctx context.Context, m *certs.Manifest) error {
 		return err
 	}
 	g.pipeline.state.queued.Store(int64(queued))
-	tmp := filepath.Join(g.dataDir, "tmp")
-	entries, _ := os.ReadDir(tmp)
-	for _, e := range entries {
-		_ = os.Remove(filepath.Join(tmp, e.Name()))
-	}
+	removePartialUploads(g.log, g.dataDir)
 	known, err := g.store.SpoolPaths(ctx)
 	if err != nil {
 		return err
 	}
-	spool := filepath.Join(g.dataDir, "spool")
-	_ = filepath.WalkDir(spool, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		rel, _ := filepath.Rel(g.dataDir, p)
-		if !known[rel] {
-			g.log.Warn("deleting an upload that was never confirmed to its client", "file", rel)
-			_ = os.Remove(p)
-		}
-		return nil
-	})
+	removeUnknownSpool(g.log, g.dataDir, known)
 	if done, err := g.startSecurity(ctx); err != nil || done {
 		return err
 	}

@@ -282,8 +282,7 @@ func storageError(err error) error {
 func (u *uploads) uploadRoom(ctx context.Context, username string, now time.Time) (int64, error) {
 	l := u.cfg.Limits
 	if l.MinFreeDisk > 0 {
-		var st syscall.Statfs_t
-		if err := syscall.Statfs(u.dataDir, &st); err == nil && int64(st.Bavail)*int64(st.Bsize) < l.MinFreeDisk {
+		if free, ok := freeDisk(u.dataDir); ok && free < l.MinFreeDisk {
 			u.metrics.limits.WithLabelValues("min_free_disk").Inc()
 			return 0, fmt.Errorf("%w: the gateway's disk has less than %d bytes free (limits.min_free_disk); try again later",
 				ftpserver.ErrStorageExceeded, l.MinFreeDisk)
@@ -320,4 +319,13 @@ func (u *uploads) nameRule(service string) names.Rule {
 		return names.Any
 	}
 	return r
+}
+
+// freeDisk is the space an unprivileged writer has left on dir's file system.
+func freeDisk(dir string) (int64, bool) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, false
+	}
+	return int64(st.Bavail) * int64(st.Bsize), true
 }
