@@ -88,7 +88,7 @@ func FuzzFTPCommands(f *testing.F) {
 			rel, _ := filepath.Rel(data, p)
 			top := strings.SplitN(rel, string(filepath.Separator), 2)[0]
 			switch {
-			case rel == ".", top == "out", top == "spool", top == "tmp" && d.IsDir(), strings.HasPrefix(top, "gateway.db"), top == simulator.ReadyFile, top == simulator.LockFile:
+			case rel == ".", top == simulator.DataMarker, top == "spool", top == "tmp" && d.IsDir(), strings.HasPrefix(top, "gateway.db"), top == simulator.ReadyFile, top == simulator.LockFile:
 			default:
 				t.Errorf("after %q: unexpected %s in the data folder", input, rel)
 			}
