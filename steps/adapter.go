@@ -26,9 +26,9 @@ type adapterRun struct {
 }
 
 // runAdapter runs one adapter action and records its result as evidence.
-func (w *World) runAdapter(action string, args ...string) error {
-	a := w.suite.adapter
-	p := w.suite.profile
+func (x *clientSteps) runAdapter(action string, args ...string) error {
+	a := x.suite.adapter
+	p := x.suite.profile
 	id, cert, ok := p.Identity(a.Identity)
 	if !ok {
 		return fmt.Errorf("the profile has no identity %q to give the client", a.Identity)
@@ -44,37 +44,37 @@ func (w *World) runAdapter(action string, args ...string) error {
 		"FTPSGW_KEY_TYPE="+keyType,
 		"FTPSGW_P12="+p.Path(id.P12), "FTPSGW_P12_PASSWORD="+id.P12Password,
 		"FTPSGW_USERNAME="+id.Username, "FTPSGW_PASSWORD="+id.Password,
-		"FTPSGW_STATE_DIR="+w.stateDir, "FTPSGW_FORMAT="+w.format,
+		"FTPSGW_STATE_DIR="+x.stateDir, "FTPSGW_FORMAT="+x.format,
 	)
-	res, err := target.RunCommand(w.ctx, a.Command, append([]string{action}, args...), env, a.Timeout)
+	res, err := target.RunCommand(x.ctx, a.Command, append([]string{action}, args...), env, a.Timeout)
 	if err != nil {
 		return fmt.Errorf("running the client: %w", err)
 	}
 	code, output := res.Code, res.Output
-	w.adapter = adapterRun{action: action + " " + strings.Join(args, " "), code: code, output: output}
-	w.note("client %s %s -> exit %d\n%s", action, strings.Join(args, " "), code, output)
+	x.adapter = adapterRun{action: action + " " + strings.Join(args, " "), code: code, output: output}
+	x.note("client %s %s -> exit %d\n%s", action, strings.Join(args, " "), code, output)
 	if code == target.ExitUnsupported {
-		return w.unsupportedf("the client does not support %q (exit 127)", action)
+		return x.unsupportedf("the client does not support %q (exit 127)", action)
 	}
 	return nil
 }
 
 // clientUpload makes a new local file and has the client upload it.
-func (w *World) clientUpload(service, name string, data []byte) error {
-	local := filepath.Join(w.workDir, name)
+func (x *clientSteps) clientUpload(service, name string, data []byte) error {
+	local := filepath.Join(x.workDir, name)
 	if err := os.WriteFile(local, data, 0o644); err != nil {
 		return err
 	}
 	sum := sha256.Sum256(data)
-	w.files = append(w.files, upFile{who: w.suite.adapter.Identity, service: service, name: name})
-	w.localSums = append(w.localSums, hex.EncodeToString(sum[:]))
-	return w.runAdapter("upload", local, service)
+	x.files = append(x.files, upFile{who: x.suite.adapter.Identity, service: service, name: name})
+	x.localSums = append(x.localSums, hex.EncodeToString(sum[:]))
+	return x.runAdapter("upload", local, service)
 }
 
 // events returns the journal since the scenario began (the gateway was reset for it, and
 // only the client talks to it).
-func (w *World) events(types ...control.EventType) ([]control.Event, error) {
-	j, err := w.suite.api.Journal(w.ctx, control.JournalQuery{Types: types})
+func (x *clientSteps) events(types ...control.EventType) ([]control.Event, error) {
+	j, err := x.suite.api.Journal(x.ctx, control.JournalQuery{Types: types})
 	if err != nil {
 		return nil, err
 	}
@@ -82,13 +82,13 @@ func (w *World) events(types ...control.EventType) ([]control.Event, error) {
 }
 
 // clientFingerprint is the SHA-256 of the certificate the client was given.
-func (w *World) clientFingerprint() string {
-	_, cert, _ := w.suite.profile.Identity(w.suite.adapter.Identity)
+func (x *clientSteps) clientFingerprint() string {
+	_, cert, _ := x.suite.profile.Identity(x.suite.adapter.Identity)
 	return certs.Fingerprint(cert.Leaf)
 }
 
-func (w *World) uploadsOf(name string) (int, error) {
-	evs, err := w.events(control.EventUpload)
+func (x *clientSteps) uploadsOf(name string) (int, error) {
+	evs, err := x.events(control.EventUpload)
 	if err != nil {
 		return 0, err
 	}
@@ -103,11 +103,11 @@ func (w *World) uploadsOf(name string) (int, error) {
 
 // waitReceiptsAPI waits (advancing a virtual clock) until the gateway has made receipts with
 // these codes for the file, and keeps their content for comparison.
-func (w *World) waitReceiptsAPI(f upFile, codes ...int) error {
-	deadline := time.Now().Add(time.Duration(w.suite.profile.Timeouts.Receipt))
+func (x *clientSteps) waitReceiptsAPI(f upFile, codes ...int) error {
+	deadline := time.Now().Add(time.Duration(x.suite.profile.Timeouts.Receipt))
 	var spent time.Duration
 	for {
-		rs, err := w.suite.api.Receipts(w.ctx, "")
+		rs, err := x.suite.api.Receipts(x.ctx, "")
 		if err != nil {
 			return err
 		}
@@ -125,15 +125,15 @@ func (w *World) waitReceiptsAPI(f upFile, codes ...int) error {
 		}
 		if all {
 			for _, c := range codes {
-				w.receipts[c] = found[c]
+				x.receipts[c] = found[c]
 			}
 			return nil
 		}
 		if time.Now().After(deadline) || spent > 10*time.Minute {
 			return expected(fmt.Sprintf("receipts %v for %s", codes, f.name), "%v", keys(found))
 		}
-		if w.suite.virtual {
-			if err := w.advance(time.Second); err != nil {
+		if x.suite.virtual {
+			if err := x.advance(time.Second); err != nil {
 				return err
 			}
 			spent += time.Second
@@ -147,24 +147,24 @@ func (w *World) waitReceiptsAPI(f upFile, codes ...int) error {
 // gateway's journal tells whether another client requirement it broke is the cause (a
 // refused login, a handshake that was not TLS 1.2 with its certificate): the scenario is then
 // BLOCKED by that requirement, so each mistake shows up as its own requirement.
-func (w *World) clientSucceeded() error {
-	if w.adapter.code == 0 {
+func (x *clientSteps) clientSucceeded() error {
+	if x.adapter.code == 0 {
 		return nil
 	}
-	err := expected("the client to succeed (exit 0)", "exit %d for %s: %s", w.adapter.code, w.adapter.action, target.LastLine(w.adapter.output))
-	if cause := w.clientFailureCause(); cause != "" {
+	err := expected("the client to succeed (exit 0)", "exit %d for %s: %s", x.adapter.code, x.adapter.action, target.LastLine(x.adapter.output))
+	if cause := x.clientFailureCause(); cause != "" {
 		return blockedBy(cause, err)
 	}
 	return err
 }
 
 // clientFailureCause names the client requirement the journal shows broken, or "".
-func (w *World) clientFailureCause() catalogue.ID {
-	evs, err := w.events(control.EventTLS, control.EventLogin, control.EventCommand)
+func (x *clientSteps) clientFailureCause() catalogue.ID {
+	evs, err := x.events(control.EventTLS, control.EventLogin, control.EventCommand)
 	if err != nil {
 		return ""
 	}
-	fp := w.clientFingerprint()
+	fp := x.clientFingerprint()
 	for _, e := range evs {
 		if e.Type == control.EventTLS && (e.TLSVersion != "TLS1.2" || e.Fingerprint != fp) {
 			return "CL-TLS-01"
@@ -200,8 +200,8 @@ func describeDiff(got, want []byte) string {
 
 // journalEvidence adds the gateway's view of the scenario (its journal: handshakes, commands,
 // replies, logins, uploads) to the evidence, so a vendor sees what the gateway saw.
-func (w *World) journalEvidence() {
-	evs, err := w.events(control.EventTLS, control.EventDataTLS, control.EventCommand, control.EventReply, control.EventLogin, control.EventUpload)
+func (x *clientSteps) journalEvidence() {
+	evs, err := x.events(control.EventTLS, control.EventDataTLS, control.EventCommand, control.EventReply, control.EventLogin, control.EventUpload)
 	if err != nil {
 		return
 	}
@@ -224,7 +224,7 @@ func (w *World) journalEvidence() {
 		}
 	}
 	if b.Len() > 0 {
-		w.noteBlock("what the gateway saw (journal):\n" + strings.TrimSpace(b.String()))
+		x.noteBlock("what the gateway saw (journal):\n" + strings.TrimSpace(b.String()))
 	}
 }
 

@@ -19,14 +19,15 @@ import (
 // journal, and the shared steps that put the simulator into a state.
 func (s *Suite) RegisterClient(sc *godog.ScenarioContext) *World {
 	w := newWorld(s)
+	x := &clientSteps{World: w, format: "binary"}
 	sc.Before(func(ctx context.Context, scn *godog.Scenario) (context.Context, error) {
 		ctx = w.begin(ctx)
 		dir, err := os.MkdirTemp("", "ftpsgw-client-")
 		if err != nil {
 			return ctx, err
 		}
-		w.workDir, w.stateDir, w.receiptDir = dir, filepath.Join(dir, "state"), filepath.Join(dir, "receipts")
-		for _, d := range []string{w.stateDir, w.receiptDir} {
+		x.workDir, x.stateDir, x.receiptDir = dir, filepath.Join(dir, "state"), filepath.Join(dir, "receipts")
+		for _, d := range []string{x.stateDir, x.receiptDir} {
 			if err := os.MkdirAll(d, 0o755); err != nil {
 				return ctx, err
 			}
@@ -35,21 +36,29 @@ func (s *Suite) RegisterClient(sc *godog.ScenarioContext) *World {
 	})
 	sc.After(func(ctx context.Context, scn *godog.Scenario, err error) (context.Context, error) {
 		if err != nil && w.unsupported == "" {
-			w.journalEvidence()
+			x.journalEvidence()
 		}
 		w.close()
-		os.RemoveAll(w.workDir)
+		os.RemoveAll(x.workDir)
 		return ctx, nil
 	})
-	clientSteps{w}.register(sc)
-	stateSteps{w}.register(sc)
+	x.register(sc)
+	(&stateSteps{World: w}).register(sc)
 	return w
 }
 
 // clientSteps: client certification (features/client/*.feature).
-type clientSteps struct{ *World }
+type clientSteps struct {
+	*World
+	adapter    adapterRun // the client's last action
+	workDir    string     // the scenario's folder: state and receipts below it
+	stateDir   string     // FTPSGW_STATE_DIR
+	receiptDir string     // where the client puts the receipts it fetches
+	format     string     // FTPSGW_FORMAT: binary or fixed-record
+	localSums  []string   // SHA-256 of the files the client was given
+}
 
-func (x clientSteps) register(sc *godog.ScenarioContext) {
+func (x *clientSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^the client uploads a new file to "([^"]*)"$`, x.uploadsNewFile)
 	sc.Step(`^the client has uploaded a new file to "([^"]*)"$`, x.hasUploadedNewFile)
 	sc.Step(`^the client uploads (\d+) new files to "([^"]*)"$`, x.uploadsNewFiles)
@@ -81,18 +90,18 @@ func (x clientSteps) register(sc *godog.ScenarioContext) {
 	x.registerTrust(sc)
 }
 
-func (x clientSteps) uploadsNewFile(service string) error {
+func (x *clientSteps) uploadsNewFile(service string) error {
 	return x.clientUpload(service, x.newName(""), []byte("ftpsgw client certification\r\n"))
 }
 
-func (x clientSteps) hasUploadedNewFile(service string) error {
+func (x *clientSteps) hasUploadedNewFile(service string) error {
 	if err := x.uploadsNewFile(service); err != nil {
 		return err
 	}
 	return x.clientSucceeded()
 }
 
-func (x clientSteps) uploadsNewFiles(n int, service string) error {
+func (x *clientSteps) uploadsNewFiles(n int, service string) error {
 	for range n {
 		if err := x.uploadsNewFile(service); err != nil {
 			return err
@@ -101,19 +110,19 @@ func (x clientSteps) uploadsNewFiles(n int, service string) error {
 	return nil
 }
 
-func (x clientSteps) uploadsFixedRecord(service string) error {
+func (x *clientSteps) uploadsFixedRecord(service string) error {
 	x.format = "fixed-record"
 	return x.clientUpload(service, x.newName(""), []byte("0123456789\r\nABCDEFGHIJ\r\n"))
 }
 
-func (x clientSteps) hasUploadedFixedRecord(service string) error {
+func (x *clientSteps) hasUploadedFixedRecord(service string) error {
 	if err := x.uploadsFixedRecord(service); err != nil {
 		return err
 	}
 	return x.clientSucceeded()
 }
 
-func (x clientSteps) askedToReuseName(service string) error {
+func (x *clientSteps) askedToReuseName(service string) error {
 	f, err := x.lastFile()
 	if err != nil {
 		return err
@@ -121,16 +130,16 @@ func (x clientSteps) askedToReuseName(service string) error {
 	return x.clientUpload(service, f.name, []byte("a different file under a name already submitted\r\n"))
 }
 
-func (x clientSteps) fetchesReceipts() error { return x.runAdapter("receipts", x.receiptDir) }
+func (x *clientSteps) fetchesReceipts() error { return x.runAdapter("receipts", x.receiptDir) }
 
-func (x clientSteps) reportsFailure() error {
+func (x *clientSteps) reportsFailure() error {
 	if x.adapter.code == 0 {
 		return expected("the client to refuse (non-zero exit)", "exit 0 for %s", x.adapter.action)
 	}
 	return nil
 }
 
-func (x clientSteps) sawOnlyTLS12WithCertificate() error {
+func (x *clientSteps) sawOnlyTLS12WithCertificate() error {
 	evs, err := x.events(control.EventTLS)
 	if err != nil {
 		return err
@@ -148,7 +157,7 @@ func (x clientSteps) sawOnlyTLS12WithCertificate() error {
 	return nil
 }
 
-func (x clientSteps) sawProtPBeforeTransfers() error {
+func (x *clientSteps) sawProtPBeforeTransfers() error {
 	evs, err := x.events(control.EventCommand)
 	if err != nil {
 		return err
@@ -173,7 +182,7 @@ func (x clientSteps) sawProtPBeforeTransfers() error {
 	return nil
 }
 
-func (x clientSteps) sawNoActiveMode() error {
+func (x *clientSteps) sawNoActiveMode() error {
 	evs, err := x.events(control.EventCommand)
 	if err != nil {
 		return err
@@ -188,7 +197,7 @@ func (x clientSteps) sawNoActiveMode() error {
 }
 
 // eachDataTLSEvent applies check to every data-connection handshake the journal holds.
-func (x clientSteps) eachDataTLSEvent(check func(control.Event) error) error {
+func (x *clientSteps) eachDataTLSEvent(check func(control.Event) error) error {
 	evs, err := x.events(control.EventDataTLS)
 	if err != nil {
 		return err
@@ -204,7 +213,7 @@ func (x clientSteps) eachDataTLSEvent(check func(control.Event) error) error {
 	return nil
 }
 
-func (x clientSteps) sawDataTLS() error {
+func (x *clientSteps) sawDataTLS() error {
 	return x.eachDataTLSEvent(func(e control.Event) error {
 		if e.TLSVersion == "" {
 			return expected("TLS on the data connection", "%+v", e)
@@ -213,7 +222,7 @@ func (x clientSteps) sawDataTLS() error {
 	})
 }
 
-func (x clientSteps) sawDataResumed() error {
+func (x *clientSteps) sawDataResumed() error {
 	return x.eachDataTLSEvent(func(e control.Event) error {
 		if !e.Resumed {
 			return expected("the data connection to resume the control connection's TLS session", "a full handshake (%s)", e.TLSVersion)
@@ -222,7 +231,7 @@ func (x clientSteps) sawDataResumed() error {
 	})
 }
 
-func (x clientSteps) sawOwnUsername() error {
+func (x *clientSteps) sawOwnUsername() error {
 	evs, err := x.events(control.EventLogin)
 	if err != nil {
 		return err
@@ -240,7 +249,7 @@ func (x clientSteps) sawOwnUsername() error {
 	return nil
 }
 
-func (x clientSteps) sawUploadedOnce() error {
+func (x *clientSteps) sawUploadedOnce() error {
 	f, err := x.lastFile()
 	if err != nil {
 		return err
@@ -255,7 +264,7 @@ func (x clientSteps) sawUploadedOnce() error {
 	return nil
 }
 
-func (x clientSteps) sawReconnect() error {
+func (x *clientSteps) sawReconnect() error {
 	evs, err := x.events(control.EventConnect)
 	if err != nil {
 		return err
@@ -266,7 +275,7 @@ func (x clientSteps) sawReconnect() error {
 	return nil
 }
 
-func (x clientSteps) sawUploadsUnderNames(n, distinct int) error {
+func (x *clientSteps) sawUploadsUnderNames(n, distinct int) error {
 	evs, err := x.events(control.EventUpload)
 	if err != nil {
 		return err
@@ -286,7 +295,7 @@ func (x clientSteps) sawUploadsUnderNames(n, distinct int) error {
 	return nil
 }
 
-func (x clientSteps) arrivedWhole(service string) error {
+func (x *clientSteps) arrivedWhole(service string) error {
 	f, _ := x.lastFile()
 	subs, err := x.suite.api.Submissions(x.ctx, "")
 	if err != nil {
@@ -300,7 +309,7 @@ func (x clientSteps) arrivedWhole(service string) error {
 	return expected(fmt.Sprintf("%s in %s with SHA-256 %s", f.name, service, x.localSums[len(x.localSums)-1][:16]), "%s", describeSubs(subs))
 }
 
-func (x clientSteps) recordedASCII() error {
+func (x *clientSteps) recordedASCII() error {
 	f, _ := x.lastFile()
 	subs, err := x.suite.api.Submissions(x.ctx, "")
 	if err != nil {
@@ -317,7 +326,7 @@ func (x clientSteps) recordedASCII() error {
 	return expected("a submission "+f.name, "%s", describeSubs(subs))
 }
 
-func (x clientSteps) dropAtNext(at string) error {
+func (x *clientSteps) dropAtNext(at string) error {
 	f := control.Faults{DropAtLogin: 1}
 	if at == "STOR" {
 		f = control.Faults{DropAtStor: 1}
@@ -325,13 +334,13 @@ func (x clientSteps) dropAtNext(at string) error {
 	return x.suite.api.SetFaults(x.ctx, f)
 }
 
-func (x clientSteps) backendRequiresASCII(service string) error {
+func (x *clientSteps) backendRequiresASCII(service string) error {
 	_, err := x.suite.api.SetBackend(x.ctx, control.Backend{Services: map[string]control.ServiceRule{
 		service: {Action: "accept", Delay: "1s", RequireASCII: true}}})
 	return err
 }
 
-func (x clientSteps) gatewayPutReceipts(list string) error {
+func (x *clientSteps) gatewayPutReceipts(list string) error {
 	f, err := x.lastFile()
 	if err != nil {
 		return err
@@ -339,12 +348,12 @@ func (x clientSteps) gatewayPutReceipts(list string) error {
 	return x.waitReceiptsAPI(f, parseCodes(list)...)
 }
 
-func (x clientSteps) receiptFolderHolds(list string) error {
+func (x *clientSteps) receiptFolderHolds(list string) error {
 	// Fetching receipts unchanged is CL-STAT-01's rule, also where another scenario needs it.
 	return blockedBy("CL-STAT-01", x.receiptFolderHoldsCodes(list))
 }
 
-func (x clientSteps) receiptFolderHoldsCodes(list string) error {
+func (x *clientSteps) receiptFolderHoldsCodes(list string) error {
 	f, _ := x.lastFile()
 	for _, code := range parseCodes(list) {
 		name := receiptName(f.service, f.name, code)

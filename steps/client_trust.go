@@ -11,7 +11,7 @@ import (
 // Impostor gateways (CL-TLS-04): the simulator presents a certificate a correct client
 // refuses, and the journal shows whether the client still sent its credentials or a file.
 
-func (x clientSteps) registerTrust(sc *godog.ScenarioContext) {
+func (x *clientSteps) registerTrust(sc *godog.ScenarioContext) {
 	sc.Step(`^the gateway presents a certificate from a CA the client was not told to trust$`, x.presentForeignCA)
 	sc.Step(`^the gateway presents a trusted certificate made out to another host$`, x.presentWrongHost)
 	sc.Step(`^the gateway saw the client send neither credentials nor a file$`, x.sawNothingSentToImpostor)
@@ -24,7 +24,7 @@ const noCloseNotify = "the data connection ended without a TLS close_notify"
 
 // sawCloseNotify passes when every upload the journal holds ended its TLS data connection
 // with close_notify: a bare TCP FIN is indistinguishable from a truncation.
-func (x clientSteps) sawCloseNotify() error {
+func (x *clientSteps) sawCloseNotify() error {
 	evs, err := x.events(control.EventUpload)
 	if err != nil {
 		return err
@@ -46,10 +46,10 @@ func (x clientSteps) sawCloseNotify() error {
 	return nil
 }
 
-func (x clientSteps) presentForeignCA() error { return x.presentImpostor(control.ImpostorForeignCA) }
-func (x clientSteps) presentWrongHost() error { return x.presentImpostor(control.ImpostorWrongHost) }
+func (x *clientSteps) presentForeignCA() error { return x.presentImpostor(control.ImpostorForeignCA) }
+func (x *clientSteps) presentWrongHost() error { return x.presentImpostor(control.ImpostorWrongHost) }
 
-func (x clientSteps) presentImpostor(name string) error {
+func (x *clientSteps) presentImpostor(name string) error {
 	f, err := x.suite.api.Faults(x.ctx)
 	if err != nil {
 		return err
@@ -60,7 +60,7 @@ func (x clientSteps) presentImpostor(name string) error {
 
 // sawNothingSentToImpostor passes when the client reached the gateway and started TLS (so it
 // was shown the impostor) and sent no USER, PASS or upload afterwards.
-func (x clientSteps) sawNothingSentToImpostor() error {
+func (x *clientSteps) sawNothingSentToImpostor() error {
 	evs, err := x.events(control.EventCommand, control.EventUpload)
 	if err != nil {
 		return err

@@ -138,13 +138,14 @@ func TestClearListingRefusedWithoutWaitingOutTheDeadline(t *testing.T) {
 	w := newWorld(&Suite{profile: &Profile{}})
 	w.ctx, w.raw = ctx, raw
 	start := time.Now()
-	if err := (tlsSteps{w}).clearTransfer("LIST /", false); err != nil {
+	x := &tlsSteps{World: w}
+	if err := x.clearTransfer("LIST /", false); err != nil {
 		t.Errorf("a listing that never flowed in clear was judged: %v", err)
 	}
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("the listing took %s: the harness waited out the server instead of closing the data connection", took)
 	}
-	if w.clearData != 0 {
-		t.Errorf("clear bytes counted: %d", w.clearData)
+	if x.clearData != 0 {
+		t.Errorf("clear bytes counted: %d", x.clearData)
 	}
 }

@@ -11,9 +11,16 @@ import (
 
 // authSteps: logins, usernames and registrations (features/auth.feature, and the
 // certificate refusals of features/tls.feature).
-type authSteps struct{ *World }
+type authSteps struct {
+	*World
+	// the last login attempt
+	loginCode  int
+	loginMsg   string
+	loginErr   error
+	loginStage string // the last command sent: USER, or PASS after a 331
+}
 
-func (x authSteps) register(sc *godog.ScenarioContext) {
+func (x *authSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^a client without a certificate tries to log in as "([^"]*)"$`, x.triesWithoutCertificate)
 	sc.Step(`^"([^"]*)" tries to log in with its password$`, x.triesWithItsPassword)
 	sc.Step(`^"([^"]*)" tries to log in with a wrong password$`, x.triesWithWrongPassword)
@@ -27,7 +34,7 @@ func (x authSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^the registration of "([^"]*)" is removed$`, x.registrationRemoved)
 }
 
-func (x authSteps) triesWithoutCertificate(who string) error {
+func (x *authSteps) triesWithoutCertificate(who string) error {
 	_, id, err := x.options(who)
 	if err != nil {
 		return err
@@ -35,7 +42,7 @@ func (x authSteps) triesWithoutCertificate(who string) error {
 	return x.tryLogin("", id.Username, id.Password)
 }
 
-func (x authSteps) triesWithItsPassword(who string) error {
+func (x *authSteps) triesWithItsPassword(who string) error {
 	_, id, err := x.options(who)
 	if err != nil {
 		return err
@@ -43,7 +50,7 @@ func (x authSteps) triesWithItsPassword(who string) error {
 	return x.tryLogin(who, id.Username, id.Password)
 }
 
-func (x authSteps) triesWithWrongPassword(who string) error {
+func (x *authSteps) triesWithWrongPassword(who string) error {
 	_, id, err := x.options(who)
 	if err != nil {
 		return err
@@ -51,7 +58,7 @@ func (x authSteps) triesWithWrongPassword(who string) error {
 	return x.tryLogin(who, id.Username, id.Password+"-wrong")
 }
 
-func (x authSteps) triesAsAnother(who, as string) error {
+func (x *authSteps) triesAsAnother(who, as string) error {
 	_, other, err := x.options(as)
 	if err != nil {
 		return err
@@ -61,7 +68,7 @@ func (x authSteps) triesAsAnother(who, as string) error {
 
 // canLogIn is the positive control before a refusal is judged: on a target where logins fail
 // anyway, a refusal proves nothing (the scenario is then BLOCKED by GW-AUTH-01).
-func (x authSteps) canLogIn(who string) error {
+func (x *authSteps) canLogIn(who string) error {
 	_, id, err := x.options(who)
 	if err != nil {
 		return err
@@ -79,7 +86,7 @@ func (x authSteps) canLogIn(who string) error {
 // connectionRefused: a certificate the gateway must refuse is refused in the TLS handshake or
 // at USER, before a password is asked for. A 530 after PASS could be a password check, so it
 // does not count.
-func (x authSteps) connectionRefused() error {
+func (x *authSteps) connectionRefused() error {
 	switch {
 	case x.tlsErr != nil:
 		return nil
@@ -90,16 +97,16 @@ func (x authSteps) connectionRefused() error {
 		"TLS %s accepted, %s -> %s", x.tlsState, x.loginStage, replyText(x.loginCode, x.loginMsg, x.loginErr))
 }
 
-func (x authSteps) loginRefused() error { return x.refused("the login") }
+func (x *authSteps) loginRefused() error { return x.refused("the login") }
 
-func (x authSteps) loginSucceeds() error {
+func (x *authSteps) loginSucceeds() error {
 	if x.tlsErr != nil || x.loginCode != 230 {
 		return expected("230 after PASS", "TLS %s, %s", errText(x.tlsErr), replyText(x.loginCode, x.loginMsg, x.loginErr))
 	}
 	return nil
 }
 
-func (x authSteps) usernameFromCertificate(who string) error {
+func (x *authSteps) usernameFromCertificate(who string) error {
 	_, id, err := x.options(who)
 	if err != nil {
 		return err
@@ -116,7 +123,7 @@ func (x authSteps) usernameFromCertificate(who string) error {
 	return nil
 }
 
-func (x authSteps) sameCVR(a, b string) error {
+func (x *authSteps) sameCVR(a, b string) error {
 	_, ca, ok1 := x.suite.profile.Identity(a)
 	_, cb, ok2 := x.suite.profile.Identity(b)
 	if !ok1 || !ok2 {
@@ -130,7 +137,7 @@ func (x authSteps) sameCVR(a, b string) error {
 	return nil
 }
 
-func (x authSteps) registrationRemoved(who string) error {
+func (x *authSteps) registrationRemoved(who string) error {
 	st, err := x.targetState()
 	if err != nil {
 		return err
@@ -143,52 +150,52 @@ func (x authSteps) registrationRemoved(who string) error {
 }
 
 // tryLogin connects with the certificate of certOf ("" for none) and logs in.
-func (w authSteps) tryLogin(certOf, user, pass string) error {
-	opts, _, err := w.options(certOf)
+func (x *authSteps) tryLogin(certOf, user, pass string) error {
+	opts, _, err := x.options(certOf)
 	if err != nil {
 		return err
 	}
-	w.tlsErr, w.loginCode, w.loginMsg, w.loginErr = nil, 0, "", nil
-	r, err := ftpsclient.DialRaw(w.ctx, opts)
+	x.tlsErr, x.loginCode, x.loginMsg, x.loginErr = nil, 0, "", nil
+	r, err := ftpsclient.DialRaw(x.ctx, opts)
 	if err != nil {
 		if opts.Implicit {
-			w.tlsErr = err
-			w.note("implicit TLS handshake: %v", err)
+			x.tlsErr = err
+			x.note("implicit TLS handshake: %v", err)
 			return nil
 		}
 		return fmt.Errorf("connecting: %w", err)
 	}
 	defer r.Close()
 	if !opts.Implicit {
-		st, err := r.AuthTLS(w.ctx)
+		st, err := r.AuthTLS(x.ctx)
 		if err != nil {
-			w.tlsErr = err
-			w.note("TLS handshake refused: %v", err)
+			x.tlsErr = err
+			x.note("TLS handshake refused: %v", err)
 			return nil
 		}
-		w.tlsState = describeTLS(st)
+		x.tlsState = describeTLS(st)
 	}
-	w.loginStage = "USER"
+	x.loginStage = "USER"
 	code, msg, err := r.Cmd("USER %s", user)
 	if err == nil && code == 331 {
-		w.loginStage = "PASS"
+		x.loginStage = "PASS"
 		code, msg, err = r.Cmd("PASS %s", pass)
 	}
-	w.loginCode, w.loginMsg, w.loginErr = code, msg, err
-	w.note("login as %s with the certificate of %q: %s -> %s", user, certOf, w.loginStage, replyText(code, msg, err))
+	x.loginCode, x.loginMsg, x.loginErr = code, msg, err
+	x.note("login as %s with the certificate of %q: %s -> %s", user, certOf, x.loginStage, replyText(code, msg, err))
 	return nil
 }
 
 // refused passes when the last attempt failed in the handshake, by a 4xx/5xx reply, or by
 // the server closing the connection.
-func (w authSteps) refused(what string) error {
+func (x *authSteps) refused(what string) error {
 	switch {
-	case w.tlsErr != nil:
+	case x.tlsErr != nil:
 		return nil
-	case w.loginErr != nil:
+	case x.loginErr != nil:
 		return nil // the server hung up (a TLS 1.2 certificate refusal shows here)
-	case isRefused(w.loginCode):
+	case isRefused(x.loginCode):
 		return nil
 	}
-	return expected(what+" to be refused", "%d %s (TLS %s)", w.loginCode, w.loginMsg, w.tlsState)
+	return expected(what+" to be refused", "%d %s (TLS %s)", x.loginCode, x.loginMsg, x.tlsState)
 }

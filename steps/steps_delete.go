@@ -8,9 +8,12 @@ import (
 
 // deleteSteps: deleting receipts from /out (features/out.feature, GW-OUT-02). SKAT recommends
 // that clients delete their receipts once checked; nobody deletes another certificate's.
-type deleteSteps struct{ *World }
+type deleteSteps struct {
+	*World
+	deleted deleteResult // the last DELE in /out
+}
 
-func (x deleteSteps) register(sc *godog.ScenarioContext) {
+func (x *deleteSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^"([^"]*)" deletes that receipt from its /out$`, x.deleteReceipt)
 	sc.Step(`^"([^"]*)" tries to delete that receipt$`, x.deleteReceipt)
 	sc.Step(`^the deletion is (accepted|refused)$`, x.deletion)
@@ -18,7 +21,7 @@ func (x deleteSteps) register(sc *godog.ScenarioContext) {
 }
 
 // deleteReceipt sends DELE for receipt 1 of the last upload as who.
-func (x deleteSteps) deleteReceipt(who string) error {
+func (x *deleteSteps) deleteReceipt(who string) error {
 	f, err := x.lastFile()
 	if err != nil {
 		return err
@@ -33,7 +36,7 @@ func (x deleteSteps) deleteReceipt(who string) error {
 	return nil
 }
 
-func (x deleteSteps) deletion(outcome string) error {
+func (x *deleteSteps) deletion(outcome string) error {
 	d := x.deleted
 	switch {
 	case !d.done:
@@ -46,7 +49,7 @@ func (x deleteSteps) deletion(outcome string) error {
 	return nil
 }
 
-func (x deleteSteps) receiptStillOrGone(state, who string) error {
+func (x *deleteSteps) receiptStillOrGone(state, who string) error {
 	f, err := x.lastFile()
 	if err != nil {
 		return err

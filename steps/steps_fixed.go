@@ -23,7 +23,7 @@ var publishedDescriptions = map[string]string{
 
 const fixedFaults = `(whole|without its start record|with a short record|without its end record|with a wrong record count|in binary mode)`
 
-func (x fixedSteps) register(sc *godog.ScenarioContext) {
+func (x *fixedSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^the backend checks "([^"]*)" as a fixed-record service with records of (\d+) characters$`, x.backendChecks)
 	sc.Step(`^"([^"]*)" has uploaded a fixed-record file of (\d+)-character records to "([^"]*)" `+fixedFaults+`$`, x.uploadFixed)
 	sc.Step(`^receipt 0 describes "([^"]*)" in SKAT's published Danish words$`, x.describedInDanish)
@@ -32,7 +32,7 @@ func (x fixedSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^"([^"]*)" finds (\d+) receipts 3 for it in /out, each naming a file it can download$`, x.findsReceipts3)
 }
 
-func (x fixedSteps) backendLists(service string) error {
+func (x *fixedSteps) backendLists(service string) error {
 	st, err := x.targetState()
 	if err != nil {
 		return err
@@ -43,7 +43,7 @@ func (x fixedSteps) backendLists(service string) error {
 // findsReceipts3 reads every status file in who's /out that names the last upload and counts
 // those that are a receipt 3 ("File exposed") for it: how a second _3 is named is not
 // published, so the content decides, not the name. Each must name a file that downloads.
-func (x fixedSteps) findsReceipts3(who string, n int) error {
+func (x *fixedSteps) findsReceipts3(who string, n int) error {
 	f, err := x.lastFile()
 	if err != nil {
 		return err
@@ -87,7 +87,7 @@ func (x fixedSteps) findsReceipts3(who string, n int) error {
 	return nil
 }
 
-func (x fixedSteps) backendChecks(service string, length int) error {
+func (x *fixedSteps) backendChecks(service string, length int) error {
 	st, err := x.targetState()
 	if err != nil {
 		return err
@@ -121,7 +121,7 @@ func fixedRecordFile(width int, fault string) []byte {
 	return []byte(strings.Join(lines, "\r\n") + "\r\n")
 }
 
-func (x fixedSteps) uploadFixed(who string, width int, service, fault string) error {
+func (x *fixedSteps) uploadFixed(who string, width int, service, fault string) error {
 	c, err := x.login(who)
 	if err != nil {
 		return err
@@ -148,7 +148,7 @@ func (x fixedSteps) uploadFixed(who string, width int, service, fault string) er
 
 // receipt0WithError parses receipt 0; one without an Error code at all breaks GW-STAT-02's
 // rule (a rejected file's status_0 carries its code), so the scenario is BLOCKED by it.
-func (x fixedSteps) receipt0WithError() (statusFile, error) {
+func (x *fixedSteps) receipt0WithError() (statusFile, error) {
 	sf, err := parseReceipt(x.receipts[0])
 	if err != nil {
 		return sf, err
@@ -159,7 +159,7 @@ func (x fixedSteps) receipt0WithError() (statusFile, error) {
 	return sf, nil
 }
 
-func (x fixedSteps) namesFault(code string) error {
+func (x *fixedSteps) namesFault(code string) error {
 	sf, err := x.receipt0WithError()
 	if err != nil {
 		return err
@@ -170,7 +170,7 @@ func (x fixedSteps) namesFault(code string) error {
 	return nil
 }
 
-func (x fixedSteps) describedInDanish(code string) error {
+func (x *fixedSteps) describedInDanish(code string) error {
 	sf, err := x.receipt0WithError()
 	if err != nil {
 		return err

@@ -15,7 +15,7 @@ import (
 // folderSteps: the inbox's folders and what cannot be reached (features/folders.feature).
 type folderSteps struct{ *World }
 
-func (x folderSteps) register(sc *godog.ScenarioContext) {
+func (x *folderSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^the root folder lists exactly "out" and the service folders of "([^"]*)"$`, x.rootListsExactly)
 	sc.Step(`^the root folder of every identity in the profile lists exactly "out" and its service folders$`, x.everyRootListsExactly)
 	sc.Step(`^"([^"]*)" cannot be reached$`, x.unreachable)
@@ -23,7 +23,7 @@ func (x folderSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^"([^"]*)" can log in and sees the folders of its last replicated roles$`, x.seesLastReplicatedFolders)
 }
 
-func (x folderSteps) rootListsExactly(who string) error {
+func (x *folderSteps) rootListsExactly(who string) error {
 	_, id, err := x.options(who)
 	if err != nil {
 		return err
@@ -42,7 +42,7 @@ func (x folderSteps) rootListsExactly(who string) error {
 
 // everyRootListsExactly checks the root of every identity that can log in (not a negative
 // fixture) and whose folders the profile states.
-func (x folderSteps) everyRootListsExactly() error {
+func (x *folderSteps) everyRootListsExactly() error {
 	checked := 0
 	var loginErr error
 	for _, id := range x.suite.profile.Identities {
@@ -77,7 +77,7 @@ func (x folderSteps) everyRootListsExactly() error {
 	return nil
 }
 
-func (x folderSteps) seesFolder(who, sees, folder string) error {
+func (x *folderSteps) seesFolder(who, sees, folder string) error {
 	got, err := x.rootNames(who, true)
 	if err != nil {
 		return err
@@ -88,7 +88,7 @@ func (x folderSteps) seesFolder(who, sees, folder string) error {
 	return nil
 }
 
-func (x folderSteps) seesLastReplicatedFolders(who string) error {
+func (x *folderSteps) seesLastReplicatedFolders(who string) error {
 	_, id, err := x.options(who)
 	if err != nil {
 		return err
@@ -107,10 +107,10 @@ func (x folderSteps) seesLastReplicatedFolders(who string) error {
 }
 
 // rootNames lists "/" for an identity; fresh makes a new login first.
-func (w folderSteps) rootNames(who string, fresh bool) ([]string, error) {
-	get := w.login
+func (x *folderSteps) rootNames(who string, fresh bool) ([]string, error) {
+	get := x.login
 	if fresh {
-		get = w.fresh
+		get = x.fresh
 	}
 	c, err := get(who)
 	if err != nil {
@@ -121,19 +121,19 @@ func (w folderSteps) rootNames(who string, fresh bool) ([]string, error) {
 		return nil, fmt.Errorf("LIST / as %s: %w", who, err)
 	}
 	slices.Sort(out)
-	w.note("LIST / as %s: %v", who, out)
+	x.note("LIST / as %s: %v", who, out)
 	return out, nil
 }
 
 // unreachable checks that CWD and MLST of a path fail and leave the session where it was.
-func (w folderSteps) unreachable(path string) error {
-	r := w.raw
+func (x *folderSteps) unreachable(path string) error {
+	r := x.raw
 	for _, cmd := range []string{"CWD", "MLST", "SIZE"} {
 		code, msg, err := r.Cmd("%s %s", cmd, path)
 		if err != nil {
 			return err
 		}
-		w.note("%s %s -> %d %s", cmd, path, code, msg)
+		x.note("%s %s -> %d %s", cmd, path, code, msg)
 		if !isRefused(code) {
 			return expected(cmd+" "+path+" to fail", "%d %s", code, msg)
 		}

@@ -14,9 +14,15 @@ import (
 )
 
 // networkSteps: passive data connections and refused commands (features/network.feature).
-type networkSteps struct{ *World }
+type networkSteps struct {
+	*World
+	// the last raw command and the passive ports seen
+	cmdCode int
+	cmdMsg  string
+	ports   []int
+}
 
-func (x networkSteps) register(sc *godog.ScenarioContext) {
+func (x *networkSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^"([^"]*)" asks for a passive data connection (\d+) times$`, x.asksForPassive)
 	sc.Step(`^every port offered is in the published passive range$`, x.portsInRange)
 	sc.Step(`^"([^"]*)" sends "([^"]*)"$`, x.sends)
@@ -26,7 +32,7 @@ func (x networkSteps) register(sc *godog.ScenarioContext) {
 // asksForPassive asks n times with PASV (RFC 959, which every client can use) and with EPSV
 // (RFC 2428) when the gateway offers it. Every PASV reply must announce the address the
 // client connected to: a gateway behind NAT that announces another sends clients nowhere.
-func (x networkSteps) asksForPassive(who string, n int) error {
+func (x *networkSteps) asksForPassive(who string, n int) error {
 	want, err := x.controlIPs()
 	if err != nil {
 		return err
@@ -75,7 +81,7 @@ func (x networkSteps) asksForPassive(who string, n int) error {
 }
 
 // controlIPs are the addresses of the profile's host.
-func (x networkSteps) controlIPs() ([]net.IP, error) {
+func (x *networkSteps) controlIPs() ([]net.IP, error) {
 	host, _, err := net.SplitHostPort(x.suite.profile.Address)
 	if err != nil {
 		return nil, err
@@ -114,7 +120,7 @@ func parsePASV(msg string) (net.IP, int, bool) {
 	return net.IPv4(byte(n[0]), byte(n[1]), byte(n[2]), byte(n[3])), n[4]*256 + n[5], true
 }
 
-func (x networkSteps) portsInRange() error {
+func (x *networkSteps) portsInRange() error {
 	lo, hi, _ := target.ParseRange(x.suite.profile.PassivePorts)
 	for _, p := range x.ports {
 		if p < lo || p > hi {
@@ -124,14 +130,14 @@ func (x networkSteps) portsInRange() error {
 	return nil
 }
 
-func (x networkSteps) sends(who, cmd string) error {
+func (x *networkSteps) sends(who, cmd string) error {
 	code, msg, err := x.raw.Cmd("%s", cmd)
 	x.cmdCode, x.cmdMsg = code, msg
 	x.note("%s -> %d %s", cmd, code, msg)
 	return err
 }
 
-func (x networkSteps) commandRefused() error {
+func (x *networkSteps) commandRefused() error {
 	if !isRefused(x.cmdCode) {
 		return expected("a 4xx or 5xx reply", "%d %s", x.cmdCode, x.cmdMsg)
 	}

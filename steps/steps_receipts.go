@@ -20,7 +20,7 @@ type receiptSteps struct{ *World }
 // receiptCodes matches "1", "1 and 2", "1, 2 and 3".
 const receiptCodes = `([0-3](?:(?:, | and )[0-3])*)`
 
-func (x receiptSteps) register(sc *godog.ScenarioContext) {
+func (x *receiptSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^"([^"]*)" (?:receives|has received) receipts? `+receiptCodes+` for it$`, x.receives)
 	sc.Step(`^each of them receives receipts `+receiptCodes+`$`, x.eachReceives)
 	sc.Step(`^every receipt for it is named status_<service>_<file>_<code>\.xml$`, x.everyReceiptNamed)
@@ -38,7 +38,7 @@ func (x receiptSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^their receipts 1 came in upload order$`, x.receiptOrder)
 }
 
-func (x receiptSteps) receives(who, list string) error {
+func (x *receiptSteps) receives(who, list string) error {
 	f, err := x.lastFile()
 	if err != nil {
 		return err
@@ -46,7 +46,7 @@ func (x receiptSteps) receives(who, list string) error {
 	return x.waitReceipts(f, parseCodes(list)...)
 }
 
-func (x receiptSteps) eachReceives(list string) error {
+func (x *receiptSteps) eachReceives(list string) error {
 	for _, f := range x.files {
 		if err := x.waitReceipts(f, parseCodes(list)...); err != nil {
 			return err
@@ -55,7 +55,7 @@ func (x receiptSteps) eachReceives(list string) error {
 	return nil
 }
 
-func (x receiptSteps) everyReceiptNamed() error {
+func (x *receiptSteps) everyReceiptNamed() error {
 	f, _ := x.lastFile()
 	list, err := x.listOut(f.who)
 	if err != nil {
@@ -77,7 +77,7 @@ func (x receiptSteps) everyReceiptNamed() error {
 	return nil
 }
 
-func (x receiptSteps) everyReceiptPublished() error {
+func (x *receiptSteps) everyReceiptPublished() error {
 	f, _ := x.lastFile()
 	id, err := x.Identity(f.who)
 	if err != nil {
@@ -91,7 +91,7 @@ func (x receiptSteps) everyReceiptPublished() error {
 	return nil
 }
 
-func (x receiptSteps) receipt1NotLater() error {
+func (x *receiptSteps) receipt1NotLater() error {
 	a, err1 := parseReceipt(x.receipts[1])
 	b, err2 := parseReceipt(x.receipts[2])
 	if err := errors.Join(err1, err2); err != nil {
@@ -104,7 +104,7 @@ func (x receiptSteps) receipt1NotLater() error {
 	return nil
 }
 
-func (x receiptSteps) noReceipt0() error {
+func (x *receiptSteps) noReceipt0() error {
 	f, _ := x.lastFile()
 	list, err := x.listOut(f.who)
 	if err != nil {
@@ -116,7 +116,7 @@ func (x receiptSteps) noReceipt0() error {
 	return nil
 }
 
-func (x receiptSteps) noReceiptYet() error {
+func (x *receiptSteps) noReceiptYet() error {
 	for _, f := range x.files {
 		list, err := x.listOut(f.who)
 		if err != nil {
@@ -129,7 +129,7 @@ func (x receiptSteps) noReceiptYet() error {
 	return nil
 }
 
-func (x receiptSteps) receipt0ErrorCode(code string) error {
+func (x *receiptSteps) receipt0ErrorCode(code string) error {
 	sf, err := parseReceipt(x.receipts[0])
 	if err != nil {
 		return err
@@ -140,7 +140,7 @@ func (x receiptSteps) receipt0ErrorCode(code string) error {
 	return nil
 }
 
-func (x receiptSteps) receipt3NamesReply(who string) error {
+func (x *receiptSteps) receipt3NamesReply(who string) error {
 	sf, err := parseReceipt(x.receipts[3])
 	if err != nil {
 		return err
@@ -158,7 +158,7 @@ func (x receiptSteps) receipt3NamesReply(who string) error {
 	return nil
 }
 
-func (x receiptSteps) doesNotSeeReceipt(who string) error {
+func (x *receiptSteps) doesNotSeeReceipt(who string) error {
 	f, _ := x.lastFile()
 	list, err := x.listOut(who)
 	if err != nil {
@@ -170,7 +170,7 @@ func (x receiptSteps) doesNotSeeReceipt(who string) error {
 	return nil
 }
 
-func (x receiptSteps) cannotDownloadReceipt(who string) error {
+func (x *receiptSteps) cannotDownloadReceipt(who string) error {
 	f, _ := x.lastFile()
 	c, err := x.login(who)
 	if err != nil {
@@ -183,7 +183,7 @@ func (x receiptSteps) cannotDownloadReceipt(who string) error {
 	return nil
 }
 
-func (x receiptSteps) receiptsStillOrGone(state, who string) error {
+func (x *receiptSteps) receiptsStillOrGone(state, who string) error {
 	f, _ := x.lastFile()
 	if _, err := x.fresh(who); err != nil {
 		return err
@@ -199,36 +199,36 @@ func (x receiptSteps) receiptsStillOrGone(state, who string) error {
 	return nil
 }
 
-func (x receiptSteps) rejectedAsReused() error {
+func (x *receiptSteps) rejectedAsReused() error {
 	return x.rejected("FILENAME_CANNOT_BE_REUSED_FOR_TRANSACTION")
 }
 
-func (x receiptSteps) rejectedAny() error { return x.rejected("") }
+func (x *receiptSteps) rejectedAny() error { return x.rejected("") }
 
 // rejected passes when the last upload was refused at once (4xx/5xx), or a status_0 for
 // it arrives (with the given error code, when one is given). A missing status_0 is never
 // taken for success.
-func (w receiptSteps) rejected(code string) error {
-	f, err := w.lastFile()
+func (x *receiptSteps) rejected(code string) error {
+	f, err := x.lastFile()
 	if err != nil {
 		return err
 	}
 	if f.err != nil {
 		if c := ftpsclient.Code(f.err); isRefused(c) {
 			if code != "" && !strings.Contains(f.err.Error(), code) {
-				w.note("refused at once without naming %s: %v (accepted as a rejection)", code, f.err)
+				x.note("refused at once without naming %s: %v (accepted as a rejection)", code, f.err)
 			}
 			return nil
 		}
 		return expected("a 4xx/5xx refusal or a status_0", "%v", f.err)
 	}
-	if err := w.waitReceipts(f, 0); err != nil {
+	if err := x.waitReceipts(f, 0); err != nil {
 		return fmt.Errorf("the upload was accepted (226), so a status_0 must follow: %w", err)
 	}
 	if code == "" {
 		return nil
 	}
-	sf, err := parseReceipt(w.receipts[0])
+	sf, err := parseReceipt(x.receipts[0])
 	if err != nil {
 		return err
 	}
@@ -240,22 +240,22 @@ func (w receiptSteps) rejected(code string) error {
 
 // receiptOrder checks that receipts 1 of the uploaded files came in upload order: by the
 // gateway's journal when the target has a control API, else by their timestamps.
-func (w receiptSteps) receiptOrder() error {
-	if w.suite.api != nil {
-		j, err := w.suite.api.Journal(w.ctx, control.JournalQuery{Types: []control.EventType{control.EventReceipt}})
+func (x *receiptSteps) receiptOrder() error {
+	if x.suite.api != nil {
+		j, err := x.suite.api.Journal(x.ctx, control.JournalQuery{Types: []control.EventType{control.EventReceipt}})
 		if err != nil {
 			return err
 		}
 		var seen []string
 		for _, e := range j.Events {
-			for _, f := range w.files {
+			for _, f := range x.files {
 				if strings.HasSuffix(e.Path, "/"+receiptName(f.service, f.name, 1)) {
 					seen = append(seen, f.name)
 				}
 			}
 		}
 		var want []string
-		for _, f := range w.files {
+		for _, f := range x.files {
 			want = append(want, f.name)
 		}
 		if !slices.Equal(seen, want) {
@@ -264,8 +264,8 @@ func (w receiptSteps) receiptOrder() error {
 		return nil
 	}
 	prev := ""
-	for _, f := range w.files {
-		c, err := w.login(f.who)
+	for _, f := range x.files {
+		c, err := x.login(f.who)
 		if err != nil {
 			return err
 		}

@@ -14,9 +14,12 @@ import (
 
 // tlsSteps: the TLS version, client certificates, and protection of data connections
 // (features/tls.feature).
-type tlsSteps struct{ *World }
+type tlsSteps struct {
+	*World
+	clearData int // bytes seen on a clear data connection
+}
 
-func (x tlsSteps) register(sc *godog.ScenarioContext) {
+func (x *tlsSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^"([^"]*)" connects offering only TLS (1\.[0-3])$`, x.connectOffering)
 	sc.Step(`^the TLS handshake succeeds with TLS 1\.2 and an AEAD cipher suite$`, x.handshakeSucceeds)
 	sc.Step(`^the TLS handshake is refused$`, x.handshakeRefused)
@@ -32,7 +35,7 @@ func (x tlsSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^"([^"]*)" uploads a new file to "([^"]*)" and ends the data connection without close_notify$`, x.uploadWithoutCloseNotify)
 }
 
-func (x tlsSteps) handshakeSucceeds() error {
+func (x *tlsSteps) handshakeSucceeds() error {
 	if x.tlsErr != nil {
 		return expected("a TLS 1.2 handshake", "%v", x.tlsErr)
 	}
@@ -42,14 +45,14 @@ func (x tlsSteps) handshakeSucceeds() error {
 	return nil
 }
 
-func (x tlsSteps) handshakeRefused() error {
+func (x *tlsSteps) handshakeRefused() error {
 	if x.tlsErr == nil {
 		return expected("the handshake to fail", "it succeeded: %s", x.tlsState)
 	}
 	return nil
 }
 
-func (x tlsSteps) everyDataConnectionUsedTLS12() error {
+func (x *tlsSteps) everyDataConnectionUsedTLS12() error {
 	return x.eachDataTLS(func(st tls.ConnectionState) error {
 		if st.Version != tls.VersionTLS12 || !st.HandshakeComplete {
 			return expected("a completed TLS 1.2 handshake", "version %x, complete %v", st.Version, st.HandshakeComplete)
@@ -58,7 +61,7 @@ func (x tlsSteps) everyDataConnectionUsedTLS12() error {
 	})
 }
 
-func (x tlsSteps) everyDataConnectionResumed() error {
+func (x *tlsSteps) everyDataConnectionResumed() error {
 	return x.eachDataTLS(func(st tls.ConnectionState) error {
 		if !st.DidResume {
 			return expected("the data connection to resume the control connection's session", "a full handshake")
@@ -67,21 +70,21 @@ func (x tlsSteps) everyDataConnectionResumed() error {
 	})
 }
 
-func (x tlsSteps) protC(who string) error {
+func (x *tlsSteps) protC(who string) error {
 	code, msg, err := x.raw.Cmd("PROT C")
 	x.note("PROT C -> %d %s", code, msg)
 	return err
 }
 
-func (x tlsSteps) clearUploadRefused() error {
+func (x *tlsSteps) clearUploadRefused() error {
 	return x.clearTransfer("STOR /FTPSGW.Heartbeat/"+x.newName(""), true)
 }
 
-func (x tlsSteps) clearListingRefused() error { return x.clearTransfer("LIST /", false) }
+func (x *tlsSteps) clearListingRefused() error { return x.clearTransfer("LIST /", false) }
 
 // dataConnectionOffering opens a data connection for a listing and offers only one TLS
 // version on it (a fresh session: nothing to resume).
-func (x tlsSteps) dataConnectionOffering(who, version string) error {
+func (x *tlsSteps) dataConnectionOffering(who, version string) error {
 	v := tlsVersions[version]
 	r := x.raw
 	conn, err := r.OpenData(x.ctx, false)
@@ -113,7 +116,7 @@ func (x tlsSteps) dataConnectionOffering(who, version string) error {
 	return nil
 }
 
-func (x tlsSteps) dataHandshakeRefused() error {
+func (x *tlsSteps) dataHandshakeRefused() error {
 	if x.tlsErr == nil {
 		return expected("the data connection's handshake to fail", "it succeeded: %s", x.tlsState)
 	}
@@ -122,7 +125,7 @@ func (x tlsSteps) dataHandshakeRefused() error {
 
 var tlsVersions = map[string]uint16{"1.0": tls.VersionTLS10, "1.1": tls.VersionTLS11, "1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13}
 
-func (x tlsSteps) noClearData() error {
+func (x *tlsSteps) noClearData() error {
 	if n := x.clearData; n > 0 {
 		return expected("no byte on a clear data connection", "%d bytes", n)
 	}
@@ -130,41 +133,41 @@ func (x tlsSteps) noClearData() error {
 }
 
 // connectOffering connects as who, offering exactly one TLS version.
-func (w tlsSteps) connectOffering(who, version string) error {
-	opts, _, err := w.options(who)
+func (x *tlsSteps) connectOffering(who, version string) error {
+	opts, _, err := x.options(who)
 	if err != nil {
 		return err
 	}
 	v := tlsVersions[version]
 	opts.MinVersion, opts.MaxVersion = v, v
 	if opts.Implicit {
-		r, err := ftpsclient.DialRaw(w.ctx, opts)
-		w.tlsErr = err
+		r, err := ftpsclient.DialRaw(x.ctx, opts)
+		x.tlsErr = err
 		if err == nil {
 			st, _ := r.ConnectionState()
-			w.tlsState = describeTLS(st)
+			x.tlsState = describeTLS(st)
 			r.Close()
 		}
-		w.note("TLS %s offered: %s %v", version, w.tlsState, w.tlsErr)
+		x.note("TLS %s offered: %s %v", version, x.tlsState, x.tlsErr)
 		return nil
 	}
-	r, err := ftpsclient.DialRaw(w.ctx, opts)
+	r, err := ftpsclient.DialRaw(x.ctx, opts)
 	if err != nil {
 		return fmt.Errorf("connecting: %w", err)
 	}
 	defer r.Close()
-	st, err := r.AuthTLS(w.ctx)
+	st, err := r.AuthTLS(x.ctx)
 	if err == nil {
 		// TLS 1.2: a server may refuse after the client finished; one command makes sure.
 		if _, _, cmdErr := r.Cmd("NOOP"); cmdErr != nil {
 			err = cmdErr
 		}
 	}
-	w.tlsErr = err
+	x.tlsErr = err
 	if err == nil {
-		w.tlsState = describeTLS(st)
+		x.tlsState = describeTLS(st)
 	}
-	w.note("TLS %s offered: %s %v", version, w.tlsState, w.tlsErr)
+	x.note("TLS %s offered: %s %v", version, x.tlsState, x.tlsErr)
 	return nil
 }
 
@@ -173,16 +176,16 @@ func describeTLS(st tls.ConnectionState) string {
 	return v + " " + tls.CipherSuiteName(st.CipherSuite)
 }
 
-func (w tlsSteps) eachDataTLS(check func(tls.ConnectionState) error) error {
+func (x *tlsSteps) eachDataTLS(check func(tls.ConnectionState) error) error {
 	var states []tls.ConnectionState
-	for _, c := range w.clients {
+	for _, c := range x.clients {
 		states = append(states, c.DataTLS()...)
 	}
 	if len(states) == 0 {
 		return expected("at least one data connection", "none")
 	}
 	for i, st := range states {
-		w.note("data connection %d: %s resumed=%v", i+1, describeTLS(st), st.DidResume)
+		x.note("data connection %d: %s resumed=%v", i+1, describeTLS(st), st.DidResume)
 		if err := check(st); err != nil {
 			return fmt.Errorf("data connection %d: %w", i+1, err)
 		}
@@ -194,9 +197,9 @@ func (w tlsSteps) eachDataTLS(check func(tls.ConnectionState) error) error {
 // Refused means no byte flowed in clear and no 2xx came: a server may refuse at once (4xx/5xx),
 // or answer 150 and wait for a TLS handshake on the data connection (ProFTPD after 534 to
 // PROT C): the data connection is closed before the final reply is read, so that wait ends.
-func (w tlsSteps) clearTransfer(cmd string, upload bool) error {
-	r := w.raw
-	data, err := r.OpenData(w.ctx, false)
+func (x *tlsSteps) clearTransfer(cmd string, upload bool) error {
+	r := x.raw
+	data, err := r.OpenData(x.ctx, false)
 	if err != nil {
 		return err
 	}
@@ -205,7 +208,7 @@ func (w tlsSteps) clearTransfer(cmd string, upload bool) error {
 	if err != nil {
 		return err
 	}
-	w.note("%s over a clear data connection -> %d %s", cmd, code, msg)
+	x.note("%s over a clear data connection -> %d %s", cmd, code, msg)
 	if isRefused(code) {
 		return nil
 	}
@@ -219,48 +222,48 @@ func (w tlsSteps) clearTransfer(cmd string, upload bool) error {
 	}
 	data.Close()
 	final, fmsg, ferr := r.ReadReply()
-	w.note("after %d bytes in clear: %s", n, replyText(final, fmsg, ferr))
+	x.note("after %d bytes in clear: %s", n, replyText(final, fmsg, ferr))
 	accepted := final >= 200 && final < 300
 	if upload && accepted {
-		w.clearData += n
+		x.clearData += n
 		return expected(cmd+" to be refused", "%d then %d: the file was accepted over a clear connection", code, final)
 	}
 	if !upload && n > 0 {
-		w.clearData += n
+		x.clearData += n
 		return expected(cmd+" to be refused", "%d, %d bytes in clear, then %d", code, n, final)
 	}
 	return nil
 }
 
 // uploadFreshSession uploads over a data connection whose TLS session is not the control's.
-func (w tlsSteps) uploadFreshSession(who string) error {
-	r := w.raw
-	opts, _, err := w.options(who)
+func (x *tlsSteps) uploadFreshSession(who string) error {
+	r := x.raw
+	opts, _, err := x.options(who)
 	if err != nil {
 		return err
 	}
-	conn, err := r.OpenData(w.ctx, false)
+	conn, err := r.OpenData(x.ctx, false)
 	if err != nil {
 		return err
 	}
 	tc := tls.Client(conn, opts.TLSConfig()) // a new session cache: nothing to resume
 	defer tc.Close()
-	name := "/FTPSGW.Heartbeat/" + w.newName("")
+	name := "/FTPSGW.Heartbeat/" + x.newName("")
 	code, msg, err := r.Cmd("STOR %s", name)
 	if err != nil {
 		return err
 	}
-	w.upload = uploadResult{code: code}
+	x.upload = uploadResult{code: code}
 	if isRefused(code) {
-		w.upload.err = fmt.Errorf("%d %s", code, msg)
+		x.upload.err = fmt.Errorf("%d %s", code, msg)
 		return nil
 	}
 	_, werr := tc.Write([]byte("fresh session\r\n"))
 	tc.Close()
 	final, fmsg, _ := r.ReadReply()
-	w.note("STOR over a fresh TLS session: %d %s; writing the file: %s; then %s", code, msg, errText(werr), replyText(final, fmsg, nil))
+	x.note("STOR over a fresh TLS session: %d %s; writing the file: %s; then %s", code, msg, errText(werr), replyText(final, fmsg, nil))
 	if isRefused(final) || werr != nil {
-		w.upload = uploadResult{err: fmt.Errorf("%d %s", final, fmsg), code: final}
+		x.upload = uploadResult{err: fmt.Errorf("%d %s", final, fmsg), code: final}
 	}
 	return nil
 }
@@ -268,22 +271,22 @@ func (w tlsSteps) uploadFreshSession(who string) error {
 // uploadWithoutCloseNotify sends a file and ends the data connection with a bare TCP FIN at a
 // TLS record boundary, no close_notify: what a truncating attacker (or a careless client)
 // leaves, and what crypto/tls and most servers read as a clean end of file.
-func (w tlsSteps) uploadWithoutCloseNotify(who, service string) error {
-	r := w.raw
-	conn, err := r.OpenData(w.ctx, true)
+func (x *tlsSteps) uploadWithoutCloseNotify(who, service string) error {
+	r := x.raw
+	conn, err := r.OpenData(x.ctx, true)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	name := w.newName("")
+	name := x.newName("")
 	code, msg, err := r.Cmd("STOR /%s/%s", service, name)
 	if err != nil {
 		return err
 	}
-	w.files = append(w.files, upFile{who: who, service: service, name: name})
-	w.upload = uploadResult{code: code}
+	x.files = append(x.files, upFile{who: who, service: service, name: name})
+	x.upload = uploadResult{code: code}
 	if isRefused(code) {
-		w.upload.err = fmt.Errorf("%d %s", code, msg)
+		x.upload.err = fmt.Errorf("%d %s", code, msg)
 		return expected("the upload to start (1xx), so its end can be tried", "%d %s", code, msg)
 	}
 	_, werr := conn.Write([]byte("the first part of a file that never ends\r\n"))
@@ -291,7 +294,7 @@ func (w tlsSteps) uploadWithoutCloseNotify(who, service string) error {
 		tc.NetConn().Close() // TCP FIN, no alert
 	}
 	final, fmsg, rerr := r.ReadReply()
-	w.note("STOR %s ended without close_notify: %d %s; writing the file: %s; then %s", name, code, msg, errText(werr), replyText(final, fmsg, rerr))
+	x.note("STOR %s ended without close_notify: %d %s; writing the file: %s; then %s", name, code, msg, errText(werr), replyText(final, fmsg, rerr))
 	if rerr != nil {
 		return rerr
 	}
@@ -301,10 +304,10 @@ func (w tlsSteps) uploadWithoutCloseNotify(who, service string) error {
 		// GW-TLS-03's to judge.
 		return blockedBy(reqDataTLS, expected("the file sent over the TLS data connection, to try how its end is taken", "%v", werr))
 	}
-	w.files[len(w.files)-1].err = nil
+	x.files[len(x.files)-1].err = nil
 	if isRefused(final) {
-		w.upload = uploadResult{err: fmt.Errorf("%d %s", final, fmsg), code: final}
-		w.files[len(w.files)-1].err = w.upload.err
+		x.upload = uploadResult{err: fmt.Errorf("%d %s", final, fmsg), code: final}
+		x.files[len(x.files)-1].err = x.upload.err
 	}
 	return nil
 }

@@ -10,7 +10,7 @@ import (
 // uploadSteps: sessions and uploads (used by every gateway feature).
 type uploadSteps struct{ *World }
 
-func (x uploadSteps) register(sc *godog.ScenarioContext) {
+func (x *uploadSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^"([^"]*)" is logged in$`, x.isLoggedIn)
 	sc.Step(`^"([^"]*)" is logged in on a raw connection$`, x.isLoggedInRaw)
 	sc.Step(`^"([^"]*)" uploads a new file to "([^"]*)"$`, x.uploadsNewFile)
@@ -25,21 +25,21 @@ func (x uploadSteps) register(sc *godog.ScenarioContext) {
 	sc.Step(`^the upload is refused$`, x.uploadRefused)
 }
 
-func (x uploadSteps) isLoggedIn(who string) error {
+func (x *uploadSteps) isLoggedIn(who string) error {
 	_, err := x.fresh(who)
 	return err
 }
 
-func (x uploadSteps) isLoggedInRaw(who string) error {
+func (x *uploadSteps) isLoggedInRaw(who string) error {
 	_, err := x.rawLogin(who)
 	return err
 }
 
-func (x uploadSteps) uploadsNewFile(who, service string) error {
+func (x *uploadSteps) uploadsNewFile(who, service string) error {
 	return x.uploadAs(who, service, x.newName(""), []byte("ftpsgw conformance upload\r\n"))
 }
 
-func (x uploadSteps) hasUploadedNewFile(who, service string) error {
+func (x *uploadSteps) hasUploadedNewFile(who, service string) error {
 	if err := x.uploadsNewFile(who, service); err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (x uploadSteps) hasUploadedNewFile(who, service string) error {
 	return nil
 }
 
-func (x uploadSteps) uploadsNewFiles(who string, n int, service string) error {
+func (x *uploadSteps) uploadsNewFiles(who string, n int, service string) error {
 	for range n {
 		if err := x.uploadsNewFile(who, service); err != nil {
 			return err
@@ -58,15 +58,15 @@ func (x uploadSteps) uploadsNewFiles(who string, n int, service string) error {
 	return nil
 }
 
-func (x uploadSteps) uploadsNamed(who, name, service string) error {
+func (x *uploadSteps) uploadsNamed(who, name, service string) error {
 	return x.uploadAs(who, service, expandName(name), []byte("x\r\n"))
 }
 
-func (x uploadSteps) uploadsWithPrefix(who, prefix, service string) error {
+func (x *uploadSteps) uploadsWithPrefix(who, prefix, service string) error {
 	return x.uploadAs(who, service, x.newName(prefix), []byte("x\r\n"))
 }
 
-func (x uploadSteps) uploadsSameName(who, service string) error {
+func (x *uploadSteps) uploadsSameName(who, service string) error {
 	f, err := x.lastFile()
 	if err != nil {
 		return err
@@ -74,14 +74,14 @@ func (x uploadSteps) uploadsSameName(who, service string) error {
 	return x.uploadAs(who, service, f.name, []byte("the same name again\r\n"))
 }
 
-func (x uploadSteps) uploadAccepted() error {
+func (x *uploadSteps) uploadAccepted() error {
 	if u := x.upload; u.err != nil {
 		return expected("226 for the upload", "%v", u.err)
 	}
 	return nil
 }
 
-func (x uploadSteps) everyUploadAccepted() error {
+func (x *uploadSteps) everyUploadAccepted() error {
 	for _, f := range x.files {
 		if f.err != nil {
 			return expected("226 for "+f.name, "%v", f.err)
@@ -90,7 +90,7 @@ func (x uploadSteps) everyUploadAccepted() error {
 	return nil
 }
 
-func (x uploadSteps) uploadRefused() error {
+func (x *uploadSteps) uploadRefused() error {
 	if u := x.upload; u.err == nil && !isRefused(u.code) {
 		return expected("the upload to be refused", "226")
 	}
@@ -100,7 +100,7 @@ func (x uploadSteps) uploadRefused() error {
 // uploadsHeartbeatExample uploads a file named in the shape of SKAT's published heartbeat
 // example ping20201210143002441-hb01.xml (ping, the time to the millisecond, -hb01): a new
 // name of that shape, as the real gateway never takes a name twice.
-func (x uploadSteps) uploadsHeartbeatExample(who, service string) error {
+func (x *uploadSteps) uploadsHeartbeatExample(who, service string) error {
 	now := time.Now().UTC()
 	name := fmt.Sprintf("ping%s%03d-hb01.xml", now.Format("20060102150405"), now.Nanosecond()/1e6)
 	return x.uploadAs(who, service, name, []byte("<ping/>\r\n"))

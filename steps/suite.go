@@ -144,8 +144,8 @@ func (s *Suite) Register(sc *godog.ScenarioContext) *World {
 		return ctx, nil
 	})
 	for _, r := range []interface{ register(*godog.ScenarioContext) }{
-		tlsSteps{w}, authSteps{w}, uploadSteps{w}, folderSteps{w}, stateSteps{w}, securitySteps{w},
-		receiptSteps{w}, networkSteps{w}, deleteSteps{w}, fixedSteps{w},
+		&tlsSteps{World: w}, &authSteps{World: w}, &uploadSteps{World: w}, &folderSteps{World: w}, &stateSteps{World: w}, &securitySteps{World: w, roles: map[string][]string{}},
+		&receiptSteps{World: w}, &networkSteps{World: w}, &deleteSteps{World: w}, &fixedSteps{World: w},
 	} {
 		r.register(sc)
 	}

@@ -21,9 +21,12 @@ import (
 // errUnsupported marks a scenario the target cannot run; the runner reports it UNSUPPORTED.
 var errUnsupported = godog.ErrSkip
 
-// World is one scenario's state: its sessions, its uploads, what it saw, and the evidence it
-// collected for the report. Steps of one area are methods of a small registrar that embeds
-// the World; a team's own steps reach it through Suite.Register's result or WorldFrom(ctx).
+// World is what the areas of one scenario share: its sessions, its last connection attempt,
+// its uploads and their receipts, and the evidence for the report. Steps of one area are
+// methods of a small registrar that embeds the World and holds what only that area uses
+// (authSteps the last login, networkSteps the last raw command, clientSteps the client's
+// folders, …); a team's own steps reach the World through Suite.Register's result or
+// WorldFrom(ctx).
 type World struct {
 	suite *Suite
 	ctx   context.Context
@@ -33,34 +36,13 @@ type World struct {
 	rawWho  string
 
 	// last connection attempt
-	tlsErr     error
-	tlsState   string
-	loginCode  int
-	loginMsg   string
-	loginErr   error
-	loginStage string // the last command sent: USER, or PASS after a 331
+	tlsErr   error
+	tlsState string
 
-	// last upload(s)
-	upload    uploadResult
-	deleted   deleteResult
-	files     []upFile
-	clearData int // bytes seen on a clear data connection
-
-	// last raw command / passive ports
-	cmdCode int
-	cmdMsg  string
-	ports   []int
-
+	// last upload(s), which the upload, receipt, TLS and client areas all judge
+	upload   uploadResult
+	files    []upFile
 	receipts map[int]string // code -> content, for files[last]
-	roles    map[string][]string
-
-	// client certification
-	adapter    adapterRun
-	workDir    string
-	stateDir   string
-	receiptDir string
-	format     string
-	localSums  []string
 
 	unsupported string
 	evidence    []string
@@ -70,7 +52,7 @@ type World struct {
 // newWorld is the one constructor of a scenario's World (gateway and client suites alike).
 func newWorld(s *Suite) *World {
 	return &World{suite: s, ctx: context.Background(), clients: map[string]*ftpsclient.Client{},
-		receipts: map[int]string{}, roles: map[string][]string{}, format: "binary"}
+		receipts: map[int]string{}}
 }
 
 // begin starts the scenario: the World goes into its context.
