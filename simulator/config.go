@@ -122,65 +122,6 @@ type ControlSettings struct {
 	Pprof bool `yaml:"pprof"`
 }
 
-// BackendSettings configure delivery to the backend systems.
-type BackendSettings struct {
-	// URL of an `ftpsgw backend` process (http://host:port); empty: the embedded backend.
-	// With a URL, the rules below are that process's business (PUT /control/v1/backend
-	// forwards them), and a request that fails or times out counts as the link being down.
-	URL string `yaml:"url"`
-	// Timeout bounds each request to the backend process.
-	Timeout Duration `yaml:"timeout"`
-	// Up is the link's state at start (the control API changes it at run time).
-	Up bool `yaml:"up"`
-	// Outages are scheduled windows in which the link is down, on the gateway's clock.
-	Outages []Outage `yaml:"outages"`
-	// DeliverDelay is the time from an accepted upload to its delivery (receipt _1).
-	DeliverDelay Duration `yaml:"deliver_delay"`
-	// RetryMin and RetryMax bound the exponential back-off while the link is down.
-	RetryMin Duration `yaml:"retry_min"`
-	RetryMax Duration `yaml:"retry_max"`
-	// Default applies to every service without its own rule.
-	Default ServiceRule `yaml:"default"`
-	// Services holds per-service rules, by folder name.
-	Services map[string]ServiceRule `yaml:"services"`
-}
-
-// Outage is a window [From, To) in which the backend link is down.
-type Outage struct {
-	From time.Time `yaml:"from"`
-	To   time.Time `yaml:"to"`
-}
-
-// ServiceRule says how the backend answers uploads to one service.
-type ServiceRule struct {
-	// Action: "accept" (receipt _2) or "reject" (receipt _0 with ErrorCode).
-	Action string `yaml:"action" json:"action"`
-	// ErrorCode and ErrorMessage of a rejection.
-	ErrorCode    string `yaml:"error_code" json:"error_code,omitempty"`
-	ErrorMessage string `yaml:"error_message" json:"error_message,omitempty"`
-	// Delay is the processing time from delivery (_1) to the answer (_2 or _0).
-	Delay Duration `yaml:"delay" json:"delay"`
-	// RequireASCII: a file not uploaded with TYPE A gets _0 FILE_NOT_UPLOADED_IN_ASCII_MODE.
-	RequireASCII bool `yaml:"require_ascii" json:"require_ascii,omitempty"`
-	// RecordLength > 0: every line must be this long, else _0 RECORD_LENGTH_INCORRECT.
-	RecordLength int `yaml:"record_length" json:"record_length,omitempty"`
-	// FixedRecord: the first record is the start record 0001 (else FIRST_RECORD_INCORRECT),
-	// the last the end record 9998 whose ANTAL INDIVIDER counts every record, start and end
-	// included, filler (blank) records not (else LAST_RECORD_INCORRECT) (docs/GATEWAY.md §6).
-	// Where the count stands in the end record is not published: columns 5-13 (ASSUMED).
-	FixedRecord bool `yaml:"fixed_record" json:"fixed_record,omitempty"`
-	// Preset is a published area: akfa (230 characters), cps (868) or ifpa (1,346): the record
-	// length, fixed_record and require_ascii in one.
-	Preset string `yaml:"preset" json:"preset,omitempty"`
-	// Lists: "" (status 3 brings a reply file), "errors" (an error list, text in the record
-	// structure, with its _3) or "errors+advice" (also an advice list with a second _3), as
-	// SKAT's "en eller to filer med Status 3". Implies reply.
-	Lists string `yaml:"lists" json:"lists,omitempty"`
-	// Reply: after _2, put a reply file in /out and send _3 ("File exposed") after ExposeDelay.
-	Reply       bool     `yaml:"reply" json:"reply,omitempty"`
-	ExposeDelay Duration `yaml:"expose_delay" json:"expose_delay,omitempty"`
-}
-
 // SecuritySettings configure the central security system and its replication.
 type SecuritySettings struct {
 	// URL of an `ftpsgw security` process (http://host:port); empty: the embedded one. A
@@ -301,30 +242,6 @@ const (
 	ActionReject = "reject"
 )
 
-// Rule returns the backend rule of a service.
-func (b BackendSettings) Rule(service string) ServiceRule {
-	if r, ok := b.Services[service]; ok {
-		return r
-	}
-	return b.Default
-}
-
-func validateRule(name string, r ServiceRule) error {
-	switch {
-	case r.Action != ActionAccept && r.Action != ActionReject:
-		return fmt.Errorf("%s.action %q: must be accept or reject", name, r.Action)
-	case r.Action == ActionReject && r.ErrorCode == "":
-		return fmt.Errorf("%s: a reject rule needs error_code", name)
-	case r.Delay < 0 || r.ExposeDelay < 0 || r.RecordLength < 0:
-		return fmt.Errorf("%s: delays and record_length cannot be negative", name)
-	case r.Lists != "" && r.Lists != ListsErrors && r.Lists != ListsWithAdvice:
-		return fmt.Errorf("%s.lists %q: use errors or errors+advice", name, r.Lists)
-	case r.Preset != "" && recordPresets[r.Preset] == 0:
-		return fmt.Errorf("%s.preset %q: use akfa, cps or ifpa", name, r.Preset)
-	}
-	return nil
-}
-
 // LoadConfigFile reads a YAML config over the defaults. Unknown keys are errors.
 func LoadConfigFile(path string, into *Config) error {
 	data, err := os.ReadFile(path)
@@ -440,49 +357,6 @@ func ParsePortRange(s string) (int, int, error) {
 		return 0, 0, fmt.Errorf("passive_ports %q: must be LO-HI with 1024 <= LO <= HI <= 65535, or 0 for any free port", s)
 	}
 	return a, b, nil
-}
-
-// Duration is a time.Duration written as "15m" in YAML.
-type Duration time.Duration
-
-// UnmarshalYAML reads "90s", "15m", "1h30m".
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	v, err := time.ParseDuration(n.Value)
-	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration (e.g. 90s, 15m, 1h)", n.Line, n.Value)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalYAML writes the duration as text.
-func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
-
-// Std returns the time.Duration.
-func (d Duration) Std() time.Duration { return time.Duration(d) }
-
-// recordPresets are the published record lengths of fixed-record areas (docs/GATEWAY.md §6):
-// AKFA 230 (info.skat.dk oid=2287200), CPS 868 (oid=2288339), IFPA 1,346 (oid=2296421).
-var recordPresets = map[string]int{"akfa": 230, "cps": 868, "ifpa": 1346}
-
-// The lists a status 3 can bring.
-const (
-	ListsErrors     = "errors"
-	ListsWithAdvice = "errors+advice"
-)
-
-// effective is the rule with its preset applied.
-func (r ServiceRule) effective() ServiceRule {
-	if r.Lists != "" {
-		r.Reply = true
-	}
-	if n := recordPresets[r.Preset]; n > 0 {
-		if r.RecordLength == 0 {
-			r.RecordLength = n
-		}
-		r.FixedRecord, r.RequireASCII = true, true
-	}
-	return r
 }
 
 // NameSettings: each service's name rule, by preset: general (ASSUMED: the val_ rule,

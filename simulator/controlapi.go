@@ -318,3 +318,17 @@ func joinTypes(ts []control.EventType) string {
 	}
 	return strings.Join(out, ", ")
 }
+
+// leaseGuard refuses changing requests (not GET, not the lease's own) from anyone but the
+// lease holder while a lease is held.
+func (a *controlAPI) leaseGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !strings.HasPrefix(r.URL.Path, control.APIPrefix+"/lease") {
+			if msg := a.g.lease.busyFor(r.Header.Get(control.LeaseHeader), time.Now()); msg != "" {
+				writeJSON(w, http.StatusConflict, control.Error{Error: msg})
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"time"
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
 
@@ -163,4 +165,43 @@ func (f *front) describe() string {
 		return "implicit FTPS listener (TLS from the first byte)"
 	}
 	return "explicit FTPS listener (AUTH TLS)"
+}
+
+// newFront is the FTP front of one listener: ftpserverlib's settings from the gateway's
+// settings and the rules the library enforces for it (passive mode only, protected data
+// connections, TLS from the first byte on an implicit listener).
+func newFront(g *Gateway, ln net.Listener, implicit bool) *front {
+	cfg := g.cfg
+	lo, hi, _ := ParsePortRange(cfg.PassivePorts)
+	f := &front{gw: g, name: "e"}
+	settings := &ftpserver.Settings{
+		Listener:             ln,
+		PublicHost:           cfg.PublicHost,
+		IdleTimeout:          int(cfg.IdleTimeout.Std() / time.Second),
+		ConnectionTimeout:    int(cfg.DataConnectTimeout.Std() / time.Second),
+		TLSRequired:          ftpserver.MandatoryEncryption,
+		DisableActiveMode:    false, // refused below with a permanent reply, not the library's 421
+		DisableSite:          true,
+		DisableMFMT:          true,
+		DisableSTAT:          true,
+		PasvConnectionsCheck: ftpserver.IPMatchRequired,
+		Banner:               "ftpsgw",
+		DefaultTransferType:  ftpserver.TransferTypeASCII, // RFC 959; the session's TYPE tracking starts here
+	}
+	if g.rules.Network.PassiveOnly {
+		settings.ActiveConnectionsCheck = refuseActiveMode
+	}
+	if lo != 0 {
+		settings.PassiveTransferPortRange = ftpserver.PortRange{Start: lo, End: hi}
+	}
+	if !g.rules.Data.RequireProtection {
+		settings.TLSRequired = ftpserver.ClearOrEncrypted // control TLS is still enforced at USER
+	}
+	if implicit {
+		f.name = "i"
+		settings.Listener = tls.NewListener(ln, g.baseTLS)
+		settings.TLSRequired = ftpserver.ImplicitEncryption
+	}
+	f.settings = settings
+	return f
 }

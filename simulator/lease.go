@@ -3,7 +3,6 @@ package simulator
 import (
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -56,35 +55,4 @@ func (l *leaseHolder) busyFor(holder string, now time.Time) string {
 		return ""
 	}
 	return fmt.Sprintf("target busy: certification %s since %s holds the lease (%s)", l.holder, l.since.Format(time.RFC3339), control.LeaseHeader)
-}
-
-// Lease takes or renews the lease (POST /lease).
-func (g *Gateway) Lease(body control.Lease) (control.Lease, error) {
-	holder := strings.TrimSpace(body.Holder)
-	if holder == "" || len(holder) > 200 {
-		return control.Lease{}, badRequest("holder must name the run (1 to 200 characters)")
-	}
-	ttl := 2 * time.Minute
-	if body.TTL != "" {
-		d, err := time.ParseDuration(body.TTL)
-		if err != nil || d <= 0 || d > maxLeaseTTL {
-			return control.Lease{}, badRequest(`"ttl" must be a duration up to %s (got %q)`, maxLeaseTTL, body.TTL)
-		}
-		ttl = d
-	}
-	return g.lease.acquire(holder, ttl, time.Now())
-}
-
-// leaseGuard refuses changing requests (not GET, not the lease's own) from anyone but the
-// lease holder while a lease is held.
-func (a *controlAPI) leaseGuard(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead && !strings.HasPrefix(r.URL.Path, control.APIPrefix+"/lease") {
-			if msg := a.g.lease.busyFor(r.Header.Get(control.LeaseHeader), time.Now()); msg != "" {
-				writeJSON(w, http.StatusConflict, control.Error{Error: msg})
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
 }

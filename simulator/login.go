@@ -104,7 +104,7 @@ func (f *front) VerifyConnection(cc ftpserver.ClientContext, user string, _ *tls
 	s.mu.Lock()
 	ok, cert, id, idErr := s.tlsOK, s.cert, s.identity, s.identityErr
 	s.mu.Unlock()
-	if ok && cert == nil && !g.rules.TLS.RequireClientCert {
+	if ok && cert == nil && g.tlsGuard.admitsNoCertificate() {
 		return nil, nil // straight to the password
 	}
 	mustMatch := g.rules.Login.UsernameMustMatchCertificate
@@ -148,7 +148,7 @@ func (f *front) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserv
 	s.mu.Unlock()
 	// VerifyConnection ran for this USER; these guard against a library change skipping it.
 	switch {
-	case ok && cert == nil && !g.rules.TLS.RequireClientCert:
+	case ok && cert == nil && g.tlsGuard.admitsNoCertificate():
 		if parsed, err := certs.ParseUsername(user); err == nil {
 			id = parsed
 		}

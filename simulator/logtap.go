@@ -16,7 +16,6 @@ import (
 // before the client can connect), and tracks TYPE. Nothing of this reaches the user's log: the
 // library's debug output would print passwords. Other records pass through to next.
 type libTap struct {
-	gw    *Gateway
 	front *front
 	next  slog.Handler
 	attrs []slog.Attr
@@ -108,7 +107,7 @@ func attrString(r slog.Record, key string) string {
 }
 
 func (t *libTap) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &libTap{gw: t.gw, front: t.front, next: t.next, attrs: append(append([]slog.Attr{}, t.attrs...), attrs...)}
+	return &libTap{front: t.front, next: t.next, attrs: append(append([]slog.Attr{}, t.attrs...), attrs...)}
 }
 
 func (t *libTap) WithGroup(string) slog.Handler { return t }

@@ -23,7 +23,7 @@ type metrics struct {
 	limits       *prometheus.CounterVec
 }
 
-func newMetrics(g *Gateway) *metrics {
+func newMetrics(c *core, pipeline *receiptPipeline, replica *securityReplica) *metrics {
 	m := &metrics{registry: prometheus.NewRegistry()}
 	m.sessions = prometheus.NewCounter(prometheus.CounterOpts{Name: "ftpsgw_sessions_total", Help: "Control connections accepted."})
 	m.active = prometheus.NewGauge(prometheus.GaugeOpts{Name: "ftpsgw_sessions_active", Help: "Control connections open now."})
@@ -41,13 +41,13 @@ func newMetrics(g *Gateway) *metrics {
 		return 0
 	}
 	m.registry.MustRegister(m.sessions, m.active, m.logins, m.uploads, m.uploadBytes, m.receipts, m.replications, m.linkErrors, m.limits,
-		queueCollector{g: g},
+		queueCollector{c: c},
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ftpsgw_replication_age_seconds", Help: "Time since the last successful replication, on the gateway clock."},
-			func() float64 { return g.clock.Now().Sub(g.replica.lastReplication()).Seconds() }),
+			func() float64 { return c.clock.Now().Sub(replica.lastReplication()).Seconds() }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ftpsgw_backend_up", Help: "1 while the backend link is up."},
-			func() float64 { return boolGauge(g.pipeline.backendUp(g.clock.Now())) }),
+			func() float64 { return boolGauge(pipeline.backendUp(c.clock.Now())) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ftpsgw_security_reachable", Help: "1 while the security system is reachable."},
-			func() float64 { return boolGauge(g.replica.securityReachable()) }),
+			func() float64 { return boolGauge(replica.securityReachable()) }),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -73,7 +73,7 @@ func loginReason(err error) string {
 }
 
 // queueCollector reports the receipt queue's depth and oldest age from one query per scrape.
-type queueCollector struct{ g *Gateway }
+type queueCollector struct{ c *core }
 
 var (
 	queueDepthDesc = prometheus.NewDesc("ftpsgw_queue_depth", "Uploads whose receipts are not complete.", nil, nil)
@@ -83,10 +83,10 @@ var (
 func (queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDepthDesc; ch <- queueAgeDesc }
 
 func (q queueCollector) Collect(ch chan<- prometheus.Metric) {
-	n, oldest, err := q.g.store.QueueStats(context.Background())
+	n, oldest, err := q.c.store.QueueStats(context.Background())
 	age := 0.0
 	if err == nil && !oldest.IsZero() {
-		age = q.g.clock.Now().Sub(oldest).Seconds()
+		age = q.c.clock.Now().Sub(oldest).Seconds()
 	}
 	ch <- prometheus.MustNewConstMetric(queueDepthDesc, prometheus.GaugeValue, float64(n))
 	ch <- prometheus.MustNewConstMetric(queueAgeDesc, prometheus.GaugeValue, age)

@@ -2,18 +2,22 @@ package simulator
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/simulator/control"
 	"github.com/ftpsgw/ftpsgw/simulator/internal/clock"
+	"github.com/ftpsgw/ftpsgw/simulator/internal/receipt"
 	"github.com/ftpsgw/ftpsgw/simulator/internal/store"
 )
 
@@ -37,8 +41,7 @@ func (g *Gateway) SetRoles(ctx context.Context, username string, roles []string)
 	if err := g.replica.security.SetRoles(ctx, username, roles); err != nil {
 		return err
 	}
-	g.replica.markSourceChanged()
-	if !g.rules.Folders.RolesFromReplica {
+	if g.replica.sourceChanged() {
 		return g.ReplicateNow(ctx)
 	}
 	return nil
@@ -235,7 +238,7 @@ func (g *Gateway) SetBackend(ctx context.Context, body control.Backend) (control
 	if body.Up != nil {
 		next.Up = *body.Up
 	}
-	if err := g.setBackend(ctx, next); err != nil {
+	if err := g.pipeline.setBackend(ctx, next); err != nil {
 		return control.Backend{}, err
 	}
 	return g.api.apiBackend(ctx)
@@ -258,31 +261,6 @@ func (g *Gateway) register(ctx context.Context, reg store.Registration, password
 		return err
 	}
 	return g.replica.security.Register(ctx, reg, hash, now)
-}
-
-// setBackend applies and persists backend settings; when the link comes back, waiting
-// deliveries are due at once (receipts then flow in their original order).
-func (g *Gateway) setBackend(ctx context.Context, next BackendSettings) error {
-	g.pipeline.state.mu.Lock()
-	defer g.pipeline.state.mu.Unlock()
-	wasUp := g.pipeline.backendUp(g.clock.Now())
-	if err := g.store.SetMetaJSON(ctx, metaBackend, backendState{Up: next.Up, Default: next.Default, Services: next.Services}); err != nil {
-		return err
-	}
-	g.pipeline.link.set(next)
-	if !wasUp && g.pipeline.backendUp(g.clock.Now()) {
-		g.pipeline.link.reset(nil) // try the remote backend at once too
-		if err := g.store.Kick(ctx, g.clock.Now()); err != nil {
-			return err
-		}
-		if !g.rules.Outage.InUploadOrder {
-			if err := g.store.ReverseWaiting(ctx, g.clock.Now()); err != nil {
-				return err
-			}
-		}
-	}
-	g.pipeline.kick()
-	return nil
 }
 
 const metaSecurityReachable = "security_reachable"
@@ -373,3 +351,119 @@ func (g *Gateway) Reset(ctx context.Context) error {
 	g.faults.set(control.Faults{})
 	return g.initialRegistrations(ctx)
 }
+
+// Lease takes or renews the lease (POST /lease).
+func (g *Gateway) Lease(body control.Lease) (control.Lease, error) {
+	holder := strings.TrimSpace(body.Holder)
+	if holder == "" || len(holder) > 200 {
+		return control.Lease{}, badRequest("holder must name the run (1 to 200 characters)")
+	}
+	ttl := 2 * time.Minute
+	if body.TTL != "" {
+		d, err := time.ParseDuration(body.TTL)
+		if err != nil || d <= 0 || d > maxLeaseTTL {
+			return control.Lease{}, badRequest(`"ttl" must be a duration up to %s (got %q)`, maxLeaseTTL, body.TTL)
+		}
+		ttl = d
+	}
+	return g.lease.acquire(holder, ttl, time.Now())
+}
+
+// ReplicateNow replicates at once (control API).
+func (g *Gateway) ReplicateNow(ctx context.Context) error {
+	g.pipeline.state.mu.Lock()
+	defer g.pipeline.state.mu.Unlock()
+	return g.replica.replicate(ctx, g.clock.Now())
+}
+
+// AdvanceClock moves a virtual clock forward by d, running everything that falls due, in
+// order, before it returns.
+func (g *Gateway) AdvanceClock(ctx context.Context, d time.Duration) (time.Time, error) {
+	vc, ok := g.clock.(*clock.Virtual)
+	if !ok {
+		return time.Time{}, errRealClock
+	}
+	if d < 0 {
+		return time.Time{}, fmt.Errorf("cannot move the clock backwards (%s)", d)
+	}
+	g.pipeline.state.mu.Lock()
+	defer g.pipeline.state.mu.Unlock()
+	target := vc.Now().Add(d)
+	for {
+		if err := g.pipeline.runDueLocked(ctx); err != nil {
+			return vc.Now(), err
+		}
+		next, ok := g.pipeline.nextDue(ctx)
+		if !ok || next.After(target) || !next.After(vc.Now()) {
+			break
+		}
+		vc.Set(next)
+	}
+	vc.Set(target)
+	if err := g.store.SetMetaTime(ctx, metaVirtualNow, target); err != nil {
+		return target, err
+	}
+	return target, g.pipeline.runDueLocked(ctx)
+}
+
+// seedHistory adds cfg.SeedHistory.Uploads finished uploads to an identity's history, for
+// benchmarks of what the receipt loop, the name registry and LIST /out cost with receipts
+// kept (issue 18). Each is as the pipeline leaves it: its name burned, its delivery done, a
+// status 1 and a status 2 rendered as usual and live in /out. They are spread over the
+// retention period, oldest first, so none expires while a benchmark runs. A store that
+// already holds uploads of that identity is left as it is (a restart does not seed twice).
+func (g *Gateway) seedHistory(ctx context.Context, m *certs.Manifest) error {
+	n := g.cfg.SeedHistory.Uploads
+	if n == 0 {
+		return nil
+	}
+	name := g.cfg.SeedHistory.Identity
+	if name == "" {
+		name = "moces"
+	}
+	var id *certs.ManifestIdentity
+	for i := range m.Identities {
+		if m.Identities[i].Name == name {
+			id = &m.Identities[i]
+		}
+	}
+	if id == nil || id.Username == "" || len(id.Roles) == 0 {
+		return fmt.Errorf("seed_history.identity %q: no identity of that name with a username and a folder in the PKI", name)
+	}
+	have, err := g.store.CountSubmissions(ctx, id.Username)
+	if err != nil || have > 0 {
+		if err == nil {
+			g.log.Info("seed_history: the store already holds uploads of this identity; not seeded again", "identity", name, "uploads", have)
+		}
+		return err
+	}
+	started := time.Now()
+	now := g.clock.Now()
+	span := max(g.cfg.Retention.Std()-24*time.Hour, time.Hour)
+	step := span / time.Duration(n)
+	content := []byte("seeded history (benchmark)\n")
+	sum := sha256.Sum256(content)
+	service := id.Roles[0]
+	scope := g.uploads.scopeKey(id.Username, id.CVR)
+	files := func(d store.Delivery) []store.OutboxFile {
+		at := d.ReceivedAt
+		return []store.OutboxFile{g.pipeline.receipt(d, receipt.CodeDelivered, at, "", nil, ""), g.pipeline.receipt(d, receipt.CodeAccepted, at.Add(time.Second), "", nil, "")}
+	}
+	for from := 0; from < n; from += seedBatch {
+		subs := make([]store.Submission, 0, seedBatch)
+		for i := from; i < min(from+seedBatch, n); i++ {
+			subs = append(subs, store.Submission{Username: id.Username, CVR: id.CVR, Service: service, Name: fmt.Sprintf("hist_%07d.txt", i),
+				Size: int64(len(content)), SHA256: hex.EncodeToString(sum[:]), Session: "seed", ReceivedAt: now.Add(-span + time.Duration(i)*step),
+				Inline: content})
+		}
+		if err := g.store.SeedFinished(ctx, scope, subs, receipt.NewTransactionID, files); err != nil {
+			return fmt.Errorf("seed_history: %w", err)
+		}
+	}
+	g.log.Info("seed_history: added finished uploads with their receipts", "identity", name, "uploads", n, "receipts", 2*n,
+		"took", time.Since(started).Round(time.Millisecond))
+	return nil
+}
+
+// seedBatch is the number of seeded uploads per transaction.
+const seedBatch = 10_000

@@ -281,32 +281,6 @@ func (p *receiptPipeline) openSubmission(sub store.Submission) (io.ReadCloser, e
 	return io.NopCloser(bytes.NewReader(b)), nil
 }
 
-// evaluateRule applies a backend rule to a file; nil means accepted. The embedded backend
-// and `ftpsgw backend` answer by this one function.
-func evaluateRule(rule ServiceRule, service string, ascii bool, open func() (io.ReadCloser, error)) *receipt.Error {
-	rule = rule.effective()
-	if service == heartbeatService {
-		return nil
-	}
-	if rule.Action == ActionReject {
-		return &receipt.Error{Code: rule.ErrorCode, Message: rule.ErrorMessage, Resolution: "Correct the file and upload it under a new name."}
-	}
-	if rule.RequireASCII && !ascii {
-		e := receipt.ErrorTexts[receipt.ErrCodeNotASCII]
-		return &e
-	}
-	if rule.RecordLength > 0 || rule.FixedRecord {
-		f, err := open()
-		if err != nil {
-			e := receipt.ErrorTexts[receipt.ErrCodeInternal]
-			return &e
-		}
-		defer f.Close()
-		return checkRecords(rule, f)
-	}
-	return nil
-}
-
 func receiptLabel(f store.OutboxFile) string {
 	if f.Kind == store.KindReply {
 		return "reply"
@@ -365,36 +339,6 @@ func (p *receiptPipeline) loop(ctx context.Context) {
 	}
 }
 
-// AdvanceClock moves a virtual clock forward by d, running everything that falls due, in
-// order, before it returns.
-func (g *Gateway) AdvanceClock(ctx context.Context, d time.Duration) (time.Time, error) {
-	vc, ok := g.clock.(*clock.Virtual)
-	if !ok {
-		return time.Time{}, errRealClock
-	}
-	if d < 0 {
-		return time.Time{}, fmt.Errorf("cannot move the clock backwards (%s)", d)
-	}
-	g.pipeline.state.mu.Lock()
-	defer g.pipeline.state.mu.Unlock()
-	target := vc.Now().Add(d)
-	for {
-		if err := g.pipeline.runDueLocked(ctx); err != nil {
-			return vc.Now(), err
-		}
-		next, ok := g.pipeline.nextDue(ctx)
-		if !ok || next.After(target) || !next.After(vc.Now()) {
-			break
-		}
-		vc.Set(next)
-	}
-	vc.Set(target)
-	if err := g.store.SetMetaTime(ctx, metaVirtualNow, target); err != nil {
-		return target, err
-	}
-	return target, g.pipeline.runDueLocked(ctx)
-}
-
 // metaVirtualNow persists a virtual clock, so a restart never turns time back.
 const metaVirtualNow = "virtual_now"
 
@@ -422,4 +366,29 @@ func (p *receiptPipeline) exposed(d store.Delivery, now time.Time) []store.Outbo
 		out = append(out, list, second)
 	}
 	return out
+}
+
+// setBackend applies and persists backend settings; when the link comes back, waiting
+// deliveries are due at once (receipts then flow in their original order).
+func (p *receiptPipeline) setBackend(ctx context.Context, next BackendSettings) error {
+	p.state.mu.Lock()
+	defer p.state.mu.Unlock()
+	wasUp := p.backendUp(p.clock.Now())
+	if err := p.store.SetMetaJSON(ctx, metaBackend, backendState{Up: next.Up, Default: next.Default, Services: next.Services}); err != nil {
+		return err
+	}
+	p.link.set(next)
+	if !wasUp && p.backendUp(p.clock.Now()) {
+		p.link.reset(nil) // try the remote backend at once too
+		if err := p.store.Kick(ctx, p.clock.Now()); err != nil {
+			return err
+		}
+		if !p.rules.Outage.InUploadOrder {
+			if err := p.store.ReverseWaiting(ctx, p.clock.Now()); err != nil {
+				return err
+			}
+		}
+	}
+	p.kick()
+	return nil
 }

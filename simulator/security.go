@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/simulator/control"
 	"github.com/ftpsgw/ftpsgw/simulator/internal/store"
 )
@@ -270,7 +272,15 @@ type securityReplica struct {
 func (sr *securityReplica) securityReachable() bool    { return sr.repl.isReachable() }
 func (sr *securityReplica) nextReplication() time.Time { return sr.repl.next() }
 func (sr *securityReplica) lastReplication() time.Time { return sr.repl.lastReplication() }
-func (sr *securityReplica) markSourceChanged()         { sr.repl.markDirty() }
+
+// sourceChanged notes that the security system changed; it reports whether the gateway must
+// show the change at once (roles not served from the replica: roles-without-replication).
+func (sr *securityReplica) sourceChanged() (replicateNow bool) {
+	sr.markSourceChanged()
+	return !sr.rules.Folders.RolesFromReplica
+}
+
+func (sr *securityReplica) markSourceChanged() { sr.repl.markDirty() }
 
 func (sr *securityReplica) replicateIfDue(ctx context.Context, now time.Time) error {
 	if now.Before(sr.nextReplication()) {
@@ -322,14 +332,51 @@ func (sr *securityReplica) replicateFromSource(ctx context.Context, now time.Tim
 	return nil
 }
 
-// ReplicateNow replicates at once (control API).
-func (g *Gateway) ReplicateNow(ctx context.Context) error {
-	g.pipeline.state.mu.Lock()
-	defer g.pipeline.state.mu.Unlock()
-	return g.replica.replicate(ctx, g.clock.Now())
-}
-
 // currentRoles returns the roles a username holds now.
 func (sr *securityReplica) currentRoles(username string) []string {
 	return sr.roles.of(username, !sr.rules.Folders.FilterByRoles)
+}
+
+// roleView is the roles each username holds now, as last replicated. It owns its lock.
+type roleView struct {
+	mu    sync.Mutex
+	roles map[string][]string
+}
+
+func (v *roleView) set(roles map[string][]string) {
+	v.mu.Lock()
+	v.roles = roles
+	v.mu.Unlock()
+}
+
+// of returns a username's roles; all folds every role of every username together (a
+// gateway that does not filter folders by role).
+func (v *roleView) of(username string, all bool) []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if all {
+		var out []string
+		for _, roles := range v.roles {
+			for _, r := range roles {
+				if !slices.Contains(out, r) {
+					out = append(out, r)
+				}
+			}
+		}
+		return out
+	}
+	return v.roles[username]
+}
+
+// ofCVR lists the usernames of one CVR, username itself first.
+func (v *roleView) ofCVR(username, cvr string) []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	owners := []string{username}
+	for u := range v.roles {
+		if id, err := certs.ParseUsername(u); err == nil && id.CVR == cvr && u != username {
+			owners = append(owners, u)
+		}
+	}
+	return owners
 }

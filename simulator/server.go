@@ -192,7 +192,7 @@ func newGateway(cfg Config, opts Options, store *store.Store, tr *trust, m *cert
 	g.logins = &logins{core: c, limiter: newLoginLimiter(opts.Clock, cfg.Login)}
 	g.uploads = &uploads{core: c, dataDir: data, drain: &g.drain, pipeline: g.pipeline}
 	g.api = &controlAPI{g: g}
-	c.metrics = newMetrics(g)
+	c.metrics = newMetrics(c, g.pipeline, g.replica)
 	return g
 }
 
@@ -246,46 +246,16 @@ func prepareDataAndPKI(cfg Config) (data string, m *certs.Manifest, devPKI bool,
 
 // serveFTPS starts one FTPS listener (explicit, or implicit: TLS from the first byte).
 func (srv *Server) serveFTPS(addr string, implicit bool, logger *slog.Logger) error {
-	g, cfg := srv.gw, srv.gw.cfg
-	lo, hi, _ := ParsePortRange(cfg.PassivePorts)
+	g := srv.gw
 	tcp, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}
-	ln := net.Listener(trackingListener{Listener: tcp, g: g})
+	ln := net.Listener(trackingListener{Listener: tcp, sessions: g.sessions})
 	g.sessions.addControlPort(ln.Addr().(*net.TCPAddr).Port)
-	f := &front{gw: g, name: "e"}
-	settings := &ftpserver.Settings{
-		Listener:             ln,
-		PublicHost:           cfg.PublicHost,
-		IdleTimeout:          int(cfg.IdleTimeout.Std() / time.Second),
-		ConnectionTimeout:    int(cfg.DataConnectTimeout.Std() / time.Second),
-		TLSRequired:          ftpserver.MandatoryEncryption,
-		DisableActiveMode:    false, // refused below with a permanent reply, not the library's 421
-		DisableSite:          true,
-		DisableMFMT:          true,
-		DisableSTAT:          true,
-		PasvConnectionsCheck: ftpserver.IPMatchRequired,
-		Banner:               "ftpsgw",
-		DefaultTransferType:  ftpserver.TransferTypeASCII, // RFC 959; the session's TYPE tracking starts here
-	}
-	if g.rules.Network.PassiveOnly {
-		settings.ActiveConnectionsCheck = refuseActiveMode
-	}
-	if lo != 0 {
-		settings.PassiveTransferPortRange = ftpserver.PortRange{Start: lo, End: hi}
-	}
-	if !g.rules.Data.RequireProtection {
-		settings.TLSRequired = ftpserver.ClearOrEncrypted // control TLS is still enforced at USER
-	}
-	if implicit {
-		f.name = "i"
-		settings.Listener = tls.NewListener(ln, g.baseTLS)
-		settings.TLSRequired = ftpserver.ImplicitEncryption
-	}
-	f.settings = settings
+	f := newFront(g, ln, implicit)
 	fs := ftpserver.NewFtpServer(f)
-	fs.Logger = slog.New(&libTap{gw: g, front: f, next: logger.Handler()})
+	fs.Logger = slog.New(&libTap{front: f, next: logger.Handler()})
 	if err := fs.Listen(); err != nil {
 		ln.Close()
 		return err

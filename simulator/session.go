@@ -3,7 +3,6 @@ package simulator
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"net"
 	"sync"
 	"time"
 
@@ -74,18 +73,4 @@ func (s *session) user() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.username
-}
-
-// another goroutine safely (ftpserverlib's ClientContext.Close is not safe for that).
-type trackingListener struct {
-	net.Listener
-	g *Gateway
-}
-
-func (l trackingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
-		l.g.sessions.trackConn(c)
-	}
-	return c, err
 }

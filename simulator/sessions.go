@@ -3,10 +3,7 @@ package simulator
 import (
 	"fmt"
 	"net"
-	"slices"
 	"sync"
-
-	"github.com/ftpsgw/ftpsgw/certs"
 )
 
 // sessionTable is the live control sessions and how to find them: by id, by the control
@@ -187,46 +184,16 @@ func (t *sessionTable) loggedIn(user string) int {
 	return n
 }
 
-// roleView is the roles each username holds now, as last replicated. It owns its lock.
-type roleView struct {
-	mu    sync.Mutex
-	roles map[string][]string
+// another goroutine safely (ftpserverlib's ClientContext.Close is not safe for that).
+type trackingListener struct {
+	net.Listener
+	sessions *sessionTable
 }
 
-func (v *roleView) set(roles map[string][]string) {
-	v.mu.Lock()
-	v.roles = roles
-	v.mu.Unlock()
-}
-
-// of returns a username's roles; all folds every role of every username together (a
-// gateway that does not filter folders by role).
-func (v *roleView) of(username string, all bool) []string {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if all {
-		var out []string
-		for _, roles := range v.roles {
-			for _, r := range roles {
-				if !slices.Contains(out, r) {
-					out = append(out, r)
-				}
-			}
-		}
-		return out
+func (l trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.sessions.trackConn(c)
 	}
-	return v.roles[username]
-}
-
-// ofCVR lists the usernames of one CVR, username itself first.
-func (v *roleView) ofCVR(username, cvr string) []string {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	owners := []string{username}
-	for u := range v.roles {
-		if id, err := certs.ParseUsername(u); err == nil && id.CVR == cvr && u != username {
-			owners = append(owners, u)
-		}
-	}
-	return owners
+	return c, err
 }

@@ -248,3 +248,7 @@ func (t *tlsGuard) verifyDataTLS(s *session, cs tls.ConnectionState) error {
 	t.journal.Append(ev)
 	return err
 }
+
+// admitsNoCertificate: a connection without a client certificate may log in with its
+// password alone (only with the defect no-client-cert).
+func (t *tlsGuard) admitsNoCertificate() bool { return !t.rules.TLS.RequireClientCert }
