@@ -20,7 +20,7 @@ func benchFolders() *folders {
 	c := &core{rules: SKAT()}
 	g := &Gateway{core: c, replica: &securityReplica{core: c, roles: &roleView{roles: map[string][]string{
 		"CVR_19552101_RID_60134540": {"FTPSGW.Heartbeat", "eKapital.Rente.Udlaan", "eKapital.Rente.Pantebreve", "Told.Import"}}}}}
-	return &folders{gw: g, username: "CVR_19552101_RID_60134540", cvr: "19552101"}
+	return &folders{gw: g, s: &session{ctx: context.Background()}, username: "CVR_19552101_RID_60134540", cvr: "19552101"}
 }
 
 func BenchmarkResolvePath(b *testing.B) {

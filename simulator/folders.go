@@ -2,7 +2,6 @@ package simulator
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,10 +13,10 @@ import (
 	"unicode/utf8"
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
+	"github.com/spf13/afero"
+
 	"github.com/ftpsgw/ftpsgw/simulator/control"
 	"github.com/ftpsgw/ftpsgw/simulator/internal/store"
-
-	"github.com/spf13/afero"
 )
 
 // folders is the file system one logged-in session sees:
@@ -121,7 +120,7 @@ func (d dirInfo) Sys() any           { return nil }
 // outFile returns a file of this certificate's /out: the newest live receipt or reply row
 // of that name. /out is a view of the database; nothing on disk is ever served from it.
 func (f *folders) outFile(name string) (store.OutboxFile, os.FileInfo, error) {
-	of, ok, err := f.gw.store.OutboxByName(context.Background(), name, f.outOwners()...)
+	of, ok, err := f.gw.store.OutboxByName(f.s.ctx, name, f.outOwners()...)
 	if err != nil {
 		return of, nil, err
 	}
@@ -200,7 +199,7 @@ func (f *folders) ReadDir(name string) ([]os.FileInfo, error) {
 		}
 		return out, nil
 	case tOut:
-		files, err := f.gw.store.LiveOutbox(context.Background(), f.outOwners()...)
+		files, err := f.gw.store.LiveOutbox(f.s.ctx, f.outOwners()...)
 		if err != nil {
 			return nil, err
 		}
@@ -272,7 +271,7 @@ func (f *folders) Remove(name string) error {
 	case of.Username != f.username:
 		return notAllowed("remove", name, "it belongs to another certificate's /out")
 	}
-	return f.gw.store.DeleteOutboxName(context.Background(), file, f.gw.clock.Now(), f.username)
+	return f.gw.store.DeleteOutboxName(f.s.ctx, file, f.gw.clock.Now(), f.username)
 }
 
 // RemoveDir implements ftpserver.ClientDriverExtensionRemoveDir (RMD).

@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"errors"
@@ -41,6 +42,7 @@ func (f *front) ClientConnected(cc ftpserver.ClientContext) (string, error) {
 	g := f.gw
 	// ASCII until a TYPE command says otherwise: RFC 959's default, and the library's.
 	s := &session{id: f.sessionID(cc.ID()), front: f, cc: cc, remote: cc.RemoteAddr().String(), ascii: true}
+	s.ctx, s.cancel = context.WithCancel(g.life)
 	if _, err := rand.Read(s.token[:]); err != nil {
 		return "", err
 	}
@@ -61,6 +63,7 @@ func (f *front) ClientConnected(cc ftpserver.ClientContext) (string, error) {
 func (f *front) ClientDisconnected(cc ftpserver.ClientContext) {
 	g := f.gw
 	if s := g.sessions.remove(f.sessionID(cc.ID())); s != nil {
+		s.cancel()
 		g.metrics.active.Dec()
 		g.journal.Append(control.Event{Session: s.id, Remote: s.remote, Username: s.user(), Type: control.EventDisconnect, OK: true})
 	}

@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"context"
 	"crypto/tls"
 
 	"github.com/ftpsgw/ftpsgw/certs"
@@ -14,8 +15,9 @@ type Gateway struct {
 	*core
 	dataDir string
 	m       *certs.Manifest
-	boot    string // distinguishes session ids across restarts
-	addrs   Ready  // listener addresses, for /health
+	boot    string          // distinguishes session ids across restarts
+	life    context.Context // cancelled when the simulator stops; sessions' contexts derive from it
+	addrs   Ready           // listener addresses, for /health
 
 	baseTLS *tls.Config // the one TLS configuration of every listener (tlsconf.go)
 	// impostors are the PKI's impostor gateway certificates, presented instead of the genuine

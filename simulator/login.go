@@ -1,7 +1,6 @@
 package simulator
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -120,7 +119,7 @@ func (f *front) VerifyConnection(cc ftpserver.ClientContext, user string, _ *tls
 	case g.logins.usernameOf(id) != user && mustMatch:
 		return nil, g.logins.refuseLogin(s, user, fmt.Errorf("%w: the certificate is %s, whose username is %s", errUserMismatch, id, g.logins.usernameOf(id)), true)
 	}
-	reg, err := g.store.Registration(context.Background(), user)
+	reg, err := g.store.Registration(s.ctx, user)
 	if errors.Is(err, store.ErrNotRegistered) {
 		if !g.rules.Login.RequireRegistration {
 			return nil, nil
@@ -165,7 +164,7 @@ func (f *front) AuthUser(cc ftpserver.ClientContext, user, pass string) (ftpserv
 		g.metrics.limits.WithLabelValues("sessions_per_identity").Inc()
 		return nil, g.logins.refuseLogin(s, user, fmt.Errorf("%w: %s already has %d sessions open (limits.max_sessions_per_identity)", errTooManySessions, user, max), false)
 	}
-	good, err := g.store.CheckPassword(context.Background(), user, pass)
+	good, err := g.store.CheckPassword(s.ctx, user, pass)
 	if err != nil && !errors.Is(err, store.ErrNotRegistered) {
 		return nil, fmt.Errorf("internal error: %w", err)
 	}

@@ -113,6 +113,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		}
 	}()
 	g := newGateway(cfg, opts, store, tr, m, data)
+	g.life = loopCtx
 	srv.gw = g
 	if vc, ok := opts.Clock.(*clock.Virtual); ok {
 		if t, err := store.MetaTime(ctx, metaVirtualNow); err != nil {

@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"sync"
@@ -13,6 +14,10 @@ import (
 
 // session is one control connection and everything learned about it.
 type session struct {
+	// ctx is cancelled when the client disconnects (or the simulator stops): what the
+	// session asks of the store stops with it.
+	ctx    context.Context
+	cancel context.CancelFunc
 	id     string
 	front  *front
 	cc     ftpserver.ClientContext

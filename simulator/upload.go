@@ -50,7 +50,7 @@ func (u *uploads) startUpload(f *folders, service, name string) (ftpserver.FileT
 	if err != nil {
 		return nil, f.refuseUpload(full, fmt.Errorf("%w: %v", ftpserver.ErrFileNameNotAllowed, err))
 	}
-	ctx := context.Background()
+	ctx := f.s.ctx
 	key := u.scopeKey(f.username, f.cvr)
 	now := u.clock.Now()
 	reused := false
@@ -177,7 +177,8 @@ func (u *upload) Close() error {
 	u.finished = true
 	g, f := u.up, u.f
 	defer g.drain.end(f.s)
-	ctx := context.Background()
+	// The commit of a clean end must not stop because the client went away right after it.
+	ctx := context.WithoutCancel(f.s.ctx)
 	fail := func(reason error) error {
 		if u.spool != nil {
 			_ = u.spool.stop()

@@ -197,7 +197,8 @@ func (s *Store) Replicate(ctx context.Context) error {
 	return tx.Commit()
 }
 
-// ResetAll empties every table but meta: back to a fresh database.
+// ResetAll empties every table, meta included: back to a fresh database. What a reset keeps
+// (the virtual clock's time) the caller writes again afterwards.
 func (s *Store) ResetAll(ctx context.Context) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
