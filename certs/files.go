@@ -14,9 +14,18 @@ import (
 // are a few KiB; anything larger is not one (and /dev/zero never ends).
 const MaxFileSize = 4 << 20
 
-// ReadFileLimited reads a file of at most limit bytes; a larger one is an error, not a
-// truncated read.
+// ErrTooLarge: a file is larger than what it should be can ever be.
+var ErrTooLarge = errors.New("too large")
+
+// ReadFileLimited reads a certificate, key, bundle or PKCS#12 file of at most limit bytes;
+// a larger one is an error, not a truncated read.
 func ReadFileLimited(path string, limit int64) ([]byte, error) {
+	return ReadSmallFile(path, limit, "a certificate, key or PKCS#12 file")
+}
+
+// ReadSmallFile reads a file of at most limit bytes that should be what (a target profile,
+// a PKI manifest); a larger one is an error that says so, not a truncated read.
+func ReadSmallFile(path string, limit int64, what string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -27,7 +36,7 @@ func ReadFileLimited(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes: not a certificate, key or PKCS#12 file", path, limit)
+		return nil, fmt.Errorf("%s is larger than %d bytes, so it is not %s: %w", path, limit, what, ErrTooLarge)
 	}
 	return data, nil
 }

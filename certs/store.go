@@ -11,11 +11,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"software.sslmate.com/src/go-pkcs12"
@@ -140,6 +142,19 @@ func WriteDir(dir string, p *PKI, force bool) (*Manifest, error) {
 	}
 	if err := syncDir(tmp); err != nil {
 		return nil, err
+	}
+	if !force {
+		// Without --force only a missing or empty folder is replaced, and renaming onto one is
+		// atomic: of several `pki init` into one folder at once, exactly one wins.
+		if err := os.Rename(tmp, dir); err != nil {
+			if errors.Is(err, fs.ErrExist) || errors.Is(err, syscall.ENOTEMPTY) {
+				return nil, fmt.Errorf("%w: another process wrote into %s while this PKI was made; this one is discarded", ErrExists, dir)
+			}
+			return nil, fmt.Errorf("moving the new PKI into place: %w", err)
+		}
+		_ = syncDir(parent)
+		m.dir = dir
+		return m, nil
 	}
 	old := ""
 	if _, err := os.Stat(dir); err == nil {
@@ -355,7 +370,7 @@ func Fingerprint(c *x509.Certificate) string {
 
 // LoadManifest reads dir/manifest.json and checks that every file it names exists.
 func LoadManifest(dir string) (*Manifest, error) {
-	data, err := ReadFileLimited(filepath.Join(dir, ManifestFile), MaxFileSize)
+	data, err := ReadSmallFile(filepath.Join(dir, ManifestFile), MaxFileSize, "a PKI manifest")
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%s holds no %s: create a PKI with `ftpsgw pki init --out %s`", dir, ManifestFile, dir)

@@ -688,3 +688,32 @@ func TestCRSNameRule(t *testing.T) {
 		}
 	}
 }
+
+// TestBadBytesInANameAreABadName: a NUL, a control character, a backslash or '%' in the name
+// of a file in the client's own service folder is refused as a bad file name (553), not as a
+// folder that does not exist (550).
+func TestBadBytesInANameAreABadName(t *testing.T) {
+	h := start(t, nil)
+	r := h.rawLogin("moces")
+	for _, name := range []string{"a\x00b.txt", "a\x01b.txt", "a\\b.txt", "a%2e.txt", "\xff\xfe.txt"} {
+		data, err := r.OpenData(ctx(t), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, msg, _ := r.Cmd("STOR /FTPSGW.Heartbeat/%s", name)
+		data.Close()
+		if code != 553 || !strings.Contains(msg, "file name") {
+			t.Errorf("STOR %q: %d %s, want 553 naming the file name", name, code, msg)
+		}
+		if code == 150 {
+			r.ReadReply()
+		}
+	}
+	// A folder that is not the client's stays "not found", whatever the name.
+	data, _ := r.OpenData(ctx(t), true)
+	code, _, _ := r.Cmd("STOR /Told.Import/a\x00b.txt")
+	data.Close()
+	if code != 550 {
+		t.Errorf("STOR into a folder that is not the client's: %d, want 550", code)
+	}
+}

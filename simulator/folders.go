@@ -83,6 +83,17 @@ func (f *folders) resolve(p string) (target, string, string) {
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
+// badFileName: p names a file in one of this certificate's service folders whose name holds
+// bytes no file name may hold (resolve refuses it as not existing). An upload of it is
+// refused as a bad name (553), not as a folder that does not exist.
+func (f *folders) badFileName(p string) (string, bool) {
+	dir, file, ok := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+	if !ok || file == "" || strings.Contains(file, "/") || !slices.Contains(f.gw.replica.currentRoles(f.username), dir) {
+		return "", false
+	}
+	return file, !utf8.ValidString(file) || strings.ContainsAny(file, "\\%\x00") || strings.ContainsFunc(file, isControl)
+}
+
 // viewError is a refusal of the folder view in a plain sentence (it ends up in the FTP reply
 // after the library's own words), matching fs.ErrNotExist or fs.ErrPermission.
 type viewError struct {
@@ -234,6 +245,10 @@ func (f *folders) GetHandle(name string, flags int, offset int64) (ftpserver.Fil
 	case tOut, tOutFile, tRoot:
 		return nil, f.refuseUpload(name, notAllowed("upload", name, "uploads go into a service folder, not "+path.Dir(name)))
 	default:
+		if file, bad := f.badFileName(name); bad {
+			return nil, f.refuseUpload(name, fmt.Errorf("%w: %q: a file name may not hold control characters, NUL, '\\' or '%%'",
+				ftpserver.ErrFileNameNotAllowed, file))
+		}
 		return nil, f.refuseUpload(name, notExist("upload", name))
 	}
 	if f.gw.injectFault(f.s, false) {

@@ -161,6 +161,8 @@ func TestDiskFull(t *testing.T) {
 	huge := bytes.Repeat([]byte("y"), 40<<20)
 	if err := c.Upload("/FTPSGW.Heartbeat/full_1.txt", huge); ftpsclient.Code(err) != 552 || !strings.Contains(err.Error(), "disk is full") {
 		t.Fatalf("upload onto a full disk: %v, want 552 saying the disk is full", err)
+	} else if strings.Contains(err.Error(), dir) || strings.Contains(err.Error(), "upload-") {
+		t.Errorf("the reply names a path of the gateway's disk: %v", err)
 	}
 	if left := partialUploads(dir); len(left) != 0 {
 		t.Errorf("partial uploads left: %v", left)

@@ -139,7 +139,7 @@ func (w *spoolWriter) writing() {
 			if err != nil {
 				failed = true
 				w.mu.Lock()
-				w.werr = storageError(err)
+				w.werr = err // the upload turns it into a reply (storageError)
 				w.mu.Unlock()
 			} else if !w.direct && written-started >= writebackEvery {
 				// Start writeback of what is written so far; never waits for it. Best effort:
@@ -209,7 +209,7 @@ func (w *spoolWriter) stop() error {
 	}
 	if w.size > 0 {
 		if err := w.f.Truncate(w.size); err != nil {
-			return storageError(err)
+			return err
 		}
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
+
 	"github.com/ftpsgw/ftpsgw/simulator/control"
 	"github.com/ftpsgw/ftpsgw/simulator/internal/names"
 	"github.com/ftpsgw/ftpsgw/simulator/internal/receipt"
@@ -132,14 +134,17 @@ func (u *upload) Write(p []byte) (int, error) {
 		// step of a small upload on some disks: 0.7 ms here, hence inline storage below 64 KiB.)
 		tmp, direct, err := createSpoolFile(filepath.Join(u.up.dataDir, "tmp"))
 		if err != nil {
-			return 0, storageError(err)
+			return 0, storageError(u.up.log, err)
 		}
 		u.tmp, u.spool = tmp, newSpoolWriter(tmp, direct, u.hash, u.mem)
 		u.mem = nil
 	}
 	n, err := u.spool.Write(p)
 	u.size += int64(n)
-	return n, err
+	if err != nil {
+		return n, storageError(u.up.log, err)
+	}
+	return n, nil
 }
 
 func (u *upload) Read([]byte) (int, error) { return 0, errors.New("upload handle is write-only") }
@@ -213,21 +218,21 @@ func (u *upload) Close() error {
 		err := u.spool.finish()
 		u.spool = nil
 		if err != nil {
-			return fail(fmt.Errorf("storing the upload: %w", err))
+			return fail(storageError(g.log, err))
 		}
 		if err := u.tmp.Sync(); err != nil {
-			return fail(fmt.Errorf("storing the upload: %w", storageError(err)))
+			return fail(storageError(g.log, err))
 		}
 		if err := u.tmp.Close(); err != nil {
-			return fail(fmt.Errorf("storing the upload: %w", err))
+			return fail(storageError(g.log, err))
 		}
 		rel = filepath.Join("spool", f.username, u.service, fmt.Sprintf("%d-%s", now.UnixNano(), u.name.Name))
 		dst = filepath.Join(g.dataDir, rel)
 		if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
-			return fail(fmt.Errorf("storing the upload: %w", err))
+			return fail(storageError(g.log, err))
 		}
 		if err := os.Rename(u.tmp.Name(), dst); err != nil {
-			return fail(fmt.Errorf("storing the upload: %w", err))
+			return fail(storageError(g.log, err))
 		}
 		_ = syncDir(filepath.Dir(dst))
 	}
@@ -242,7 +247,7 @@ func (u *upload) Close() error {
 		if !u.reused {
 			_ = g.store.Release(ctx, u.scope, u.name.Name, f.s.id)
 		}
-		return fmt.Errorf("recording the upload: %w", err)
+		return storageError(g.log, fmt.Errorf("recording the upload: %w", err))
 	}
 	g.pipeline.state.queued.Add(1)
 	g.pipeline.kick()
@@ -269,14 +274,25 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// storageError marks a full disk as ftpserverlib's ErrStorageExceeded, so the client gets
-// 552 (and not a generic 550) for a failure that is the gateway's, not the file's.
-func storageError(err error) error {
+// storageError is what the client reads when the gateway could not store an upload: a full
+// disk as ftpserverlib's ErrStorageExceeded (552), anything else as a local error; never the
+// cause's text, which names server paths. The cause goes to the log.
+func storageError(log *slog.Logger, err error) error {
+	log.Error("storing an upload failed", "err", err)
 	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
-		return fmt.Errorf("%w: the gateway's disk is full (%v); nothing was kept, try again later", ftpserver.ErrStorageExceeded, err)
+		return &publicError{msg: "the gateway's disk is full; nothing was kept, try again later", is: ftpserver.ErrStorageExceeded}
 	}
-	return err
+	return &publicError{msg: "the gateway could not store the upload (its log says why); nothing was kept, try again later"}
 }
+
+// publicError is a reply text for the client that still matches its kind with errors.Is.
+type publicError struct {
+	msg string
+	is  error
+}
+
+func (e *publicError) Error() string { return e.msg }
+func (e *publicError) Unwrap() error { return e.is }
 
 // uploadRoom refuses a new upload while the disk is nearly full or the receipt queue is at
 // its bound, and returns what the username's daily quota leaves (-1: no quota).

@@ -109,7 +109,7 @@ func (x *tlsSteps) dataConnectionOffering(who, version string) error {
 	if x.tlsErr == nil {
 		x.tlsState = describeTLS(tc.ConnectionState())
 	}
-	x.note("data connection offering only TLS %s: %s %v", version, x.tlsState, x.tlsErr)
+	x.note("data connection offering only TLS %s: %s", version, tlsOutcome(x.tlsState, x.tlsErr))
 	conn.Close()
 	final, fmsg, _ := r.ReadReply()
 	x.note("then %d %s", final, fmsg)
@@ -148,7 +148,7 @@ func (x *tlsSteps) connectOffering(who, version string) error {
 			x.tlsState = describeTLS(st)
 			r.Close()
 		}
-		x.note("TLS %s offered: %s %v", version, x.tlsState, x.tlsErr)
+		x.note("TLS %s offered: %s", version, tlsOutcome(x.tlsState, x.tlsErr))
 		return nil
 	}
 	r, err := ftpsclient.DialRaw(x.ctx, opts)
@@ -167,8 +167,16 @@ func (x *tlsSteps) connectOffering(who, version string) error {
 	if err == nil {
 		x.tlsState = describeTLS(st)
 	}
-	x.note("TLS %s offered: %s %v", version, x.tlsState, x.tlsErr)
+	x.note("TLS %s offered: %s", version, tlsOutcome(x.tlsState, x.tlsErr))
 	return nil
+}
+
+// tlsOutcome is a handshake for evidence: what was agreed, or why it failed.
+func tlsOutcome(state string, err error) string {
+	if err != nil {
+		return "refused: " + err.Error()
+	}
+	return "accepted: " + state
 }
 
 func describeTLS(st tls.ConnectionState) string {

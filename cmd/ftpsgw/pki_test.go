@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ftpsgw/ftpsgw/certs"
 )
@@ -68,5 +71,57 @@ func TestVersionWritesToStdout(t *testing.T) {
 	code, stdout, stderr := runCLI("version")
 	if code != exitOK || strings.TrimSpace(stdout) != version || stderr != "" {
 		t.Errorf("version: code %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// TestConcurrentPKIInitOneWins: several `ftpsgw pki init` into one new folder at once:
+// exactly one writes its PKI and says so, the others refuse, and the folder holds the
+// winner's PKI whole.
+func TestConcurrentPKIInitOneWins(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "pki")
+	const n = 6
+	type res struct {
+		code           int
+		stdout, stderr string
+	}
+	results := make(chan res, n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			<-start
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, binary(t), "pki", "init", "--out", dir)
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				code = -1
+			}
+			results <- res{code, out.String(), errb.String()}
+		}()
+	}
+	close(start)
+	wins := 0
+	for range n {
+		r := <-results
+		switch {
+		case r.code == 0:
+			wins++
+		case !strings.Contains(r.stderr, "already holds a PKI") && !strings.Contains(r.stderr, "another process wrote"):
+			t.Errorf("a loser said: exit %d\n%s", r.code, r.stderr)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d of %d concurrent pki init succeeded; exactly one may", wins, n)
+	}
+	if _, err := certs.LoadManifest(dir); err != nil {
+		t.Fatalf("the folder does not hold a whole PKI: %v", err)
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".pki.new-*")); len(leftovers) > 0 {
+		t.Errorf("temporary folders left behind: %v", leftovers)
 	}
 }

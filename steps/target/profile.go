@@ -117,10 +117,13 @@ type ProfileTimeouts struct {
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
+// MaxProfileSize bounds a target profile: real ones are a few KiB.
+const MaxProfileSize = 1 << 20
+
 // LoadProfile reads a YAML profile; ${NAME} is replaced by the environment variable NAME,
 // and relative paths are relative to the profile's folder.
 func LoadProfile(path string) (*Profile, error) {
-	raw, err := certs.ReadFileLimited(path, certs.MaxFileSize)
+	raw, err := certs.ReadSmallFile(path, MaxProfileSize, "a target profile (a YAML file of a few KiB)")
 	if err != nil {
 		return nil, err
 	}

@@ -102,3 +102,16 @@ func TestExampleProfileLoads(t *testing.T) {
 		t.Errorf("example profile: %+v", p)
 	}
 }
+
+// TestOversizedProfileSaysItIsAProfile: a profile over the size bound is reported as a
+// profile that is too large, not as a certificate that is not one.
+func TestOversizedProfileSaysItIsAProfile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "target.yaml")
+	if err := os.WriteFile(p, []byte("name: x\n"+strings.Repeat("# padding\n", MaxProfileSize/10+1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadProfile(p)
+	if err == nil || !strings.Contains(err.Error(), "not a target profile") || strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("an oversized profile: %v", err)
+	}
+}
