@@ -146,7 +146,8 @@ func WriteDir(dir string, p *PKI, force bool) (*Manifest, error) {
 	if !force {
 		// Without --force only a missing or empty folder is replaced, and renaming onto one is
 		// atomic: of several `pki init` into one folder at once, exactly one wins.
-		if err := os.Rename(tmp, dir); err != nil {
+		// (syscall.Rename: os.Rename refuses any existing folder, an empty one too)
+		if err := syscall.Rename(tmp, dir); err != nil {
 			if errors.Is(err, fs.ErrExist) || errors.Is(err, syscall.ENOTEMPTY) {
 				return nil, fmt.Errorf("%w: another process wrote into %s while this PKI was made; this one is discarded", ErrExists, dir)
 			}

@@ -125,6 +125,15 @@ func WriteJUnit(w io.Writer, r *Run) error {
 		out.Errors += js.Errors
 		out.Suites = append(out.Suites, js)
 	}
+	if r.Interrupted {
+		// A run cut short certifies nothing: CI that reads only the counts must see it.
+		msg := "INTERRUPTED: the run was stopped (signal or --deadline) before it ended; what had not finished is NOT RUN"
+		out.Suites = append(out.Suites, junitSuite{Name: "run", Timestamp: r.Started.UTC().Format("2006-01-02T15:04:05"), Tests: 1, Errors: 1,
+			Time: secs(r.Duration), Cases: []junitCase{{Name: "the certification run", Classname: "run", Time: secs(r.Duration),
+				Error: &junitFailure{Message: msg, Type: "INTERRUPTED", Body: msg}}}})
+		out.Tests++
+		out.Errors++
+	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}

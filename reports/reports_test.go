@@ -196,3 +196,27 @@ func TestJUnitIsValidStrictJUnit(t *testing.T) {
 		}
 	}
 }
+
+// TestInterruptedRunCertifiesNothing: an interrupted run's summary does not say "Certified
+// for", and its JUnit counts an error, so CI reading either sees a run that did not finish.
+func TestInterruptedRunCertifiesNothing(t *testing.T) {
+	r := sampleRun()
+	for i := range r.Requirements {
+		r.Requirements[i].Status = Pass
+	}
+	r.Interrupted = true
+	var sum, junit bytes.Buffer
+	WriteSummary(&sum, r)
+	if strings.Contains(sum.String(), "Certified for") || !strings.Contains(sum.String(), "Not certified: the run was interrupted") {
+		t.Errorf("summary of an interrupted run:\n%s", sum.String())
+	}
+	if err := WriteJUnit(&junit, r); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Errors int `xml:"errors,attr"`
+	}
+	if err := xml.Unmarshal(junit.Bytes(), &doc); err != nil || doc.Errors < 1 || !strings.Contains(junit.String(), "INTERRUPTED") {
+		t.Errorf("JUnit of an interrupted run: errors=%d %v\n%s", doc.Errors, err, junit.String())
+	}
+}

@@ -58,7 +58,12 @@ func WriteSummary(w io.Writer, r *Run) {
 		mode += "; --fail-on warn"
 	}
 	passed, of := r.Certified()
-	fmt.Fprintf(w, "Certified for %d of %d requirements%s\n", passed, of, r.ScopeNote())
+	if r.Interrupted {
+		// nothing is certified by a run that did not finish
+		fmt.Fprintf(w, "Not certified: the run was interrupted; %d of %d requirements had passed when it stopped%s\n", passed, of, r.ScopeNote())
+	} else {
+		fmt.Fprintf(w, "Certified for %d of %d requirements%s\n", passed, of, r.ScopeNote())
+	}
 	fmt.Fprintf(w, "Verdict: %s (%s) in %s\n", r.Verdict(), mode, r.Duration.Round(time.Millisecond))
 }
 

@@ -101,7 +101,10 @@ func (f *front) onStreamError(libID uint32, errText string) bool {
 	}
 	reason := "TLS handshake failed: " + errText
 	if _, alert, ok := strings.Cut(errText, "remote error: tls: "); ok {
-		reason = "the client ended the TLS handshake with the alert \"" + alert + "\": it did not accept the gateway's certificate"
+		reason = "the client ended the TLS handshake with the alert \"" + alert + "\""
+		if certificateAlert(alert) {
+			reason += ": it did not accept the gateway's certificate"
+		}
 		if presented != "" {
 			reason += " (the impostor certificate " + presented + ")"
 		}
@@ -109,6 +112,13 @@ func (f *front) onStreamError(libID uint32, errText string) bool {
 	f.gw.journal.Append(control.Event{Session: s.id, Remote: s.remote, Type: control.EventTLS, OK: false, Reason: reason})
 	f.gw.log.Info("TLS handshake failed", "session", s.id, "remote", s.remote, "reason", reason)
 	return true
+}
+
+// certificateAlert: a TLS alert (as Go names it) by which a client refuses the certificate
+// it was shown (RFC 5246 7.2.2: bad_certificate, unsupported_certificate,
+// certificate_revoked, certificate_expired, certificate_unknown, unknown_ca).
+func certificateAlert(alert string) bool {
+	return strings.Contains(alert, "certificate") || strings.Contains(alert, "unknown certificate authority")
 }
 
 var errTooManySessions = errors.New("too many sessions")

@@ -52,7 +52,7 @@ func (x *clientSteps) runAdapter(action string, args ...string) error {
 	}
 	code, output := res.Code, res.Output
 	x.adapter = adapterRun{action: action + " " + strings.Join(args, " "), code: code, output: output}
-	x.note("client %s %s -> exit %d\n%s", action, strings.Join(args, " "), code, output)
+	x.noteOutput("client %s %s -> exit %d\n%s", action, strings.Join(args, " "), code, output)
 	if code == target.ExitUnsupported {
 		return x.unsupportedf("the client does not support %q (exit 127)", action)
 	}
@@ -164,6 +164,9 @@ func (x *clientSteps) clientFailureCause() catalogue.ID {
 	if err != nil {
 		return ""
 	}
+	if refused, _ := refusedGenuineCertificate(evs); refused {
+		return reqImpostor
+	}
 	fp := x.clientFingerprint()
 	for _, e := range evs {
 		if e.Type == control.EventTLS && (e.TLSVersion != "TLS1.2" || e.Fingerprint != fp) {
@@ -181,6 +184,36 @@ func (x *clientSteps) clientFailureCause() catalogue.ID {
 		}
 	}
 	return ""
+}
+
+// reqImpostor judges the client's check of the gateway's certificate: the impostors refused,
+// the genuine one accepted (its positive control).
+const reqImpostor catalogue.ID = "CL-TLS-04"
+
+// refusedGenuineCertificate: the journal (TLS and command events) shows the client refusing
+// the genuine gateway's certificate: a handshake it ended with a certificate alert while no
+// impostor was presented, or an AUTH TLS answered 234 in a session that never finished its
+// handshake (a client that drops the connection without an alert). It says which.
+func refusedGenuineCertificate(evs []control.Event) (bool, string) {
+	authed := map[string]bool{}
+	handshook := map[string]bool{}
+	for _, e := range evs {
+		switch {
+		case e.Type == control.EventTLS && !e.OK && strings.Contains(e.Reason, "did not accept the gateway's certificate") &&
+			!strings.Contains(e.Reason, "impostor"):
+			return true, e.Reason
+		case e.Type == control.EventTLS:
+			handshook[e.Session] = true
+		case e.Type == control.EventCommand && strings.HasPrefix(strings.ToUpper(e.Line), "AUTH "):
+			authed[e.Session] = true
+		}
+	}
+	for session := range authed {
+		if !handshook[session] {
+			return true, "session " + session + " sent AUTH TLS and ended the connection in the TLS handshake"
+		}
+	}
+	return false, ""
 }
 
 // describeDiff says how a copy differs from the original: length, and the first differing byte.

@@ -11,6 +11,7 @@ import (
 	"github.com/cucumber/godog"
 
 	"github.com/ftpsgw/ftpsgw/certs"
+	"github.com/ftpsgw/ftpsgw/features/catalogue"
 	"github.com/ftpsgw/ftpsgw/simulator/control"
 )
 
@@ -47,6 +48,9 @@ func (s *Suite) RegisterClient(sc *godog.ScenarioContext) *World {
 	return w
 }
 
+// reqDataProtected judges that the client's data connections are protected (PROT P, TLS).
+const reqDataProtected catalogue.ID = "CL-TLS-02"
+
 // clientSteps: client certification (features/client/*.feature).
 type clientSteps struct {
 	*World
@@ -56,6 +60,9 @@ type clientSteps struct {
 	receiptDir string     // where the client puts the receipts it fetches
 	format     string     // FTPSGW_FORMAT: binary or fixed-record
 	localSums  []string   // SHA-256 of the files the client was given
+	// impostorFrom is the journal's last sequence number when an impostor certificate was
+	// presented: the impostor check reads only what came after it.
+	impostorFrom int64
 }
 
 func (x *clientSteps) register(sc *godog.ScenarioContext) {
@@ -140,10 +147,16 @@ func (x *clientSteps) reportsFailure() error {
 }
 
 func (x *clientSteps) sawOnlyTLS12WithCertificate() error {
-	evs, err := x.events(control.EventTLS)
+	evs, err := x.events(control.EventTLS, control.EventCommand)
 	if err != nil {
 		return err
 	}
+	if refused, why := refusedGenuineCertificate(evs); refused {
+		// The client spoke TLS but would not trust the gateway: whether it checks the
+		// gateway's certificate rightly is CL-TLS-04's to judge.
+		return blockedBy(reqImpostor, expected("a TLS 1.2 handshake with the client's certificate", "the client refused the genuine gateway's certificate: %s", why))
+	}
+	evs = slices.DeleteFunc(evs, func(e control.Event) bool { return e.Type != control.EventTLS })
 	if len(evs) == 0 {
 		return expected("a TLS handshake", "none (did the client send AUTH TLS?)")
 	}
@@ -223,6 +236,10 @@ func (x *clientSteps) sawDataTLS() error {
 }
 
 func (x *clientSteps) sawDataResumed() error {
+	if evs, err := x.events(control.EventDataTLS); err == nil && len(evs) == 0 {
+		// No data connection used TLS at all (PROT C): one mistake, CL-TLS-02's to judge.
+		return blockedBy(reqDataProtected, expected("TLS data connections that resume the control connection's session", "no data connection with TLS"))
+	}
 	return x.eachDataTLSEvent(func(e control.Event) error {
 		if !e.Resumed {
 			return expected("the data connection to resume the control connection's TLS session", "a full handshake (%s)", e.TLSVersion)

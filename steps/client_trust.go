@@ -50,6 +50,11 @@ func (x *clientSteps) presentForeignCA() error { return x.presentImpostor(contro
 func (x *clientSteps) presentWrongHost() error { return x.presentImpostor(control.ImpostorWrongHost) }
 
 func (x *clientSteps) presentImpostor(name string) error {
+	j, err := x.suite.api.Journal(x.ctx, control.JournalQuery{})
+	if err != nil {
+		return err
+	}
+	x.impostorFrom = j.LastSeq // what the client does from here on meets the impostor
 	f, err := x.suite.api.Faults(x.ctx)
 	if err != nil {
 		return err
@@ -68,6 +73,9 @@ func (x *clientSteps) sawNothingSentToImpostor() error {
 	var sent []string
 	started := false
 	for _, e := range evs {
+		if e.Seq <= x.impostorFrom {
+			continue // the positive control, before the impostor was presented
+		}
 		verb, _, _ := strings.Cut(strings.ToUpper(strings.TrimSpace(e.Line)), " ")
 		switch {
 		case e.Type == control.EventUpload:

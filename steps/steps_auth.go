@@ -99,9 +99,12 @@ func (x *authSteps) connectionRefused() error {
 
 func (x *authSteps) loginRefused() error { return x.refused("the login") }
 
+// loginSucceeds: whether a certificate and its password log in at all is GW-AUTH-01's; on a
+// gateway where it fails, a positive login scenario of another requirement is BLOCKED by it
+// (and where it passes, the failure is that scenario's own).
 func (x *authSteps) loginSucceeds() error {
 	if x.tlsErr != nil || x.loginCode != 230 {
-		return expected("230 after PASS", "TLS %s, %s", errText(x.tlsErr), replyText(x.loginCode, x.loginMsg, x.loginErr))
+		return blockedBy(reqLogin, expected("230 after PASS", "TLS %s, %s", errText(x.tlsErr), replyText(x.loginCode, x.loginMsg, x.loginErr)))
 	}
 	return nil
 }

@@ -3,12 +3,14 @@ package steps
 import (
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
 	"github.com/cucumber/godog"
 
 	"github.com/ftpsgw/ftpsgw/features/catalogue"
+	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
 	"github.com/ftpsgw/ftpsgw/steps/target"
 )
 
@@ -125,22 +127,151 @@ func (x *folderSteps) rootNames(who string, fresh bool) ([]string, error) {
 	return out, nil
 }
 
-// unreachable checks that CWD and MLST of a path fail and leave the session where it was.
-func (x *folderSteps) unreachable(path string) error {
+// unreachable judges what a path reaches, not which reply code it gets: nothing outside the
+// identity's own view (/, /out, its role folders and their files) may be listed, described or
+// sized through it. A server that accepts the path but stays inside the view (CWD \..\.. on a
+// server that treats it as its own root) contains it; one that shows anything else does not.
+func (x *folderSteps) unreachable(p string) error {
+	who := x.rawWho
+	view, err := x.ownView(who)
+	if err != nil {
+		return err
+	}
 	r := x.raw
-	for _, cmd := range []string{"CWD", "MLST", "SIZE"} {
-		code, msg, err := r.Cmd("%s %s", cmd, path)
+	for _, cmd := range []string{"MLST", "SIZE"} {
+		code, msg, err := r.Cmd("%s %s", cmd, p)
 		if err != nil {
 			return err
 		}
-		x.note("%s %s -> %d %s", cmd, path, code, msg)
-		if !isRefused(code) {
-			return expected(cmd+" "+path+" to fail", "%d %s", code, msg)
+		x.note("%s %s -> %d %s", cmd, p, code, msg)
+		if isRefused(code) {
+			continue
+		}
+		if cmd == "SIZE" {
+			return expected("SIZE "+p+" to find no file (it lies outside the view of "+who+")", "%d %s", code, msg)
+		}
+		if !x.describesOwnFolder(r, msg, view) {
+			return expected("MLST "+p+" to describe nothing outside the view of "+who, "%d %s", code, strings.ReplaceAll(msg, "\n", " | "))
 		}
 	}
-	code, msg, _ := r.Cmd("PWD")
-	if code != 257 || !strings.Contains(msg, `"/"`) {
-		return expected(`the session to stay in "/"`, "PWD %d %s", code, msg)
+	// CWD: where it goes. MLST of the folder it lands in must be one of the view's folders.
+	code, msg, err := r.Cmd("CWD %s", p)
+	if err != nil {
+		return err
+	}
+	x.note("CWD %s -> %d %s", p, code, msg)
+	if isRefused(code) {
+		return nil
+	}
+	defer r.Cmd("CWD /")
+	if mcode, mmsg, err := r.Cmd("MLST"); err == nil && !isRefused(mcode) {
+		if x.describesOwnFolder(r, mmsg, view) {
+			return nil
+		}
+		return expected("CWD "+p+" to stay inside the view of "+who, "it landed in %s", strings.ReplaceAll(mmsg, "\n", " | "))
+	}
+	// A server without MLST: what is listed there, on a session of its own.
+	return x.listedInside(who, p, view)
+}
+
+// listedInside: after CWD p, the listing holds nothing but names of the identity's view.
+func (x *folderSteps) listedInside(who, p string, v view) error {
+	c, err := x.fresh(who)
+	if err != nil {
+		return err
+	}
+	if err := c.ChangeDir(p); err != nil {
+		return nil
+	}
+	defer c.ChangeDir("/")
+	entries, err := c.List("")
+	if err != nil {
+		x.note("CWD %s accepted; the listing there refused: %v", p, err)
+		return nil
+	}
+	var outside []string
+	for _, e := range entries {
+		if name, ok := entryName("", e.Name); ok && !v.names[path.Base(name)] {
+			outside = append(outside, name)
+		}
+	}
+	if len(outside) > 0 {
+		return expected("CWD "+p+" to reach nothing outside the view of "+who, "listing %v", outside)
 	}
 	return nil
+}
+
+// view is what an identity may see: its root, /out and its role folders, with their entries.
+type view struct {
+	folders map[string]bool // "/", "/out", "/<role>"
+	names   map[string]bool // every name listed in them
+}
+
+func (v view) folder(p string) bool { return v.folders[path.Clean("/"+p)] }
+
+// ownView is what an identity may see: its root, /out and the role folders the profile
+// gives it (the root as the server lists it when the profile gives none), with what they hold.
+func (x *folderSteps) ownView(who string) (view, error) {
+	v := view{folders: map[string]bool{"/": true}, names: map[string]bool{}}
+	id, err := x.Identity(who)
+	if err != nil {
+		return v, err
+	}
+	root := append([]string{"out"}, id.Folders...)
+	if id.Folders == nil {
+		if root, err = x.rootNames(who, true); err != nil {
+			return v, err
+		}
+	}
+	c, err := x.login(who)
+	if err != nil {
+		return v, err
+	}
+	for _, n := range root {
+		v.names[n] = true
+		v.folders["/"+n] = true
+		inside, err := listNames(c, "/"+n)
+		if err != nil {
+			continue // a folder that cannot be listed adds nothing to what may be seen
+		}
+		for _, m := range inside {
+			v.names[path.Base(m)] = true
+		}
+	}
+	return v, nil
+}
+
+// describesOwnFolder: an accepted MLST reply describes a folder of the view: it names one, or
+// its fact line (facts and name, however the server names it) is the one MLST gives for one.
+func (x *folderSteps) describesOwnFolder(r *ftpsclient.Raw, msg string, v view) bool {
+	facts, at := mlstFacts(msg)
+	if facts == "" {
+		return false
+	}
+	if at != "" && v.folder(at) {
+		return true
+	}
+	for f := range v.folders {
+		if code, own, err := r.Cmd("MLST %s", f); err == nil && !isRefused(code) {
+			if ownFacts, ownAt := mlstFacts(own); ownFacts == facts && ownAt == at {
+				x.note("MLST gives the facts of %s: contained", f)
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// mlstFacts is the fact line of an MLST reply (" type=…;…; PATH") split into the facts and
+// the path (empty when the server names none).
+func mlstFacts(msg string) (facts, at string) {
+	for _, line := range strings.Split(msg, "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.Contains(strings.ToLower(line), "type=") {
+			continue
+		}
+		facts, at, _ = strings.Cut(line, " ")
+		return facts, strings.TrimSpace(at)
+	}
+	return "", ""
 }

@@ -158,6 +158,10 @@ func (w *World) note(format string, a ...any) {
 	w.evidence = append(w.evidence, line)
 }
 
+// noteOutput records a command's output as evidence whole: the command runner already kept
+// it bounded to its first and last 8 KiB, and the tail is usually the error.
+func (w *World) noteOutput(format string, a ...any) { w.noteBlock(fmt.Sprintf(format, a...)) }
+
 // noteBlock records a multi-line piece of evidence whole (the caller bounds it).
 func (w *World) noteBlock(text string) {
 	w.mu.Lock()
@@ -291,7 +295,7 @@ func (w *World) targetState() (target.State, error) {
 	if w.suite.state == nil {
 		return nil, w.unsupportedf("the target has no control API and the profile names no state adapter, and this scenario must put it into a state")
 	}
-	return w.suite.state.Reporting(w.note), nil // a state adapter's output is this scenario's evidence
+	return w.suite.state.Reporting(w.noteOutput), nil // a state adapter's output is this scenario's evidence
 }
 
 // stateErr turns "the target cannot do this" into UNSUPPORTED.

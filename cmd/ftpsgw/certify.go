@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -42,7 +43,11 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 	if code, stop := parseFlags(fs, args, stderr); stop {
 		return code
 	}
-	if fs.NArg() > 0 || (*failOn != "must" && *failOn != "warn") || *deadline <= 0 {
+	if msg := usageProblem(fs, map[string]time.Duration{"deadline": *deadline}); msg != "" || (*failOn != "must" && *failOn != "warn") {
+		if msg == "" {
+			msg = fmt.Sprintf("--fail-on %q: use must or warn", *failOn)
+		}
+		fmt.Fprintf(stderr, "ftpsgw certify: %s\n\n", msg)
 		fs.Usage()
 		return exitUsage
 	}
@@ -60,6 +65,11 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The reports of an earlier run go first, whatever happens next: a run that is stopped
+	// while it starts must not leave another run's PASS behind.
+	if err := prepareReportDir(*reportDir); err != nil {
+		return fail(stderr, "%v", err)
+	}
 
 	var profile *target.Profile
 	description := ""
@@ -91,9 +101,6 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "certifying the embedded simulator at %s (control API %s)\n", emb.sim.FTPS, emb.sim.ControlURL)
 	}
-	if err := prepareReportDir(*reportDir); err != nil {
-		return fail(stderr, "%v", err)
-	}
 	run, err := certify.Run(ctx, certify.RunOptions{
 		Profile: profile, Features: features.FS, Steps: certify.Bind(steps.Gateway), Tags: *tags, Strict: *strict, Progress: stderr,
 		FailOnWarn: *failOn == "warn", Deadline: *deadline, LeaseWait: *leaseWait,
@@ -103,6 +110,29 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 		return runError(stderr, err)
 	}
 	return finishRun(run, *reportDir, stdout, stderr)
+}
+
+// usageProblem says what is wrong with a command's arguments: a stray argument (a profile
+// given without --target above all) or a duration flag that is not positive; "" when nothing is.
+func usageProblem(fs *flag.FlagSet, durations map[string]time.Duration) string {
+	if fs.NArg() > 0 {
+		arg := fs.Arg(0)
+		if strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml") {
+			return fmt.Sprintf("unexpected argument %q: a target profile is given with --target %s", arg, arg)
+		}
+		return fmt.Sprintf("unexpected argument %q: every setting is a flag", arg)
+	}
+	names := make([]string, 0, len(durations))
+	for name := range durations {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if d := durations[name]; d <= 0 {
+			return fmt.Sprintf("--%s %s: must be a positive duration (e.g. 30m, 1h)", name, d)
+		}
+	}
+	return ""
 }
 
 // runError turns an error of certify.Run into the exit code: a usage error is 2 (nothing ran).

@@ -35,7 +35,11 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 	if code, stop := parseFlags(fs, args, stderr); stop {
 		return code
 	}
-	if *execCmd == "" || fs.NArg() > 0 || *timeout <= 0 || *deadline <= 0 {
+	if msg := usageProblem(fs, map[string]time.Duration{"timeout": *timeout, "deadline": *deadline}); msg != "" || *execCmd == "" {
+		if msg == "" {
+			msg = "--exec is required: the command that runs your client (see the README's adapter contract)"
+		}
+		fmt.Fprintf(stderr, "ftpsgw certify-client: %s\n\n", msg)
 		fs.Usage()
 		return exitUsage
 	}
@@ -50,16 +54,20 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if err := prepareReportDir(*reportDir); err != nil {
+		return fail(stderr, "%v", err)
+	}
 	fmt.Fprintf(stderr, "issuing a test PKI (%s) and starting the embedded simulator…\n", alg.Describe())
 	emb, err := startEmbeddedClientMode(ctx, alg)
+	if err != nil && ctx.Err() != nil {
+		fmt.Fprintln(stderr, "ftpsgw certify-client: interrupted while the embedded simulator started; nothing ran")
+		return exitInterrupted
+	}
 	if err != nil {
 		return fail(stderr, "starting the embedded simulator: %v", err)
 	}
 	defer emb.close()
 	fmt.Fprintf(stderr, "certifying the client %q against the embedded simulator at %s\n", *execCmd, emb.sim.FTPS)
-	if err := prepareReportDir(*reportDir); err != nil {
-		return fail(stderr, "%v", err)
-	}
 	adapter := target.Adapter{Command: *execCmd, Timeout: *timeout}
 	run, err := certify.Run(ctx, certify.RunOptions{
 		Profile: emb.profile, Features: features.ClientFS, Steps: certify.Bind(steps.Client(adapter)), Kind: "client",

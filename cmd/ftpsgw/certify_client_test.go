@@ -120,6 +120,7 @@ func TestMisconfiguredAdaptersFailExactlyTheirRequirement(t *testing.T) {
 		{"fixed-record uploads unsupported", `[ "${FTPSGW_FORMAT:-}" = fixed-record ] && mode="--use-ascii"`, `[ "${FTPSGW_FORMAT:-}" = fixed-record ] && exit 127`, "CL-UP-01=PARTIAL", ""},
 		{"a refused reuse reported as unsupported", `the gateway never accepts a name twice" >&2; exit 1; fi`, `the gateway never accepts a name twice" >&2; exit 127; fi`, "CL-NAME-01=PARTIAL", ""},
 		{"any server certificate trusted", `--cacert "$FTPSGW_CA"`, `--insecure`, "CL-TLS-04=FAIL", ""},
+		{"the gateway's CA not trusted (only the system's)", `--cacert "$FTPSGW_CA"`, ``, "CL-TLS-04=FAIL", ""},
 		{"the server's host name not checked", `set ssl:ca-file $FTPSGW_CA;`, `set ssl:ca-file $FTPSGW_CA; set ssl:check-hostname no;`, "CL-TLS-04=FAIL", "lftp"},
 		{"uploads closed without close_notify", `conn.unwrap()  # TLS close_notify`, `pass  # no close_notify: a bare TCP FIN`, "CL-TLS-02=WARN", "python3"},
 	} {
@@ -197,5 +198,54 @@ func TestMissingAdapterIsAUsageError(t *testing.T) {
 		if code != exitUsage || stdout != "" || !strings.Contains(stderr, want) {
 			t.Errorf("--exec %q: code %d, stdout %q, stderr %q", cmd, code, stdout, stderr)
 		}
+	}
+}
+
+// TestClearDataConnectionsAreOneMistake: a client whose data connections are clear (PROT C)
+// breaks CL-TLS-02; its resumption (CL-TLS-03) cannot be judged and is BLOCKED by it, not a
+// second failure for the same mistake.
+func TestClearDataConnectionsAreOneMistake(t *testing.T) {
+	skipMatrixUnderRace(t)
+	tool.Need(t, "python3", "python3")
+	original, err := os.ReadFile(adapterPath(t, adapterFile["python3"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(original), "f.prot_p()") {
+		t.Fatal("the python adapter no longer calls prot_p")
+	}
+	script := filepath.Join(t.TempDir(), adapterFile["python3"])
+	os.WriteFile(script, []byte(strings.Replace(string(original), "f.prot_p()", "f.prot_c()", 1)), 0o755)
+	run := certifyClient(t, script, certs.KeyECDSA)
+	for _, r := range run.Requirements {
+		switch r.ID {
+		case "CL-TLS-02":
+			if r.Status != reports.Warn && r.Status != reports.Fail {
+				t.Errorf("CL-TLS-02: %s, want it broken", r.Status)
+			}
+		case "CL-TLS-03":
+			if r.Status != reports.Blocked || !slices.Contains(r.BlockedBy, "CL-TLS-02") {
+				t.Errorf("CL-TLS-03: %s (blocked by %v), want BLOCKED by CL-TLS-02", r.Status, r.BlockedBy)
+			}
+		}
+	}
+}
+
+// TestAdaptersLastWordsReachTheReport: an adapter that prints a lot and then its error keeps
+// that error (the tail of its bounded output) in the report's evidence.
+func TestAdaptersLastWordsReachTheReport(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "chatty.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\ncase \"$1\" in\nupload) head -c 20000 /dev/zero | tr '\\0' x; echo; echo 'THE-CLIENT-ERROR: 530 refused' >&2; exit 1;;\n*) exit 0;;\nesac\n"), 0o755)
+	run := certifyClient(t, script, certs.KeyECDSA)
+	found := false
+	for _, s := range run.Scenarios {
+		for _, e := range s.Evidence {
+			if strings.Contains(e, "THE-CLIENT-ERROR: 530 refused") && strings.Contains(e, "bytes of output dropped here") {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Errorf("the adapter's last words are not in the evidence")
 	}
 }

@@ -319,3 +319,98 @@ func TestPASVMustAnnounceTheGatewaysAddress(t *testing.T) {
 		t.Errorf("code %d\n%s", code, stdout)
 	}
 }
+
+// A gateway that accepts a reused name, or a name breaking the rules, and answers it with
+// receipts 1 and 2 but no status_0, certified without a control API (so GW-STAT-02 can
+// never be PASS here): the name rules FAIL. The receipts that came prove the receipt path
+// works; the missing status_0 is the name rule's own evidence, not GW-STAT-02's.
+func TestNameRulesFailOnAForeignGatewayThatWritesReceiptsButNoStatus0(t *testing.T) {
+	for _, tc := range []struct{ defect, req string }{
+		{"accept-reused-names", "GW-NAME-01"},
+		{"accept-bad-names", "GW-NAME-03"},
+	} {
+		t.Run(tc.defect, func(t *testing.T) {
+			sim := simtest.New(t, simtest.Options{RealClock: true, Defects: []string{tc.defect}})
+			code, stdout, _ := runCLI("certify", "--target", foreignProfile(t, sim, ""), "--strict", "--tags", "@"+tc.req, "--report", t.TempDir())
+			if code != exitFailure || !strings.Contains(stdout, "FAIL          "+tc.req) || strings.Contains(stdout, "BLOCKED") {
+				t.Errorf("code %d, want %s FAIL and nothing BLOCKED\n%s", code, tc.req, stdout)
+			}
+		})
+	}
+}
+
+// A gateway that refuses every login (here: every password in the profile is wrong): GW-AUTH-01
+// fails, and the positive login scenarios of GW-AUTH-02 and GW-AUTH-04 are BLOCKED by it,
+// not failed or warned under their own headings.
+func TestPositiveLoginScenariosAreBlockedWhereNoLoginWorks(t *testing.T) {
+	sim := simtest.New(t, simtest.Options{})
+	path := foreignProfile(t, sim, "")
+	raw, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.ReplaceAll(string(raw), "password: '", "password: 'wrong-")), 0o600)
+	code, stdout, _ := runCLI("certify", "--target", path, "--tags", "@GW-AUTH-01 or @GW-AUTH-02 or @GW-AUTH-04", "--report", t.TempDir())
+	for _, want := range []string{"FAIL          GW-AUTH-01", "BLOCKED       GW-AUTH-02", "BLOCKED       GW-AUTH-04"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q", want)
+		}
+	}
+	if code != exitFailure || strings.Contains(stdout, "WARN") || strings.Count(stdout, "  FAIL  ") > 1 {
+		t.Errorf("code %d\n%s", code, stdout)
+	}
+}
+
+// TestInterruptWhileStartingLeavesNoStaleReport: Ctrl-C while the embedded simulator starts
+// (the first second) exits 4, and the previous run's reports are gone, not left as if this
+// run had passed; also under certify-client.
+func TestInterruptWhileStartingLeavesNoStaleReport(t *testing.T) {
+	bin := binary(t)
+	for _, args := range [][]string{{"certify"}, {"certify-client", "--exec", "true"}} {
+		dir := t.TempDir()
+		for _, f := range []string{"junit.xml", "report.html", "cucumber.json"} {
+			os.WriteFile(filepath.Join(dir, f), []byte("stale PASS of an earlier run"), 0o644)
+		}
+		cmd := exec.Command(bin, append(args, "--report", dir)...)
+		stderr := &lockedBuffer{}
+		cmd.Stderr = stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// The embedded simulator takes about a second to start (a PKI, a database, listeners):
+		// interrupt well inside it.
+		time.Sleep(300 * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGINT)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("%v: the interrupted run did not end within 60 s", args)
+		}
+		if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+			t.Errorf("%v: exit %d, want %d\n%s", args, code, exitInterrupted, stderr.String())
+		}
+		for _, f := range []string{"junit.xml", "report.html", "cucumber.json"} {
+			if b, err := os.ReadFile(filepath.Join(dir, f)); err == nil && strings.Contains(string(b), "stale") {
+				t.Errorf("%v: the stale %s survived", args, f)
+			}
+		}
+	}
+}
+
+// TestContainmentIsJudgedByWhatIsReached: a server that answers 250 to CWD \..\.. but stays in
+// the user's own root (listing it shows nothing else) contains the path: GW-DIR-01 passes.
+// The same server judged by reply codes would fail it.
+func TestContainmentIsJudgedByWhatIsReached(t *testing.T) {
+	s := startStockServer(t, stockOptions{BackslashPaths: true})
+	code, stdout, _ := runCLI("certify", "--target", s.Profile(t, ""), "--tags", "@GW-DIR-01", "--report", t.TempDir())
+	if code != exitOK || !strings.Contains(stdout, "PASS          GW-DIR-01") {
+		t.Errorf("code %d\n%s", code, stdout)
+	}
+	// A server that lets a user into a service folder of a role it does not hold fails,
+	// on that very path, although the folder it reaches is empty.
+	s = startStockServer(t, stockOptions{AllRoles: true})
+	code, stdout, _ = runCLI("certify", "--target", s.Profile(t, ""), "--tags", "@GW-DIR-01", "--report", t.TempDir())
+	if code != exitFailure || !strings.Contains(stdout, "FAILED  /eKapital.Rente.Indlaan cannot be reached") {
+		t.Errorf("a folder of another role reached: code %d\n%s", code, stdout)
+	}
+}

@@ -200,3 +200,25 @@ func allCertified(t *testing.T) string {
 	n := gatewayRequirements(t)
 	return fmt.Sprintf("Certified for %d of %d requirements", n, n)
 }
+
+// TestUsageErrorsSayWhatIsWrong: a profile given without --target, a deadline that is not
+// positive, a missing --exec: exit 2 with the reason, not only the usage text.
+func TestUsageErrorsSayWhatIsWrong(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"certify", "my.yaml"}, "--target my.yaml"},
+		{[]string{"certify", "--deadline", "0"}, "--deadline 0s: must be a positive duration"},
+		{[]string{"certify", "--deadline", "-5s"}, "--deadline -5s: must be a positive duration"},
+		{[]string{"certify", "--fail-on", "never"}, `--fail-on "never"`},
+		{[]string{"certify-client", "--exec", "true", "--timeout", "0"}, "--timeout 0s: must be a positive duration"},
+		{[]string{"certify-client", "--exec", "true", "extra"}, `unexpected argument "extra"`},
+		{[]string{"certify-client"}, "--exec is required"},
+	} {
+		code, stdout, stderr := runCLI(tc.args...)
+		if code != exitUsage || stdout != "" || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want exit 2 saying %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}

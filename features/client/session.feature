@@ -1,7 +1,10 @@
 Feature: The client's session
   How the client connects: TLS 1.2 with its certificate, protected passive data connections,
   a gateway whose certificate it has checked, the username of its certificate, and recovery
-  from dropped connections.
+  from dropped connections. A client must accept the genuine gateway's certificate before
+  its refusal of an impostor counts: the impostor scenarios start with an upload to the
+  genuine gateway (a client that trusts nothing fails CL-TLS-04, and what it could not do
+  elsewhere is BLOCKED by it).
 
   @CL-TLS-01 @must
   Scenario: The client negotiates TLS 1.2 and presents its certificate
@@ -25,14 +28,16 @@ Feature: The client's session
 
   @CL-TLS-04 @must
   Scenario: The client refuses a gateway certificate from a CA it was not told to trust
-    Given the gateway presents a certificate from a CA the client was not told to trust
+    Given the client has uploaded a new file to "FTPSGW.Heartbeat"
+    And the gateway presents a certificate from a CA the client was not told to trust
     When the client uploads a new file to "FTPSGW.Heartbeat"
     Then the gateway saw the client send neither credentials nor a file
     And the client reports failure
 
   @CL-TLS-04 @must
   Scenario: The client refuses a gateway certificate made out to another host
-    Given the gateway presents a trusted certificate made out to another host
+    Given the client has uploaded a new file to "FTPSGW.Heartbeat"
+    And the gateway presents a trusted certificate made out to another host
     When the client uploads a new file to "FTPSGW.Heartbeat"
     Then the gateway saw the client send neither credentials nor a file
     And the client reports failure

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -109,14 +110,22 @@ func (b *boundedOutput) String() string {
 }
 
 // CheckAdapter makes sure an adapter command can run at all, before a run that would
-// otherwise report a missing command as a client that supports nothing: its first word must
-// be a command the shell finds (a builtin, a function of sh, or an executable file).
+// otherwise report a missing command as a client that supports nothing. The command is a
+// shell command line, run as `sh -c 'COMMAND "$@"'`: quotes, escapes, leading VAR=value
+// assignments, `env`/`exec` prefixes and compound commands are all fine. It must parse
+// (`sh -n`), and its first program, where that can be told without running anything, must be
+// one the shell finds (a builtin, a function of sh, or an executable file).
 func CheckAdapter(command string) error {
-	fields := strings.Fields(command)
-	if len(fields) == 0 {
+	if strings.TrimSpace(command) == "" {
 		return errors.New("the adapter command is empty")
 	}
-	first := fields[0]
+	if out, err := exec.Command("sh", "-n", "-c", command+` "$@"`).CombinedOutput(); err != nil {
+		return fmt.Errorf("adapter %q: the shell cannot parse it: %s", command, strings.TrimSpace(string(out)))
+	}
+	first, ok := firstProgram(command)
+	if !ok {
+		return nil // a subshell, a group or an expansion: the shell finds out when it runs
+	}
 	if strings.Contains(first, "/") {
 		fi, err := os.Stat(first)
 		switch {
@@ -133,4 +142,98 @@ func CheckAdapter(command string) error {
 		return fmt.Errorf("adapter %q: the shell finds no command %q", command, first)
 	}
 	return nil
+}
+
+// firstProgram is the program a simple shell command line runs first, with quotes and
+// escapes removed, past VAR=value assignments and the env, exec and command prefixes; false
+// when it cannot be told without running the shell (a subshell, a group, an expansion).
+func firstProgram(line string) (string, bool) {
+	words, ok := shellWords(line)
+	if !ok {
+		return "", false
+	}
+	assignment := regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		switch {
+		case assignment.MatchString(w.raw):
+			continue
+		case w.text == "env" || w.text == "exec" || w.text == "command":
+			continue
+		case strings.ContainsAny(w.raw, "$`") || strings.HasPrefix(w.raw, "(") || w.raw == "{" || strings.HasPrefix(w.raw, "!"):
+			return "", false
+		}
+		return w.text, true
+	}
+	return "", false
+}
+
+type shellWord struct{ raw, text string }
+
+// shellWords splits the first simple command of a line into words as sh does for quotes and
+// backslashes (no expansions); it stops at an unquoted ; & | < > ( ) or newline.
+func shellWords(line string) ([]shellWord, bool) {
+	var words []shellWord
+	var raw, text strings.Builder
+	inWord := false
+	flush := func() {
+		if inWord {
+			words = append(words, shellWord{raw.String(), text.String()})
+		}
+		raw.Reset()
+		text.Reset()
+		inWord = false
+	}
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case c == '\\' && i+1 < len(line):
+			raw.WriteByte(c)
+			raw.WriteByte(line[i+1])
+			text.WriteByte(line[i+1])
+			i++
+			inWord = true
+		case c == '\'':
+			j := strings.IndexByte(line[i+1:], '\'')
+			if j < 0 {
+				return nil, false
+			}
+			raw.WriteString(line[i : i+j+2])
+			text.WriteString(line[i+1 : i+1+j])
+			i += j + 1
+			inWord = true
+		case c == '"':
+			j := i + 1
+			for ; j < len(line) && line[j] != '"'; j++ {
+				if line[j] == '\\' && j+1 < len(line) {
+					j++
+				}
+			}
+			if j >= len(line) {
+				return nil, false
+			}
+			raw.WriteString(line[i : j+1])
+			inner := line[i+1 : j]
+			text.WriteString(strings.NewReplacer(`\"`, `"`, `\\`, `\`, `\$`, `$`, "\\`", "`").Replace(inner))
+			i = j
+			inWord = true
+		case c == ' ' || c == '\t':
+			flush()
+		case strings.IndexByte(";&|<>()\n", c) >= 0:
+			if c == '(' && !inWord && len(words) == 0 {
+				raw.WriteByte(c)
+				inWord = true
+				flush()
+				return words, true
+			}
+			flush()
+			return words, true
+		default:
+			raw.WriteByte(c)
+			text.WriteByte(c)
+			inWord = true
+		}
+	}
+	flush()
+	return words, true
 }

@@ -103,3 +103,37 @@ func TestAdapterOutputIsBounded(t *testing.T) {
 		t.Errorf("head %q … tail %q", res.Output[:40], res.Output[len(res.Output)-40:])
 	}
 }
+
+// TestCheckAdapterTakesWhatTheShellRuns: any command line `sh -c` runs is accepted (quoted
+// paths with spaces, VAR=value prefixes, env, parentheses); what cannot run is refused with
+// the reason.
+func TestCheckAdapterTakesWhatTheShellRuns(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "dir with space (v2)")
+	os.MkdirAll(dir, 0o755)
+	script := filepath.Join(dir, "adapter.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\nexit 0\n"), 0o755)
+	plain := filepath.Join(dir, "plain.txt")
+	os.WriteFile(plain, []byte("x"), 0o644)
+	q := "'" + script + "'"
+	for _, ok := range []string{
+		q, `"` + script + `"`, strings.NewReplacer(" ", `\ `, "(", `\(`, ")", `\)`).Replace(script), "FOO=1 " + q, `FOO='a b' BAR="c" ` + q,
+		"env FOO=1 " + q, "exec " + q, "sh " + q, "cd / && " + q, "true; " + q,
+	} {
+		if err := CheckAdapter(ok); err != nil {
+			t.Errorf("CheckAdapter(%s): %v", ok, err)
+		}
+	}
+	for cmd, want := range map[string]string{
+		"":                          "empty",
+		"'" + dir + "/missing.sh'":  "no such file",
+		"'" + plain + "'":           "not executable",
+		"'" + dir + "'":             "folder",
+		"FOO=1 no-such-command-xyz": "no command",
+		`"unterminated ` + q:        "cannot parse",
+		"if then":                   "cannot parse",
+	} {
+		if err := CheckAdapter(cmd); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckAdapter(%q): %v, want %q", cmd, err, want)
+		}
+	}
+}
