@@ -125,12 +125,15 @@ func WriteJUnit(w io.Writer, r *Run) error {
 		out.Errors += js.Errors
 		out.Suites = append(out.Suites, js)
 	}
-	if r.Interrupted {
+	if r.Interrupted || r.TargetLost != "" {
 		// A run cut short certifies nothing: CI that reads only the counts must see it.
 		msg := "INTERRUPTED: the run was stopped (signal or --deadline) before it ended; what had not finished is NOT RUN"
+		if r.TargetLost != "" {
+			msg = "ERROR: the target stopped answering during the run (" + r.TargetLost + "); what was not reached is NOT RUN"
+		}
 		out.Suites = append(out.Suites, junitSuite{Name: "run", Timestamp: r.Started.UTC().Format("2006-01-02T15:04:05"), Tests: 1, Errors: 1,
 			Time: secs(r.Duration), Cases: []junitCase{{Name: "the certification run", Classname: "run", Time: secs(r.Duration),
-				Error: &junitFailure{Message: msg, Type: "INTERRUPTED", Body: msg}}}})
+				Error: &junitFailure{Message: msg, Type: string(r.Verdict()), Body: msg}}}})
 		out.Tests++
 		out.Errors++
 	}

@@ -24,7 +24,7 @@ type Status string
 //   - OUT OF SCOPE: the profile's scope leaves it out; it does not decide the verdict.
 //
 // For a run: PASS (certified), FAIL, NOT CERTIFIED (nothing failed, but a MUST in scope is
-// not PASS), INTERRUPTED.
+// not PASS), INTERRUPTED, ERROR (the target stopped answering during the run).
 const (
 	Pass         Status = "PASS"
 	Fail         Status = "FAIL"
@@ -36,6 +36,7 @@ const (
 	OutOfScope   Status = "OUT OF SCOPE"
 	NotCertified Status = "NOT CERTIFIED"
 	Interrupted  Status = "INTERRUPTED"
+	Error        Status = "ERROR"
 )
 
 // Run is one certification run.
@@ -54,7 +55,10 @@ type Run struct {
 	FailOnWarn bool
 	// Interrupted: the run was stopped (SIGINT/SIGTERM or its deadline) before it ended;
 	// what had not finished is NOT RUN.
-	Interrupted  bool
+	Interrupted bool
+	// TargetLost says how the target stopped answering during the run (after its preflight);
+	// the run's verdict is then ERROR and what was not reached is NOT RUN.
+	TargetLost   string
 	Requirements []Requirement
 	Scenarios    []Scenario
 }
@@ -110,6 +114,9 @@ type Step struct {
 // run, passed; FAIL when one failed (a WARN too, with FailOnWarn); NOT CERTIFIED when none
 // failed but one is BLOCKED, PARTIAL or UNSUPPORTED; INTERRUPTED when the run was stopped.
 func (r *Run) Verdict() Status {
+	if r.TargetLost != "" {
+		return Error
+	}
 	if r.Interrupted {
 		return Interrupted
 	}

@@ -58,7 +58,9 @@ func WriteSummary(w io.Writer, r *Run) {
 		mode += "; --fail-on warn"
 	}
 	passed, of := r.Certified()
-	if r.Interrupted {
+	if r.TargetLost != "" {
+		fmt.Fprintf(w, "Not certified: the target stopped answering during the run (%s); %d of %d requirements had passed before%s\n", r.TargetLost, passed, of, r.ScopeNote())
+	} else if r.Interrupted {
 		// nothing is certified by a run that did not finish
 		fmt.Fprintf(w, "Not certified: the run was interrupted; %d of %d requirements had passed when it stopped%s\n", passed, of, r.ScopeNote())
 	} else {

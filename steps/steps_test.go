@@ -1,9 +1,12 @@
 package steps
 
 import (
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/cucumber/godog"
 )
 
 // TestStepsNeverImportTheSimulator keeps the layering: the suite (its steps, its target and
@@ -68,5 +71,28 @@ func TestEngineAndStepsAreApart(t *testing.T) {
 				t.Errorf("%s depends on %s", pkg, dep)
 			}
 		}
+	}
+}
+
+// TestCLIRunSaysWhereClientFeaturesBelong: `godog run ../features` reaches the client
+// features too; each says to run it with certify-client instead of failing as undefined.
+func TestCLIRunSaysWhereClientFeaturesBelong(t *testing.T) {
+	t.Setenv("FTPSGW_TARGET", "")
+	var out strings.Builder
+	status := godog.TestSuite{Name: "cli", ScenarioInitializer: InitializeScenario,
+		Options: &godog.Options{Format: "progress", Output: &out, FS: os.DirFS("../features"), Paths: []string{"client/session.feature"},
+			Strict: true, NoColors: true}}.Run()
+	if status == 0 || !strings.Contains(out.String(), "ftpsgw certify-client") || strings.Contains(out.String(), "undefined") {
+		t.Errorf("status %d:\n%s", status, out.String())
+	}
+}
+
+// TestRelativeTargetSaysWhereItWasLookedFor: a relative FTPSGW_TARGET that is not in the
+// test's folder gets an error that says why and what to give instead.
+func TestRelativeTargetSaysWhereItWasLookedFor(t *testing.T) {
+	t.Setenv("FTPSGW_TARGET", "my-target.yaml")
+	_, err := profileFromEnv()
+	if err == nil || !strings.Contains(err.Error(), "is relative") || !strings.Contains(err.Error(), "absolute path") {
+		t.Errorf("%v", err)
 	}
 }

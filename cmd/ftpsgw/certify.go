@@ -173,6 +173,8 @@ func finishRun(run *reports.Run, dir string, stdout, stderr io.Writer) int {
 		return exitNotCertified
 	case reports.Interrupted:
 		return exitInterrupted
+	case reports.Error:
+		return exitTargetLost
 	}
 	return exitFailure
 }

@@ -414,3 +414,100 @@ func TestContainmentIsJudgedByWhatIsReached(t *testing.T) {
 		t.Errorf("a folder of another role reached: code %d\n%s", code, stdout)
 	}
 }
+
+// TestGoTestGivesCertifysVerdict: `go test ./steps -run TestFeatures` passes where certify
+// warns (a failed SHOULD: exit 0) and fails where certify fails (a failed MUST).
+func TestGoTestGivesCertifysVerdict(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: runs go test inside the test (make test runs it)")
+	}
+	for _, tc := range []struct{ defect, tags string }{
+		{"no-session-reuse", "@GW-TLS-04"}, // SHOULD (assumed): certify warns
+		{"accept-tls13", "@GW-TLS-01"},     // MUST: certify fails
+	} {
+		sim := simtest.New(t, simtest.Options{Defects: []string{tc.defect}})
+		prof := foreignProfile(t, sim, "")
+		code, stdout, _ := runCLI("certify", "--target", prof, "--tags", tc.tags, "--report", t.TempDir())
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-run", "^TestFeatures$", "./steps", "-args", "-godog.tags="+tc.tags)
+		cmd.Dir = filepath.Join("..", "..")
+		cmd.Env = append(os.Environ(), "FTPSGW_TARGET="+prof)
+		out, err := cmd.CombinedOutput()
+		cancel()
+		if (err == nil) != (code == exitOK) {
+			t.Errorf("%s: certify exit %d, go test %v\ncertify:\n%s\ngo test:\n%s", tc.defect, code, err, stdout, out)
+		}
+	}
+}
+
+// TestATargetThatDiesMidRunIsAnError: a gateway that stops answering after its preflight
+// is not a broken gateway: the run's verdict is ERROR (exit 5), the requirements not reached
+// are NOT RUN, and nothing is FAILED for the scenario it died in.
+func TestATargetThatDiesMidRunIsAnError(t *testing.T) {
+	s := startStockServer(t, stockOptions{DieAfterLogins: 8})
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI("certify", "--target", s.Profile(t, ""), "--report", dir)
+	if code != exitTargetLost || !strings.Contains(stdout, "Verdict: ERROR") || !strings.Contains(stdout, "the target stopped answering") {
+		t.Errorf("code %d, want %d and Verdict: ERROR\n%s\n%s", code, exitTargetLost, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "not reached: the target stopped answering") {
+		t.Errorf("no requirement says it was not reached:\n%s", stdout)
+	}
+	junit, _ := os.ReadFile(filepath.Join(dir, "junit.xml"))
+	if !strings.Contains(string(junit), "ERROR: the target stopped answering") {
+		t.Errorf("junit.xml does not say the run ended in an error:\n%.400s", junit)
+	}
+}
+
+// TestStateAdapterRunHoldsTheLease: a certification through the reference state adapter
+// takes the simulator's lease like one through the control API: beside a run that holds it,
+// it waits and then says "target busy" (exit 1, nothing judged); run side by side with a
+// control-API certification, both certify the simulator whole, one after the other.
+func TestStateAdapterRunHoldsTheLease(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: runs two whole certifications side by side (make test runs it)")
+	}
+	tool.Need(t, "curl", "curl")
+	adapter, err := filepath.Abs("../../examples/state/ftpsgw-control.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := simtest.New(t, simtest.Options{})
+	viaAdapter := foreignProfile(t, sim, "state:\n  command: "+adapter+"\n  clock: virtual\n  env: {FTPSGW_CONTROL_URL: '"+sim.ControlURL+"'}\n")
+	viaAPI := foreignProfile(t, sim, "control: {url: '"+sim.ControlURL+"'}\n")
+	ctx := context.Background()
+	if _, err := sim.Control.AcquireLease(ctx, "someone-else", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI("certify", "--target", viaAdapter, "--report", t.TempDir(), "--lease-wait", "2s")
+	if code != exitFailure || !strings.Contains(stderr, "target busy") || !strings.Contains(stderr, "someone-else") || strings.Contains(stdout, "FAIL ") {
+		t.Errorf("busy target through the adapter: code %d\n%s\n%s", code, stdout, stderr)
+	}
+	if err := sim.Control.ReleaseLease(ctx, "someone-else"); err != nil {
+		t.Fatal(err)
+	}
+	bin := binary(t)
+	type result struct {
+		which string
+		code  int
+		out   string
+	}
+	results := make(chan result, 2)
+	for which, profile := range map[string]string{"state adapter": viaAdapter, "control API": viaAPI} {
+		go func() {
+			cmd := exec.Command(bin, "certify", "--target", profile, "--report", t.TempDir(), "--lease-wait", "3m")
+			out, _ := cmd.CombinedOutput()
+			results <- result{which, cmd.ProcessState.ExitCode(), string(out)}
+		}()
+	}
+	for range 2 {
+		select {
+		case r := <-results:
+			if r.code != exitOK || !strings.Contains(r.out, allCertified(t)) {
+				t.Errorf("%s run beside the other: code %d\n%s", r.which, r.code, r.out)
+			}
+		case <-time.After(5 * time.Minute):
+			t.Fatal("the side-by-side certifications did not end within 5 minutes")
+		}
+	}
+}

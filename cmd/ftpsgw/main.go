@@ -19,6 +19,7 @@ const (
 	exitUsage        = 2 // bad flags, arguments, tag expression or profile: nothing ran
 	exitNotCertified = 3 // certification: nothing failed, but a MUST in scope is not PASS (BLOCKED, PARTIAL, UNSUPPORTED)
 	exitInterrupted  = 4 // certification: stopped by SIGINT/SIGTERM or --deadline; reports show what ran
+	exitTargetLost   = 5 // certification: the target stopped answering after its preflight; reports show what ran
 )
 
 type command struct {

@@ -98,6 +98,11 @@ func TestServeDefaultsPrintAWorkingCurlLine(t *testing.T) {
 	tool.Need(t, "curl", "curl")
 	data := t.TempDir()
 	c := serve(t, "--data", data, "--listen", "127.0.0.1:0", "--passive-ports", "0", "--control", "127.0.0.1:0")
+	// The ready file is written as the listeners open; the welcome text follows it.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(c.stdout.String(), "curl ") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	out := c.stdout.String()
 	if !strings.Contains(out, "created a development PKI") || !strings.Contains(out, "curl ") {
 		t.Fatalf("welcome text:\n%s", out)

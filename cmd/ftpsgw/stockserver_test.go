@@ -6,6 +6,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,6 +28,7 @@ type stockServer struct {
 	opts     stockOptions
 	tls      *tls.Config
 	fs       afero.Fs
+	logins   atomic.Int32
 }
 
 type stockOptions struct {
@@ -36,6 +38,9 @@ type stockOptions struct {
 	BackslashPaths bool
 	// AllRoles: every user's root holds every identity's service folders (no role filter).
 	AllRoles bool
+	// DieAfterLogins > 0: the server stops (listener and sessions) after that many logins, as
+	// a gateway that crashes in the middle of a certification.
+	DieAfterLogins int32
 }
 
 func startStockServer(t *testing.T, opts stockOptions) *stockServer {
@@ -109,6 +114,10 @@ func (s *stockServer) ClientConnected(ftpserver.ClientContext) (string, error) {
 func (s *stockServer) ClientDisconnected(ftpserver.ClientContext) {}
 
 func (s *stockServer) AuthUser(_ ftpserver.ClientContext, user, pass string) (ftpserver.ClientDriver, error) {
+	if n := s.logins.Add(1); s.opts.DieAfterLogins > 0 && n >= s.opts.DieAfterLogins {
+		go s.srv.Stop()
+		return nil, os.ErrPermission
+	}
 	for _, id := range s.Manifest.Identities {
 		if id.Username == user && id.Password == pass {
 			// each user's own root: out and its role folders

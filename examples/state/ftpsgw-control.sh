@@ -4,18 +4,23 @@
 #
 #   ftpsgw-control.sh ACTION [ARGS...]
 #
-# Environment: FTPSGW_CONTROL_URL (e.g. http://127.0.0.1:6382), FTPSGW_CONTROL_TOKEN (optional).
-# Exit 0: done; 127: this action is not supported; anything else: it failed (the output says why).
+# Environment: FTPSGW_CONTROL_URL (e.g. http://127.0.0.1:6382), FTPSGW_CONTROL_TOKEN (optional),
+# and from the harness FTPSGW_LEASE: the run's lease, sent with every request while it holds
+# the simulator (`lease HOLDER TTL` takes it, `release HOLDER` gives it back).
+# Exit 0: done; 127: this action is not supported; anything else: it failed (the output says
+# why; for `lease`: another run holds the simulator).
 set -u
 url="${FTPSGW_CONTROL_URL:?set FTPSGW_CONTROL_URL}/control/v1"
 auth=""
 [ -n "${FTPSGW_CONTROL_TOKEN:-}" ] && auth="Authorization: Bearer $FTPSGW_CONTROL_TOKEN"
 
+lease="X-Ftpsgw-Lease: ${FTPSGW_LEASE:-}"
+
 call() { # METHOD PATH [JSON]
 	if [ $# -ge 3 ]; then
-		curl -fsS --max-time 30 -X "$1" -H "${auth:-X-No-Auth: 1}" -H 'Content-Type: application/json' -d "$3" "$url$2" >/dev/null
+		curl -fsS --max-time 30 -X "$1" -H "${auth:-X-No-Auth: 1}" -H "$lease" -H 'Content-Type: application/json' -d "$3" "$url$2" >/dev/null
 	else
-		curl -fsS --max-time 30 -X "$1" -H "${auth:-X-No-Auth: 1}" "$url$2" >/dev/null
+		curl -fsS --max-time 30 -X "$1" -H "${auth:-X-No-Auth: 1}" -H "$lease" "$url$2" >/dev/null
 	fi
 }
 
@@ -29,6 +34,17 @@ json_list() {
 action="${1:-}"
 [ $# -gt 0 ] && shift
 case "$action" in
+lease)
+	# 409: another run holds the simulator; its answer says who (curl -f hides the body)
+	out=$(curl -sS --max-time 30 -X POST -H "${auth:-X-No-Auth: 1}" -H 'Content-Type: application/json' \
+		-d "{\"holder\": \"$1\", \"ttl\": \"$2\"}" -w '\n%{http_code}' "$url/lease") || exit 1
+	code=$(printf '%s\n' "$out" | tail -n 1)
+	case "$code" in
+	2*) exit 0 ;;
+	404) exit 127 ;; # a simulator without leases
+	*) printf '%s\n' "$out" | sed '$d' | sed -n 's/.*"error": *"\([^"]*\)".*/\1/p' >&2; exit 1 ;;
+	esac ;;
+release) call DELETE "/lease/$1" ;;
 reset) call POST /reset ;;
 backend)
 	case "${1:-}" in

@@ -46,14 +46,20 @@ func Bind[E Evidence](bind func(*target.Target) (func(*godog.ScenarioContext) E,
 type collector struct {
 	mu    sync.Mutex
 	order []*scenarioRecord
+	// probe checks, after a scenario failed, that the target still answers (nil: no check);
+	// when it does not, lost is told why once and the rest of the run is not reached.
+	probe    func() error
+	lost     func(reason string)
+	lostOnce sync.Once
 }
 
 type scenarioRecord struct {
 	reports.Scenario
 	evidence    Evidence
 	start       time.Time
-	cut         bool // the run was interrupted before it started
-	interrupted bool // the run was interrupted while it ran
+	cut         bool   // the run was interrupted before it started
+	interrupted bool   // the run was interrupted while it ran
+	lost        string // the target stopped answering during it
 }
 
 func newCollector() *collector { return &collector{} }
@@ -72,8 +78,11 @@ func (c *collector) initializer(init Initializer) func(*godog.ScenarioContext) {
 			c.step(ctx, rec, st, status, err)
 			return ctx, nil
 		})
-		sc.After(func(ctx context.Context, _ *godog.Scenario, _ error) (context.Context, error) {
+		sc.After(func(ctx context.Context, _ *godog.Scenario, err error) (context.Context, error) {
 			c.end(rec)
+			if err != nil && ctx.Err() == nil {
+				c.checkTarget(rec)
+			}
 			return ctx, nil
 		})
 	}
@@ -107,6 +116,20 @@ func (c *collector) step(ctx context.Context, rec *scenarioRecord, st *godog.Ste
 		rec.interrupted = true // the run was stopped while this scenario ran
 	}
 	rec.Steps = append(rec.Steps, s)
+}
+
+// checkTarget asks, after a failed scenario, whether the target still answers: a failure of a
+// target that is gone is not a verdict on the gateway (the run ends as ERROR).
+func (c *collector) checkTarget(rec *scenarioRecord) {
+	if c.probe == nil {
+		return
+	}
+	if err := c.probe(); err != nil {
+		c.mu.Lock()
+		rec.lost = err.Error()
+		c.mu.Unlock()
+		c.lostOnce.Do(func() { c.lost(err.Error()) })
+	}
 }
 
 func (c *collector) end(rec *scenarioRecord) {
@@ -157,7 +180,10 @@ func (c *collector) scenarios() []reports.Scenario {
 			// Every step skipped and nothing said why: nothing was tested.
 			s.Status, s.NotRun = reports.NotRun, "no step ran"
 		}
-		if rec.interrupted && s.Status != reports.Pass {
+		if rec.lost != "" && s.Status != reports.Pass {
+			s.Status, s.NotRun, s.BlockedBy = reports.NotRun, "the target stopped answering during this scenario: "+rec.lost, ""
+		}
+		if rec.interrupted && s.Status != reports.Pass && rec.lost == "" {
 			// Cut by the interrupt: not a verdict on the target.
 			s.Status, s.NotRun, s.BlockedBy = reports.NotRun, "the run was interrupted while it ran: "+firstNonEmpty(s.Failure, "no step finished"), ""
 		}

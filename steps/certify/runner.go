@@ -16,13 +16,13 @@ import (
 	"math/big"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/cucumber/godog"
 
 	"github.com/ftpsgw/ftpsgw/features/catalogue"
 	"github.com/ftpsgw/ftpsgw/reports"
-	"github.com/ftpsgw/ftpsgw/simulator/control"
 	"github.com/ftpsgw/ftpsgw/steps/target"
 )
 
@@ -76,8 +76,8 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t.API != nil && opts.Profile.MayReset() {
-		release, err := holdLease(ctx, t.API, opts.LeaseWait, opts.Progress)
+	if t.State != nil && opts.Profile.MayReset() {
+		release, err := holdLease(ctx, t.State, opts.LeaseWait, opts.Progress)
 		if err != nil {
 			return nil, err
 		}
@@ -99,6 +99,21 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 	progress := &progressFilter{out: opts.Progress}
 	defer progress.flush()
 	results := newCollector()
+	// A target that stops answering after the preflight ends the run as ERROR: the
+	// scenarios not reached are NOT RUN, not failures of the gateway.
+	ctx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	var lost string
+	results.probe = func() error {
+		pctx, cancel := context.WithTimeout(context.Background(), 2*preflightWait)
+		defer cancel()
+		return Preflight(pctx, opts.Profile)
+	}
+	results.lost = func(reason string) {
+		lost = reason
+		fmt.Fprintf(opts.Progress, "\nthe target stopped answering: %s; ending the run\n", reason)
+		stopRun()
+	}
 	godog.TestSuite{
 		Name:                "ftpsgw",
 		ScenarioInitializer: results.initializer(init),
@@ -110,6 +125,18 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 	ran := results.scenarios()
 	if ctx.Err() == nil && len(ran) != len(p.selected) {
 		return nil, fmt.Errorf("internal error: %d scenarios were selected, godog ran %d", len(p.selected), len(ran))
+	}
+	if lost != "" {
+		run := p.report(opts, started, ran, false)
+		run.TargetLost = lost
+		for i := range run.Scenarios {
+			if s := &run.Scenarios[i]; s.Status == reports.NotRun && strings.HasPrefix(s.NotRun, "the run was interrupted") {
+				s.NotRun = "not reached: the target stopped answering"
+			}
+		}
+		run.Requirements = Verdicts(VerdictInput{Catalogue: p.suite.Requirements, Planned: p.suite.Scenarios, Selected: p.selected,
+			Scenarios: run.Scenarios, Strict: run.Strict, Scope: run.Scope})
+		return run, nil
 	}
 	return p.report(opts, started, ran, ctx.Err() != nil), nil
 }
@@ -161,30 +188,33 @@ func (p *runPlan) report(opts RunOptions, started time.Time, ran []reports.Scena
 	return run
 }
 
-// holdLease takes the simulator's lease for this run, so no other run resets it meanwhile,
-// waiting up to wait while another holds it, and renews it until release is called. The
-// control client sends the holder with every changing request meanwhile.
-func holdLease(ctx context.Context, api *control.Client, wait time.Duration, progress io.Writer) (release func(), err error) {
+// leaseTTL bounds how long a run's lease outlives the run when its holder is killed: it is
+// renewed every leaseTTL/3 while the run lives.
+const leaseTTL = 30 * time.Second
+
+// holdLease takes the target for this run through its state (the simulator's control API, or
+// a state adapter's lease action), so no other run resets it meanwhile, waiting up to wait
+// while another holds it, and renews it until release is called. A target without a lease
+// is run without one; one still busy after wait is "target busy" (an error, never a verdict).
+func holdLease(ctx context.Context, st target.State, wait time.Duration, progress io.Writer) (release func(), err error) {
 	if wait <= 0 {
 		wait = 2 * time.Minute
 	}
 	host, _ := os.Hostname()
 	holder := fmt.Sprintf("certify-%s@%s:%d", randomLetters(8), host, os.Getpid())
-	const ttl = 2 * time.Minute
 	deadline := time.Now().Add(wait)
 	told := false
 	for {
-		_, err = api.AcquireLease(ctx, holder, ttl)
+		err = st.Lease(ctx, holder, leaseTTL)
 		if err == nil {
 			break
 		}
-		if control.StatusOf(err) == 404 {
-			return func() {}, nil // a control API without leases (an older simulator): nothing to hold
+		if errors.Is(err, target.ErrNoLease) {
+			return func() {}, nil
 		}
-		if control.StatusOf(err) != 409 || time.Now().After(deadline) || ctx.Err() != nil {
-			var ae *control.APIError
-			if errors.As(err, &ae) && ae.Status == 409 {
-				return nil, errors.New(ae.Message)
+		if !errors.Is(err, target.ErrBusy) || time.Now().After(deadline) || ctx.Err() != nil {
+			if errors.Is(err, target.ErrBusy) {
+				return nil, err // "target busy: …": who holds it, and since when
 			}
 			return nil, fmt.Errorf("taking the target's lease: %w", err)
 		}
@@ -197,27 +227,25 @@ func holdLease(ctx context.Context, api *control.Client, wait time.Duration, pro
 		case <-time.After(time.Second):
 		}
 	}
-	api.Lease = holder
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(ttl / 4)
+		t := time.NewTicker(leaseTTL / 3)
 		defer t.Stop()
 		for {
 			select {
 			case <-stop:
 				return
 			case <-t.C:
-				_, _ = api.AcquireLease(context.Background(), holder, ttl)
+				_ = st.Lease(context.Background(), holder, leaseTTL)
 			}
 		}
 	}()
 	return func() {
 		close(stop)
 		<-done
-		_ = api.ReleaseLease(context.Background(), holder)
-		api.Lease = ""
+		_ = st.Release(context.Background(), holder)
 	}, nil
 }
 

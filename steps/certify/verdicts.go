@@ -61,7 +61,7 @@ func computeVerdicts(in VerdictInput, planned, selected map[catalogue.ID]int) []
 				req.Effective = "MUST"
 			}
 		}
-		var pass, fail, blocked, unsupported, cut int
+		var pass, fail, blocked, unsupported, cut, lost int
 		var why []string
 		for i, s := range in.Scenarios {
 			if !s.Has(r.ID.Tag()) {
@@ -86,12 +86,19 @@ func computeVerdicts(in VerdictInput, planned, selected map[catalogue.ID]int) []
 				unsupported++
 				why = append(why, "unsupported: "+s.Name+" ("+s.Unsupported+")")
 			case reports.NotRun:
-				cut++
+				if strings.Contains(s.NotRun, "the target stopped answering") {
+					lost++
+				} else {
+					cut++
+				}
 			}
 		}
 		notSelected := planned[r.ID] - selected[r.ID]
 		if cut > 0 {
 			why = append(why, fmt.Sprintf("%d scenario(s) cut by the interrupt", cut))
+		}
+		if lost > 0 {
+			why = append(why, fmt.Sprintf("%d scenario(s) not reached: the target stopped answering", lost))
 		}
 		if notSelected > 0 {
 			why = append(why, fmt.Sprintf("%d of %d scenario(s) not selected by --tags", notSelected, planned[r.ID]))

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/simulator/control"
@@ -43,7 +44,19 @@ type State interface {
 	// Reporting returns the same State telling note what it did (a state adapter's output
 	// is the evidence of the scenario that ran it).
 	Reporting(note func(format string, a ...any)) State
+	// Lease takes (or renews) the target for one certification run for ttl, so that no other
+	// run changes it meanwhile: ErrNoLease when the target has no such thing, an error
+	// wrapping ErrBusy when another holds it. Every action after it goes as the holder.
+	Lease(ctx context.Context, holder string, ttl time.Duration) error
+	// Release gives the target back.
+	Release(ctx context.Context, holder string) error
 }
+
+// ErrNoLease: the target cannot be taken for a run (it has no lease): runs go on without one.
+var ErrNoLease = errors.New("the target has no lease")
+
+// ErrBusy: another run holds the target.
+var ErrBusy = errors.New("target busy")
 
 // ErrStateUnsupported wraps the reason a target cannot be put into a state.
 var ErrStateUnsupported = errors.New("the target cannot be put into this state")
@@ -57,6 +70,26 @@ type controlState struct {
 func (c controlState) Describe() string                     { return "control API " + c.api.BaseURL }
 func (c controlState) Virtual() bool                        { return c.virtual }
 func (c controlState) Reporting(func(string, ...any)) State { return c }
+
+func (c controlState) Lease(ctx context.Context, holder string, ttl time.Duration) error {
+	_, err := c.api.AcquireLease(ctx, holder, ttl)
+	var ae *control.APIError
+	switch {
+	case err == nil:
+		c.api.Lease = holder // every request of this run goes as the holder
+		return nil
+	case control.StatusOf(err) == 404:
+		return ErrNoLease // a control API without leases (an older simulator)
+	case errors.As(err, &ae) && ae.Status == 409:
+		return fmt.Errorf("%w: %s", ErrBusy, strings.TrimPrefix(ae.Message, "target busy: "))
+	}
+	return err
+}
+
+func (c controlState) Release(ctx context.Context, holder string) error {
+	c.api.Lease = ""
+	return c.api.ReleaseLease(ctx, holder)
+}
 func (c controlState) Reset(ctx context.Context) error {
 	return c.api.Reset(ctx)
 }
@@ -116,6 +149,26 @@ func (c controlState) setService(ctx context.Context, service string, rule contr
 type commandState struct {
 	st     ProfileState
 	notify func(format string, a ...any) // evidence of the scenario running it
+	lease  *leaseHolder                  // the run's lease, given to every action as FTPSGW_LEASE
+}
+
+// leaseHolder is the lease a run holds through a state adapter, shared by the copies of the
+// commandState the scenarios get.
+type leaseHolder struct {
+	mu     sync.Mutex
+	holder string
+}
+
+func (l *leaseHolder) set(h string) {
+	l.mu.Lock()
+	l.holder = h
+	l.mu.Unlock()
+}
+
+func (l *leaseHolder) get() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.holder
 }
 
 func (c commandState) Describe() string { return "state adapter " + c.st.Command }
@@ -126,26 +179,62 @@ func (c commandState) Reporting(note func(string, ...any)) State {
 }
 
 func (c commandState) run(ctx context.Context, args ...string) error {
+	_, err := c.runCode(ctx, args...)
+	return err
+}
+
+// runCode runs one action and gives its exit code too (-1: it could not start).
+func (c commandState) runCode(ctx context.Context, args ...string) (int, error) {
 	env := os.Environ()
 	for k, v := range c.st.Env {
 		env = append(env, k+"="+v)
 	}
+	if c.lease != nil {
+		if h := c.lease.get(); h != "" {
+			env = append(env, "FTPSGW_LEASE="+h)
+		}
+	}
 	res, err := RunCommand(ctx, c.st.Command, args, env, time.Duration(c.st.Timeout))
 	if err != nil {
-		return fmt.Errorf("state adapter %q: %w", c.st.Command, err)
+		return -1, fmt.Errorf("state adapter %q: %w", c.st.Command, err)
 	}
 	if c.notify != nil {
 		c.notify("state adapter %s -> exit %d\n%s", strings.Join(args, " "), res.Code, res.Output)
 	}
 	switch {
 	case res.Code == 0:
-		return nil
+		return 0, nil
 	case res.Code == ExitUnsupported:
-		return fmt.Errorf("%w: the state adapter does not support %q (exit 127)", ErrStateUnsupported, strings.Join(args, " "))
+		return res.Code, fmt.Errorf("%w: the state adapter does not support %q (exit 127)", ErrStateUnsupported, strings.Join(args, " "))
 	case res.TimedOut:
-		return fmt.Errorf("state adapter %s: stopped after %s: %s", strings.Join(args, " "), time.Duration(c.st.Timeout), LastLine(res.Output))
+		return res.Code, fmt.Errorf("state adapter %s: stopped after %s: %s", strings.Join(args, " "), time.Duration(c.st.Timeout), LastLine(res.Output))
 	}
-	return fmt.Errorf("state adapter %s: exit %d: %s", strings.Join(args, " "), res.Code, LastLine(res.Output))
+	return res.Code, fmt.Errorf("state adapter %s: exit %d: %s", strings.Join(args, " "), res.Code, LastLine(res.Output))
+}
+
+// Lease runs `lease HOLDER TTL`: exit 0 taken (or renewed), 127 the target has no lease, any
+// other exit: another run holds it (the adapter's last line says who).
+func (c commandState) Lease(ctx context.Context, holder string, ttl time.Duration) error {
+	code, err := c.runCode(ctx, "lease", holder, ttl.String())
+	switch {
+	case err == nil:
+		c.lease.set(holder)
+		return nil
+	case code == ExitUnsupported:
+		return ErrNoLease
+	case code > 0:
+		return fmt.Errorf("%w: %v", ErrBusy, err)
+	}
+	return err
+}
+
+// Release runs `release HOLDER`.
+func (c commandState) Release(ctx context.Context, holder string) error {
+	c.lease.set("")
+	if _, err := c.runCode(ctx, "release", holder); err != nil && !errors.Is(err, ErrStateUnsupported) {
+		return err
+	}
+	return nil
 }
 
 func (c commandState) Reset(ctx context.Context) error { return c.run(ctx, "reset") }

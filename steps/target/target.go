@@ -36,7 +36,7 @@ func Open(ctx context.Context, p *Profile) (*Target, error) {
 		t.State = controlState{api: t.API, virtual: t.Virtual}
 	}
 	if p.State != nil {
-		t.State = commandState{st: *p.State}
+		t.State = commandState{st: *p.State, lease: &leaseHolder{}}
 		t.Virtual = p.State.Clock == "virtual"
 	}
 	return t, nil
