@@ -76,7 +76,9 @@ func (c controlState) Lease(ctx context.Context, holder string, ttl time.Duratio
 	var ae *control.APIError
 	switch {
 	case err == nil:
-		c.api.Lease = holder // every request of this run goes as the holder
+		if c.api.Lease != holder { // set once, before the run's requests (a renewal only reads it)
+			c.api.Lease = holder // every request of this run goes as the holder
+		}
 		return nil
 	case control.StatusOf(err) == 404:
 		return ErrNoLease // a control API without leases (an older simulator)
