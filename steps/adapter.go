@@ -3,6 +3,7 @@ package steps
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -179,11 +180,28 @@ func (x *clientSteps) clientFailureCause() catalogue.ID {
 		}
 	}
 	for _, e := range evs {
-		if verb, _, _ := strings.Cut(strings.ToUpper(e.Line), " "); e.Type == control.EventCommand && (verb == "PORT" || verb == "EPRT") {
-			return "CL-TLS-02"
+		verb, arg, _ := strings.Cut(strings.ToUpper(e.Line), " ")
+		if e.Type == control.EventCommand && (verb == "PORT" || verb == "EPRT" || verb == "PROT" && strings.TrimSpace(arg) != "P") {
+			return reqDataProtected // active mode, or data in clear
 		}
 	}
 	return ""
+}
+
+// judged is what a step that judges from the journal returns: when the journal holds
+// nothing to judge because the client refused the genuine gateway's certificate, the
+// failure is CL-TLS-04's to judge, not this requirement's.
+func (x *clientSteps) judged(err error) error {
+	var b *catalogue.BlockedError
+	if err == nil || errors.As(err, &b) {
+		return err
+	}
+	if evs, jerr := x.events(control.EventTLS, control.EventCommand); jerr == nil {
+		if refused, why := refusedGenuineCertificate(evs); refused {
+			return blockedBy(reqImpostor, fmt.Errorf("%w (the client refused the genuine gateway's certificate: %s)", err, why))
+		}
+	}
+	return err
 }
 
 // reqImpostor judges the client's check of the gateway's certificate: the impostors refused,

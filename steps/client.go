@@ -185,12 +185,12 @@ func (x *clientSteps) sawProtPBeforeTransfers() error {
 		case "STOR", "RETR", "LIST", "NLST", "MLSD", "APPE":
 			transfers++
 			if prot[e.Session] != "P" {
-				return expected("PROT P before "+verb, "PROT %q in session %s", prot[e.Session], e.Session)
+				return x.judged(expected("PROT P before "+verb, "PROT %q in session %s", prot[e.Session], e.Session))
 			}
 		}
 	}
 	if transfers == 0 {
-		return expected("at least one transfer", "none")
+		return x.judged(expected("at least one transfer", "none"))
 	}
 	return nil
 }
@@ -216,7 +216,7 @@ func (x *clientSteps) eachDataTLSEvent(check func(control.Event) error) error {
 		return err
 	}
 	if len(evs) == 0 {
-		return expected("TLS-protected data connections", "no data connection with TLS")
+		return x.judged(expected("TLS-protected data connections", "no data connection with TLS"))
 	}
 	for _, e := range evs {
 		if err := check(e); err != nil {
@@ -229,7 +229,7 @@ func (x *clientSteps) eachDataTLSEvent(check func(control.Event) error) error {
 func (x *clientSteps) sawDataTLS() error {
 	return x.eachDataTLSEvent(func(e control.Event) error {
 		if e.TLSVersion == "" {
-			return expected("TLS on the data connection", "%+v", e)
+			return x.judged(expected("TLS on the data connection", "%+v", e))
 		}
 		return nil
 	})
@@ -256,11 +256,11 @@ func (x *clientSteps) sawOwnUsername() error {
 	_, cert, _ := x.suite.profile.Identity(x.suite.adapter.Identity)
 	id, _ := certs.FromCertificate(cert.Leaf)
 	if len(evs) == 0 {
-		return expected("a login", "none")
+		return x.judged(expected("a login", "none"))
 	}
 	for _, e := range evs {
 		if !e.OK || e.Username != id.Username() {
-			return expected("logins as "+id.Username()+" that succeed", "%q ok=%v %s", e.Username, e.OK, e.Reason)
+			return x.judged(expected("logins as "+id.Username()+" that succeed", "%q ok=%v %s", e.Username, e.OK, e.Reason))
 		}
 	}
 	return nil
@@ -276,7 +276,7 @@ func (x *clientSteps) sawUploadedOnce() error {
 		return err
 	}
 	if n != 1 {
-		return expected("exactly one completed upload of "+f.name, "%d", n)
+		return x.judged(expected("exactly one completed upload of "+f.name, "%d", n))
 	}
 	return nil
 }
@@ -287,7 +287,7 @@ func (x *clientSteps) sawReconnect() error {
 		return err
 	}
 	if len(evs) < 2 {
-		return expected("a reconnection after the dropped connection", "%d connection(s)", len(evs))
+		return x.judged(expected("a reconnection after the dropped connection", "%d connection(s)", len(evs)))
 	}
 	return nil
 }
@@ -307,7 +307,7 @@ func (x *clientSteps) sawUploadsUnderNames(n, distinct int) error {
 	slices.Sort(uniq)
 	uniq = slices.Compact(uniq)
 	if len(names) != n || len(uniq) != distinct {
-		return expected(fmt.Sprintf("%d uploads under %d names", n, distinct), "%v", names)
+		return x.judged(expected(fmt.Sprintf("%d uploads under %d names", n, distinct), "%v", names))
 	}
 	return nil
 }
@@ -323,7 +323,7 @@ func (x *clientSteps) arrivedWhole(service string) error {
 			return nil
 		}
 	}
-	return expected(fmt.Sprintf("%s in %s with SHA-256 %s", f.name, service, x.localSums[len(x.localSums)-1][:16]), "%s", describeSubs(subs))
+	return x.judged(expected(fmt.Sprintf("%s in %s with SHA-256 %s", f.name, service, x.localSums[len(x.localSums)-1][:16]), "%s", describeSubs(subs)))
 }
 
 func (x *clientSteps) recordedASCII() error {
@@ -335,12 +335,12 @@ func (x *clientSteps) recordedASCII() error {
 	for _, sub := range subs {
 		if sub.Name == f.name {
 			if !sub.ASCII {
-				return expected(f.name+" uploaded with TYPE A", "binary (TYPE I)")
+				return x.judged(expected(f.name+" uploaded with TYPE A", "binary (TYPE I)"))
 			}
 			return nil
 		}
 	}
-	return expected("a submission "+f.name, "%s", describeSubs(subs))
+	return x.judged(expected("a submission "+f.name, "%s", describeSubs(subs)))
 }
 
 func (x *clientSteps) dropAtNext(at string) error {
@@ -381,10 +381,10 @@ func (x *clientSteps) receiptFolderHoldsCodes(list string) error {
 			for _, e := range entries {
 				have = append(have, e.Name())
 			}
-			return expected(name+" in the client's receipt folder", "%v", have)
+			return x.judged(expected(name+" in the client's receipt folder", "%v", have))
 		}
 		if want := x.receipts[code]; string(got) != want {
-			return expected(name+" byte for byte as in /out ("+fmt.Sprint(len(want))+" bytes)", "%s", describeDiff(got, []byte(want)))
+			return x.judged(expected(name+" byte for byte as in /out ("+fmt.Sprint(len(want))+" bytes)", "%s", describeDiff(got, []byte(want))))
 		}
 	}
 	return nil

@@ -41,7 +41,7 @@ func (x *clientSteps) sawCloseNotify() error {
 		}
 	}
 	if n == 0 {
-		return expected("an upload", "none")
+		return x.judged(expected("an upload", "none"))
 	}
 	return nil
 }

@@ -1,9 +1,12 @@
 package certify
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"slices"
@@ -80,4 +83,32 @@ func preflightError(p *target.Profile, wait time.Duration, err error) error {
 		return fmt.Errorf("no 220 greeting within %s from %s: is this an implicit FTPS port? set mode: implicit", wait, p.Address)
 	}
 	return fmt.Errorf("%s did not greet as an FTP server: %v", p.Address, err)
+}
+
+// Alive tells whether the target still answers as an FTP server: a TCP connection and its 220
+// greeting (after a TLS handshake on an implicit port, whatever certificate it shows: a
+// simulator may be presenting an impostor on purpose). It judges nothing of the gateway:
+// a run whose target is no longer Alive ends as ERROR.
+func Alive(ctx context.Context, p *target.Profile) error {
+	wait := min(time.Duration(p.Timeouts.Operation), preflightWait)
+	d := net.Dialer{Timeout: wait}
+	conn, err := d.DialContext(ctx, "tcp", p.Address)
+	if err != nil {
+		return fmt.Errorf("cannot reach %s: %w", p.Address, err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(wait))
+	var r io.Reader = conn
+	if p.Mode == "implicit" {
+		tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, ServerName: p.ServerName}) // liveness only: nothing is sent
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return fmt.Errorf("%s: no TLS handshake: %w", p.Address, err)
+		}
+		r = tc
+	}
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "220") {
+		return fmt.Errorf("%s: no 220 greeting (%q, %v)", p.Address, strings.TrimSpace(line), err)
+	}
+	return nil
 }

@@ -107,7 +107,7 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 	results.probe = func() error {
 		pctx, cancel := context.WithTimeout(context.Background(), 2*preflightWait)
 		defer cancel()
-		return Preflight(pctx, opts.Profile)
+		return Alive(pctx, opts.Profile)
 	}
 	results.lost = func(reason string) {
 		lost = reason
