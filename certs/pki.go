@@ -2,12 +2,10 @@ package certs
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/big"
@@ -138,6 +136,9 @@ const (
 
 // Options for NewPKI.
 type Options struct {
+	// Keys, when set, gives the PKI's keys from a cache instead of generating them
+	// (certificates are still issued anew, under CA names of this PKI's own).
+	Keys        *KeyCache
 	Algorithm   KeyAlgorithm
 	ServerNames []string     // extra DNS names or IP addresses for the gateway certificate
 	Clients     []ClientSpec // nil: DefaultClients()
@@ -223,7 +224,11 @@ func NewPKI(opts Options) (*PKI, error) {
 		now = time.Now()
 	}
 	now = now.UTC().Truncate(time.Second)
-	iss := issuer{alg: opts.Algorithm, now: now}
+	var idb [4]byte
+	if _, err := rand.Read(idb[:]); err != nil {
+		return nil, err
+	}
+	iss := issuer{alg: opts.Algorithm, now: now, keys: opts.Keys, slot: new(int), id: hex.EncodeToString(idb[:])}
 	p := &PKI{Algorithm: opts.Algorithm}
 
 	var err error
@@ -289,18 +294,22 @@ func (p *PKI) Client(name string) (IssuedClient, bool) {
 }
 
 type issuer struct {
-	alg KeyAlgorithm
-	now time.Time
+	alg  KeyAlgorithm
+	now  time.Time
+	keys *KeyCache // nil: every key generated
+	slot *int      // the next cache slot
+	id   string    // this PKI's id: its CAs' names carry it
 }
 
+// key is the next key of the PKI: from the key cache when it has one (slot by slot, in the
+// order NewPKI issues), else generated.
 func (i issuer) key() (crypto.Signer, error) {
-	switch i.alg {
-	case KeyRSAPSS:
-		return rsa.GenerateKey(rand.Reader, 3072)
-	case KeyRSA:
-		return rsa.GenerateKey(rand.Reader, 2048)
+	if i.keys == nil {
+		return generateKey(i.alg)
 	}
-	return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	slot := *i.slot
+	*i.slot++
+	return i.keys.Key(i.alg, slot)
 }
 
 func sigAlg(alg KeyAlgorithm) x509.SignatureAlgorithm {
@@ -345,6 +354,11 @@ func (i issuer) ca(name string, parent *IssuedCert) (IssuedCert, error) {
 	key, err := i.key()
 	if err != nil {
 		return IssuedCert{}, err
+	}
+	if i.keys != nil {
+		// Cached keys repeat across PKIs: a name of this PKI's own keeps another PKI's
+		// certificates (issued under the same key) from chaining to this one.
+		name += " [" + i.id + "]"
 	}
 	tmpl := &x509.Certificate{
 		Subject:               pkix.Name{CommonName: name, Organization: []string{pkiOrgName}, Country: []string{"DK"}},

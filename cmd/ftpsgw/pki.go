@@ -12,7 +12,7 @@ import (
 
 func runPKI(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(stderr, "Usage:\n  ftpsgw pki init --out DIR [--force] [--key ecdsa|rsa|rsa-pss] [--server-name NAME]...\n  ftpsgw pki show FILE [--password P12PASSWORD]")
+		fmt.Fprintln(stderr, "Usage:\n  ftpsgw pki init --out DIR [--force] [--key ecdsa|rsa|rsa-pss] [--server-name NAME]...\n  ftpsgw pki show FILE [--password P12PASSWORD]\n  ftpsgw pki clear-cache   (drop the cached test keys that certify, certify-client and simtest issue from)")
 		if len(args) == 0 {
 			return exitUsage
 		}
@@ -23,8 +23,10 @@ func runPKI(args []string, stdout, stderr io.Writer) int {
 		return runPKIInit(args[1:], stdout, stderr)
 	case "show":
 		return runPKIShow(args[1:], stdout, stderr)
+	case "clear-cache":
+		return runPKIClearCache(args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "ftpsgw pki: unknown subcommand %q (use init or show)\n", args[0])
+	fmt.Fprintf(stderr, "ftpsgw pki: unknown subcommand %q (use init, show or clear-cache)\n", args[0])
 	return exitUsage
 }
 
@@ -131,5 +133,25 @@ func runPKIShow(args []string, stdout, stderr io.Writer) int {
 	if as4 := id.UsernameWith(certs.UIDAS4Client); as4 != id.Username() {
 		fmt.Fprintf(stdout, "              %s as SKAT's AS4 client would build it (ASSUMED alternative; serve setting uid_mapping: as4-client)\n", as4)
 	}
+	return exitOK
+}
+
+// runPKIClearCache drops the key cache certify, certify-client and simtest issue their test
+// PKIs from (certs.DefaultKeyCache); the next run makes the keys again.
+func runPKIClearCache(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "ftpsgw pki clear-cache: unexpected argument %q\n", args[0])
+		return exitUsage
+	}
+	cache := certs.DefaultKeyCache()
+	if cache == nil {
+		fmt.Fprintf(stdout, "no key cache (%s=off, or no user cache folder)\n", certs.KeyCacheEnv)
+		return exitOK
+	}
+	n, err := cache.Clear()
+	if err != nil {
+		return fail(stderr, "clearing the key cache %s: %v", cache.Dir, err)
+	}
+	fmt.Fprintf(stdout, "removed %d cached test keys from %s\n", n, cache.Dir)
 	return exitOK
 }

@@ -125,3 +125,20 @@ func TestConcurrentPKIInitOneWins(t *testing.T) {
 		t.Errorf("temporary folders left behind: %v", leftovers)
 	}
 }
+
+// TestPKIClearCache: `ftpsgw pki clear-cache` drops the cached keys of the folder
+// FTPSGW_KEY_CACHE names, and the next PKI makes them again.
+func TestPKIClearCache(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv(certs.KeyCacheEnv, dir)
+	if _, err := certs.NewPKI(certs.Options{Keys: certs.DefaultKeyCache()}); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI("pki", "clear-cache")
+	if code != exitOK || !strings.Contains(stdout, "removed") || !strings.Contains(stdout, dir) {
+		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*", "*.pem")); len(left) != 0 {
+		t.Errorf("keys left: %v", left)
+	}
+}

@@ -146,8 +146,11 @@ func Start(ctx context.Context, opts Options) (*Simulator, error) {
 	return s, nil
 }
 
+// freshPKI issues a PKI for this simulator: new certificates and CA names, keys from the
+// user's key cache (certs.DefaultKeyCache: made once per key type, FTPSGW_KEY_CACHE=off to
+// make them anew), so a start costs signatures, not seconds of key generation.
 func freshPKI(dir string, alg certs.KeyAlgorithm) (*certs.Manifest, error) {
-	p, err := certs.NewPKI(certs.Options{Algorithm: alg})
+	p, err := certs.NewPKI(certs.Options{Algorithm: alg, Keys: certs.DefaultKeyCache()})
 	if err != nil {
 		return nil, err
 	}
