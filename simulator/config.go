@@ -84,6 +84,9 @@ type Config struct {
 	LogLevel string `yaml:"log_level"`
 	// Clock: "real" (wall clock) or "virtual" (moves only through the control API).
 	Clock ClockMode `yaml:"clock"`
+	// Durability: "process" (default: survives the simulator's process dying) or "power"
+	// (survives the machine losing power: fsync before 226). See DurabilityProcess.
+	Durability DurabilityMode `yaml:"durability"`
 	// Control is the control API listener (HTTP+JSON, /control/v1, /metrics).
 	Control ControlSettings `yaml:"control"`
 	// Backend models the link to SKAT's backend systems and how each service answers.
@@ -174,6 +177,8 @@ type (
 	OutDeleteMode string
 	// ClockMode is clock: real or virtual.
 	ClockMode string
+	// DurabilityMode is durability: what an accepted upload survives.
+	DurabilityMode string
 )
 
 // Setting values.
@@ -193,6 +198,15 @@ const (
 
 	OutDeleteDeny  OutDeleteMode = "deny"
 	OutDeleteAllow OutDeleteMode = "allow"
+
+	// DurabilityProcess: an upload answered 226 and every receipt survive the simulator's
+	// process dying at any point (kill -9, OOM, a cancelled CI job): files are renamed into
+	// place after they are written, SQLite runs WAL with synchronous=NORMAL; nothing is
+	// fsynced, so a power cut of the machine may lose the last moments.
+	DurabilityProcess DurabilityMode = "process"
+	// DurabilityPower: they survive the machine losing power too: every upload is fsynced
+	// (file and folder) before 226 and every SQLite commit is synchronous=FULL. Slower on disk.
+	DurabilityPower DurabilityMode = "power"
 )
 
 // DefaultConfig returns the documented defaults: the real gateway's port numbers on loopback
@@ -204,6 +218,7 @@ func DefaultConfig() Config {
 		Data:              "ftpsgw-data",
 		SessionReuse:      ReuseOff,
 		CloseNotify:       CloseNotifyRequired,
+		Durability:        DurabilityProcess,
 		UniqueScope:       ScopeCVR,
 		ReuseReply:        ReuseReplyReceipt,
 		OutDelete:         OutDeleteAllow,
@@ -430,6 +445,7 @@ func (c *Config) validateChoices() []error {
 	}
 	oneOf("session_reuse", string(c.SessionReuse), string(ReuseOff), string(ReuseRequired))
 	oneOf("close_notify", string(c.CloseNotify), string(CloseNotifyRequired), string(CloseNotifyOptional))
+	oneOf("durability", string(c.Durability), string(DurabilityProcess), string(DurabilityPower))
 	oneOf("unique_scope", string(c.UniqueScope), string(ScopeCertificate), string(ScopeCVR), string(ScopeGlobal))
 	oneOf("reuse_reply", string(c.ReuseReply), string(ReuseReplyReceipt), string(ReuseReplyReject))
 	oneOf("receipt_language", c.ReceiptLanguage, "da", "en")

@@ -91,7 +91,11 @@ func Start(ctx context.Context, cfg Config, opts Options) (*Server, error) {
 		lock.release()
 		return nil, err
 	}
-	store, err := store.OpenStore(data)
+	sync := store.SyncNormal
+	if cfg.Durability == DurabilityPower {
+		sync = store.SyncFull
+	}
+	store, err := store.OpenStoreSync(data, sync)
 	if err != nil {
 		lock.release()
 		return nil, err

@@ -87,7 +87,7 @@ func (u *uploads) startUpload(f *folders, service, name string) (ftpserver.FileT
 }
 
 // upload is one STOR in progress. Bytes go to a temporary file; only a transfer that ends
-// cleanly is fsynced, renamed into the spool and committed (name burned, submission recorded)
+// cleanly is written out (fsynced with durability: power), renamed into the spool and committed (name burned, submission recorded)
 // before the library sends 226. Anything else deletes the file and frees the name.
 type upload struct {
 	quotaLeft int64 // bytes this upload may still take under daily_quota (-1: no quota)
@@ -220,8 +220,10 @@ func (u *upload) Close() error {
 		if err != nil {
 			return fail(storageError(g.log, err))
 		}
-		if err := u.tmp.Sync(); err != nil {
-			return fail(storageError(g.log, err))
+		if g.cfg.Durability == DurabilityPower {
+			if err := u.tmp.Sync(); err != nil {
+				return fail(storageError(g.log, err))
+			}
 		}
 		if err := u.tmp.Close(); err != nil {
 			return fail(storageError(g.log, err))
@@ -234,7 +236,9 @@ func (u *upload) Close() error {
 		if err := os.Rename(u.tmp.Name(), dst); err != nil {
 			return fail(storageError(g.log, err))
 		}
-		_ = syncDir(filepath.Dir(dst))
+		if g.cfg.Durability == DurabilityPower {
+			_ = syncDir(filepath.Dir(dst))
+		}
 	}
 	sub := store.Submission{Username: f.username, CVR: f.cvr, Service: u.service, Name: u.name.Name, Size: u.size,
 		SHA256: hex.EncodeToString(u.hash.Sum(nil)), ASCII: u.ascii, Validation: u.name.Validation, Reused: u.reused,

@@ -56,6 +56,7 @@ func serveFlags(cfg *simulator.Config, stderr io.Writer) (*flag.FlagSet, *string
 		return nil
 	})
 	fs.StringVar(&cfg.Timing, "timing", cfg.Timing, "fast (receipts within seconds) or realistic (the published delays: status 1 after 15s, 2 after 4h, replies after 36h; best with --clock virtual)")
+	fs.Var(textFlag[simulator.DurabilityMode]{&cfg.Durability}, "durability", "process: uploads and receipts survive the simulator's process dying (no fsync); power: they survive a power cut too (fsync before 226, slower)")
 	fs.Var(textFlag[simulator.CloseNotifyMode]{&cfg.CloseNotify}, "close-notify", "required: refuse an upload whose TLS data connection ends without close_notify (it may be truncated); optional: accept it (ASSUMED; see config.example.yaml)")
 	fs.Func("drain", "on SIGTERM or Ctrl-C, wait this long for uploads in flight before closing them (default 30s; a second signal stops at once)", func(v string) error {
 		d, err := time.ParseDuration(v)

@@ -19,10 +19,22 @@ type sqlDB struct{ db *sql.DB }
 const metaSchema = `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `
 
+// Sync is SQLite's synchronous setting for a database (always in WAL mode): SyncFull commits
+// survive a power cut, SyncNormal the process dying (the WAL is in the page cache).
+type Sync string
+
+const (
+	SyncFull   Sync = "FULL"
+	SyncNormal Sync = "NORMAL"
+)
+
 // openDB opens (creating if needed) dataDir/file and applies the meta table and schema.
-func openDB(dataDir, file, schema string) (sqlDB, error) {
+func openDB(dataDir, file, schema string, sync Sync) (sqlDB, error) {
 	path := filepath.Join(dataDir, file)
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	if sync != SyncNormal {
+		sync = SyncFull
+	}
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(" + string(sync) + ")&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 	connector, err := newCachingConnector(dsn) // pure-Go SQLite (the binary stays static), statements kept prepared
 	if err != nil {
 		return sqlDB{}, fmt.Errorf("opening %s: %w", path, err)

@@ -30,7 +30,7 @@ func cachedCount(t *testing.T, db *sql.DB) int {
 // is not reused under them; a failed statement (a constraint) stays usable.
 func TestStatementCache(t *testing.T) {
 	ctx := context.Background()
-	s, err := openDB(t.TempDir(), "cache.db", `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE);`)
+	s, err := openDB(t.TempDir(), "cache.db", `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE);`, SyncFull)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -113,9 +113,12 @@ CREATE INDEX IF NOT EXISTS outbox_live_created ON outbox (created_at) WHERE dele
 `
 
 // OpenStore opens (creating if needed) dataDir/gateway.db: the gateway's tables, and the
-// embedded security system's (security_source).
-func OpenStore(dataDir string) (*Store, error) {
-	db, err := openDB(dataDir, "gateway.db", schema)
+// embedded security system's (security_source), every commit synchronous=FULL.
+func OpenStore(dataDir string) (*Store, error) { return OpenStoreSync(dataDir, SyncFull) }
+
+// OpenStoreSync is OpenStore with the database's synchronous setting.
+func OpenStoreSync(dataDir string, sync Sync) (*Store, error) {
+	db, err := openDB(dataDir, "gateway.db", schema, sync)
 	if err != nil {
 		return nil, err
 	}

@@ -259,12 +259,12 @@ func queryReceived(ctx context.Context, q querier, where string, args ...any) ([
 
 // OpenSecurityStore opens (creating if needed) dataDir/security.db, the store of `ftpsgw security`.
 func OpenSecurityStore(dataDir string) (SecurityStore, error) {
-	db, err := openDB(dataDir, "security.db", securitySchema)
+	db, err := openDB(dataDir, "security.db", securitySchema, SyncFull)
 	return SecurityStore{db}, err
 }
 
 // OpenBackendStore opens (creating if needed) dataDir/backend.db, the store of `ftpsgw backend`.
 func OpenBackendStore(dataDir string) (BackendStore, error) {
-	db, err := openDB(dataDir, "backend.db", backendSchema)
+	db, err := openDB(dataDir, "backend.db", backendSchema, SyncFull)
 	return BackendStore{db}, err
 }
