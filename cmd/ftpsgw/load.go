@@ -55,6 +55,7 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 	folder := fs.String("folder", "", "upload folder (default: the identity's first folder)")
 	serverPID := fs.Int("server-pid", 0, "sample this server process's CPU and RSS from /proc (with --target)")
 	pprofOn := fs.Bool("pprof", false, "without --target: start the simulator with --pprof and print its profiler URL")
+	durability := fs.String("durability", "", "without --target: the simulator's durability, process or power (default: serve's default)")
 	jsonOut := fs.String("json", "", "also write the result as JSON to this file")
 	receiptLag := fs.Bool("receipt-lag", false, "sessions/upload: after the run, wait for a status 1 per upload on the target's receipt counter (control API /metrics) and report the lag")
 	fs.Usage = func() {
@@ -94,7 +95,7 @@ func runLoad(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "ftpsgw load: --server-pid goes with --target (without it the simulator child is measured)")
 			return exitUsage
 		}
-		sim, profile, err := startChildSimulator(ctx, stderr, *pprofOn)
+		sim, profile, err := startChildSimulator(ctx, stderr, *pprofOn, *durability)
 		if err != nil {
 			return fail(stderr, "starting the simulator: %v", err)
 		}
@@ -166,13 +167,13 @@ func writeLoadJSON(path string, r *load.Result) error {
 // CPU and RSS are its own: as users run it (real clock, journal, database and receipts on),
 // with one change: a load generator's thousands of sessions from one address and identity
 // are not an attack, so lock-out and session limits are lifted.
-func startChildSimulator(ctx context.Context, stderr io.Writer, pprofOn bool) (*simtest.Simulator, *target.Profile, error) {
+func startChildSimulator(ctx context.Context, stderr io.Writer, pprofOn bool, durability string) (*simtest.Simulator, *target.Profile, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, nil, err
 	}
 	sim, err := simtest.Start(ctx, simtest.Options{Mode: simtest.ChildProcess, Binary: self, RealClock: true,
-		SessionReuse: simulator.ReuseOff, PassivePorts: "0", LiftSessionLimits: true, Pprof: pprofOn,
+		SessionReuse: simulator.ReuseOff, PassivePorts: "0", LiftSessionLimits: true, Pprof: pprofOn, Durability: simulator.DurabilityMode(durability),
 		Stderr: stderr, LogLevel: "error"})
 	if err != nil {
 		return nil, nil, err

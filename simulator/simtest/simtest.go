@@ -60,6 +60,8 @@ type Options struct {
 	Defects []string
 	// Observe records instead of enforcing what client certification judges (simulator.Observe).
 	Observe bool
+	// Durability is the serve setting durability; empty: the default (process).
+	Durability simulator.DurabilityMode
 	// PassivePorts "LO-HI"; empty: the simulator's default (36000-39999); "0": any free port.
 	PassivePorts string
 	// LiftSessionLimits removes the session limits (load generation from one address).
@@ -179,6 +181,9 @@ func (o Options) config(dir, pki string) simulator.Config {
 	}
 	cfg.Control.Pprof = o.Pprof
 	cfg.PublicHost = o.PublicHost
+	if o.Durability != "" {
+		cfg.Durability = o.Durability
+	}
 	return cfg
 }
 
@@ -215,6 +220,7 @@ func (s *Simulator) startChild(ctx context.Context, opts Options) error {
 	if opts.LiftSessionLimits {
 		y.WriteString("limits: {max_sessions: 0, max_sessions_per_address: 0, max_sessions_per_identity: 0}\n")
 	}
+	fmt.Fprintf(&y, "durability: %s\n", cfg.Durability)
 	cfgFile := filepath.Join(s.Dir, "serve.yaml")
 	if err := os.WriteFile(cfgFile, []byte(y.String()), 0o600); err != nil {
 		return err
