@@ -13,6 +13,7 @@ import (
 	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/features/catalogue"
 	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/steps/statusfile"
 )
 
 // RegisterClient registers the client-certification hooks and steps (a Suite made by
@@ -373,7 +374,7 @@ func (x *clientSteps) receiptFolderHolds(list string) error {
 func (x *clientSteps) receiptFolderHoldsCodes(list string) error {
 	f, _ := x.lastFile()
 	for _, code := range parseCodes(list) {
-		name := receiptName(f.service, f.name, code)
+		name := statusfile.Name(f.service, f.name, code)
 		got, err := os.ReadFile(filepath.Join(x.receiptDir, name))
 		if err != nil {
 			entries, _ := os.ReadDir(x.receiptDir)

@@ -1,22 +1,15 @@
 package steps
 
 import (
-	"bytes"
-	"encoding/xml"
 	"fmt"
-	"io"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
+	"github.com/ftpsgw/ftpsgw/steps/statusfile"
 )
-
-func receiptName(service, file string, code int) string {
-	return fmt.Sprintf("status_%s_%s_%d.xml", service, file, code)
-}
 
 // listOut lists an identity's /out over FTPS.
 func (w *World) listOut(who string) ([]string, error) {
@@ -85,7 +78,7 @@ func (w *World) waitReceipts(f upFile, codes ...int) error {
 		}
 		have := true
 		for _, code := range codes {
-			if !slices.Contains(list, receiptName(f.service, f.name, code)) {
+			if !slices.Contains(list, statusfile.Name(f.service, f.name, code)) {
 				have = false
 			}
 		}
@@ -97,7 +90,7 @@ func (w *World) waitReceipts(f upFile, codes ...int) error {
 			if fresh {
 				for code, data := range got {
 					w.receipts[code] = data
-					w.note("receipt %s:\n%s", receiptName(f.service, f.name, code), strings.TrimSpace(data))
+					w.note("receipt %s:\n%s", statusfile.Name(f.service, f.name, code), strings.TrimSpace(data))
 				}
 				return nil
 			}
@@ -135,119 +128,6 @@ func receiptPathWorked(awaited []int, came []string) bool {
 	return slices.Contains(awaited, 0) && len(came) > 0
 }
 
-// publishedOrder is the element order of a status file's <file>, as published; Response and
-// Error are optional.
-var publishedOrder = []string{"filename", "FTPTransaktionsId", "SKATTransactionId", "timestamp", "status.code", "service", "Response", "Error"}
-
-var timestampRe = regexp.MustCompile(`^\d{14}$`)
-
-type statusFile struct {
-	elements  []string
-	text      map[string]string
-	errorCode string
-	response  string
-}
-
-// parseReceipt reads a status file's <status><file> children in order.
-func parseReceipt(content string) (statusFile, error) {
-	sf := statusFile{text: map[string]string{}}
-	dec := xml.NewDecoder(bytes.NewReader([]byte(content)))
-	var path []string
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return sf, fmt.Errorf("not well-formed XML: %w", err)
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			path = append(path, t.Name.Local)
-			if len(path) == 3 && path[0] == "status" && path[1] == "file" {
-				sf.elements = append(sf.elements, t.Name.Local)
-			}
-		case xml.EndElement:
-			path = path[:len(path)-1]
-		case xml.CharData:
-			if len(path) == 0 {
-				continue
-			}
-			v := strings.TrimSpace(string(t))
-			if v == "" {
-				continue
-			}
-			key := strings.Join(path, "/")
-			sf.text[key] += v
-			switch key {
-			case "status/file/Error/Error.code":
-				sf.errorCode = v
-			case "status/file/Response/Filename":
-				sf.response = v
-			}
-		}
-	}
-	if len(sf.elements) == 0 {
-		return sf, fmt.Errorf("no <status><file> element")
-	}
-	return sf, nil
-}
-
-// checkPublished checks a receipt against the published form.
-func checkPublished(content string, f upFile, username string) error {
-	if !strings.HasPrefix(content, `<?xml version="1.0" encoding="UTF-8" standalone="no"?>`) {
-		first, _, _ := strings.Cut(content, "\n")
-		return expected(`the published declaration <?xml version="1.0" encoding="UTF-8" standalone="no"?>`, "%q", first)
-	}
-	sf, err := parseReceipt(content)
-	if err != nil {
-		return err
-	}
-	// Required elements, in the published order, with optional Response and Error after them.
-	want := publishedOrder[:6]
-	if len(sf.elements) < 6 || !slices.Equal(sf.elements[:6], want) {
-		return expected(fmt.Sprintf("<file> children in the order %v", want), "%v", sf.elements)
-	}
-	for _, extra := range sf.elements[6:] {
-		if extra != "Response" && extra != "Error" {
-			return expected("only Response or Error after service", "%q", extra)
-		}
-	}
-	get := func(k string) string { return sf.text["status/file/"+k] }
-	switch {
-	case get("filename") != serverPath(username, f.service, f.name):
-		return expected("filename "+serverPath(username, f.service, f.name)+" (the file's path on the gateway)", "%q", get("filename"))
-	case get("FTPTransaktionsId") != f.name:
-		return expected("FTPTransaktionsId "+f.name+" (the uploaded name)", "%q", get("FTPTransaktionsId"))
-	case !skatIDRe.MatchString(get("SKATTransactionId")):
-		return expected("a SKATTransactionId shaped ci<epoch ms>_<digits>_<digits> (as ci1607607002916_31616756_1)", "%q", get("SKATTransactionId"))
-	case get("status.code") == "":
-		return expected("a status.code text", "none")
-	case get("service") != f.service:
-		return expected("service "+f.service, "%q", get("service"))
-	}
-	ts := get("timestamp")
-	if !timestampRe.MatchString(ts) {
-		return expected("timestamp yyyyMMddHHmmss", "%q", ts)
-	}
-	if _, err := time.Parse("20060102150405", ts); err != nil {
-		return expected("a valid timestamp yyyyMMddHHmmss", "%q", ts)
-	}
-	return nil
-}
-
-var skatIDRe = regexp.MustCompile(`^ci[0-9]{10,}_[0-9]+_[0-9]+$`)
-
-// serverPath is a file's path on the gateway as SKAT's receipts name it:
-// /CVR_<cvr>/<TYPE>_<id>/<service>/<name> (docs/GATEWAY.md §6).
-func serverPath(username, service, name string) string {
-	owner := username
-	if cvr, rest, ok := strings.Cut(strings.TrimPrefix(username, "CVR_"), "_"); ok && strings.HasPrefix(username, "CVR_") {
-		owner = "CVR_" + cvr + "/" + rest
-	}
-	return "/" + owner + "/" + service + "/" + name
-}
-
 // downloadReceipts fetches the receipts with these codes for f; fresh is false while one of
 // them is still the receipt an earlier upload of the same name got (f.stale).
 func (w *World) downloadReceipts(f upFile, codes []int) (map[int]string, bool, error) {
@@ -258,7 +138,7 @@ func (w *World) downloadReceipts(f upFile, codes []int) (map[int]string, bool, e
 	got := map[int]string{}
 	fresh := true
 	for _, code := range codes {
-		name := receiptName(f.service, f.name, code)
+		name := statusfile.Name(f.service, f.name, code)
 		data, err := c.Download("/out/" + name)
 		if err != nil {
 			return nil, false, fmt.Errorf("RETR /out/%s as %s: %w", name, f.who, err)

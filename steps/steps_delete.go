@@ -4,6 +4,8 @@ import (
 	"slices"
 
 	"github.com/cucumber/godog"
+
+	"github.com/ftpsgw/ftpsgw/steps/statusfile"
 )
 
 // deleteSteps: deleting receipts from /out (features/out.feature, GW-OUT-02). SKAT recommends
@@ -30,7 +32,7 @@ func (x *deleteSteps) deleteReceipt(who string) error {
 	if err != nil {
 		return err
 	}
-	name := "/out/" + receiptName(f.service, f.name, 1)
+	name := "/out/" + statusfile.Name(f.service, f.name, 1)
 	x.deleted = deleteResult{done: true, path: name, err: c.Delete(name)}
 	x.note("DELE %s as %s: %s", name, who, errText(x.deleted.err))
 	return nil
@@ -61,7 +63,7 @@ func (x *deleteSteps) receiptStillOrGone(state, who string) error {
 	if err != nil {
 		return err
 	}
-	name := receiptName(f.service, f.name, 1)
+	name := statusfile.Name(f.service, f.name, 1)
 	if present := slices.Contains(list, name); present != (state == "still in") {
 		return expected(name+" "+state+" the /out of "+who, "%v", list)
 	}

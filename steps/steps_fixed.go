@@ -6,6 +6,8 @@ import (
 
 	"github.com/cucumber/godog"
 	"github.com/jlaffaye/ftp"
+
+	"github.com/ftpsgw/ftpsgw/steps/statusfile"
 )
 
 // fixedSteps: fixed-record ("Classic") files and the codes SKAT publishes for them
@@ -65,20 +67,20 @@ func (x *fixedSteps) findsReceipts3(who string, n int) error {
 		if err != nil {
 			return fmt.Errorf("RETR /out/%s: %w", name, err)
 		}
-		sf, err := parseReceipt(string(data))
+		sf, err := statusfile.Parse(string(data))
 		// for this upload by its path or its id (the element's spelling is GW-STAT-01's to judge)
-		mine := strings.HasSuffix(sf.text["status/file/filename"], "/"+f.name) || sf.text["status/file/filename"] == f.name ||
-			sf.text["status/file/FTPTransaktionsId"] == f.name
-		if err != nil || !mine || sf.text["status/file/status.code"] != "File exposed" {
+		mine := strings.HasSuffix(sf.Text["status/file/filename"], "/"+f.name) || sf.Text["status/file/filename"] == f.name ||
+			sf.Text["status/file/FTPTransaktionsId"] == f.name
+		if err != nil || !mine || sf.Text["status/file/status.code"] != "File exposed" {
 			continue
 		}
-		if sf.response == "" {
+		if sf.Response == "" {
 			return expected(name+" to name the file it exposes (Response/Filename)", "none")
 		}
-		if _, err := c.Download("/out/" + sf.response); err != nil {
-			return expected(name+"'s file "+sf.response+" downloadable from /out", "%v", err)
+		if _, err := c.Download("/out/" + sf.Response); err != nil {
+			return expected(name+"'s file "+sf.Response+" downloadable from /out", "%v", err)
 		}
-		found = append(found, name+" -> "+sf.response)
+		found = append(found, name+" -> "+sf.Response)
 	}
 	x.note("receipts 3 for %s: %v", f.name, found)
 	if len(found) != n {
@@ -148,12 +150,12 @@ func (x *fixedSteps) uploadFixed(who string, width int, service, fault string) e
 
 // receipt0WithError parses receipt 0; one without an Error code at all breaks GW-STAT-02's
 // rule (a rejected file's status_0 carries its code), so the scenario is BLOCKED by it.
-func (x *fixedSteps) receipt0WithError() (statusFile, error) {
-	sf, err := parseReceipt(x.receipts[0])
+func (x *fixedSteps) receipt0WithError() (statusfile.File, error) {
+	sf, err := statusfile.Parse(x.receipts[0])
 	if err != nil {
 		return sf, err
 	}
-	if sf.errorCode == "" {
+	if sf.ErrorCode == "" {
 		return sf, blockedBy(reqReceipts, expected("a status_0 with an Error code", "none: a status_0 without its Error element is GW-STAT-02's to judge"))
 	}
 	return sf, nil
@@ -164,8 +166,8 @@ func (x *fixedSteps) namesFault(code string) error {
 	if err != nil {
 		return err
 	}
-	if sf.errorCode != code {
-		return expected("Error.code "+code, "%q", sf.errorCode)
+	if sf.ErrorCode != code {
+		return expected("Error.code "+code, "%q", sf.ErrorCode)
 	}
 	return nil
 }
@@ -176,7 +178,7 @@ func (x *fixedSteps) describedInDanish(code string) error {
 		return err
 	}
 	want := publishedDescriptions[code]
-	if got := sf.text["status/file/Error/Error.message"]; want == "" || !strings.HasPrefix(got, want) {
+	if got := sf.Text["status/file/Error/Error.message"]; want == "" || !strings.HasPrefix(got, want) {
 		return expected(fmt.Sprintf("Error.message beginning %q (info.skat.dk oid=2297137)", want), "%q", got)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ftpsgw/ftpsgw/simulator/control"
 	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
+	"github.com/ftpsgw/ftpsgw/steps/statusfile"
 )
 
 // receiptSteps: status files in /out, their names, contents, privacy and lifetime
@@ -84,7 +85,7 @@ func (x *receiptSteps) everyReceiptPublished() error {
 		return err
 	}
 	for code, content := range x.receipts {
-		if err := checkPublished(content, f, id.Username); err != nil {
+		if err := statusfile.Check(content, f.service, f.name, id.Username); err != nil {
 			return fmt.Errorf("receipt %d: %w", code, err)
 		}
 	}
@@ -92,12 +93,12 @@ func (x *receiptSteps) everyReceiptPublished() error {
 }
 
 func (x *receiptSteps) receipt1NotLater() error {
-	a, err1 := parseReceipt(x.receipts[1])
-	b, err2 := parseReceipt(x.receipts[2])
+	a, err1 := statusfile.Parse(x.receipts[1])
+	b, err2 := statusfile.Parse(x.receipts[2])
 	if err := errors.Join(err1, err2); err != nil {
 		return err
 	}
-	t1, t2 := a.text["status/file/timestamp"], b.text["status/file/timestamp"]
+	t1, t2 := a.Text["status/file/timestamp"], b.Text["status/file/timestamp"]
 	if t1 > t2 {
 		return expected("receipt 1's timestamp <= receipt 2's", "%s > %s", t1, t2)
 	}
@@ -110,8 +111,8 @@ func (x *receiptSteps) noReceipt0() error {
 	if err != nil {
 		return err
 	}
-	if slices.Contains(list, receiptName(f.service, f.name, 0)) {
-		return expected("no status_0 for "+f.name, "%s in /out", receiptName(f.service, f.name, 0))
+	if slices.Contains(list, statusfile.Name(f.service, f.name, 0)) {
+		return expected("no status_0 for "+f.name, "%s in /out", statusfile.Name(f.service, f.name, 0))
 	}
 	return nil
 }
@@ -130,30 +131,30 @@ func (x *receiptSteps) noReceiptYet() error {
 }
 
 func (x *receiptSteps) receipt0ErrorCode(code string) error {
-	sf, err := parseReceipt(x.receipts[0])
+	sf, err := statusfile.Parse(x.receipts[0])
 	if err != nil {
 		return err
 	}
-	if sf.errorCode != code {
-		return expected("Error.code "+code, "%q", sf.errorCode)
+	if sf.ErrorCode != code {
+		return expected("Error.code "+code, "%q", sf.ErrorCode)
 	}
 	return nil
 }
 
 func (x *receiptSteps) receipt3NamesReply(who string) error {
-	sf, err := parseReceipt(x.receipts[3])
+	sf, err := statusfile.Parse(x.receipts[3])
 	if err != nil {
 		return err
 	}
-	if sf.response == "" {
+	if sf.Response == "" {
 		return expected("Response/Filename in receipt 3", "none")
 	}
 	c, err := x.login(who)
 	if err != nil {
 		return err
 	}
-	if _, err := c.Download("/out/" + sf.response); err != nil {
-		return expected("the reply file /out/"+sf.response, "%v", err)
+	if _, err := c.Download("/out/" + sf.Response); err != nil {
+		return expected("the reply file /out/"+sf.Response, "%v", err)
 	}
 	return nil
 }
@@ -176,7 +177,7 @@ func (x *receiptSteps) cannotDownloadReceipt(who string) error {
 	if err != nil {
 		return err
 	}
-	name := receiptName(f.service, f.name, 1)
+	name := statusfile.Name(f.service, f.name, 1)
 	if data, err := c.Download("/out/" + name); err == nil {
 		return expected(who+" to be refused RETR /out/"+name, "%d bytes", len(data))
 	}
@@ -228,12 +229,12 @@ func (x *receiptSteps) rejected(code string) error {
 	if code == "" {
 		return nil
 	}
-	sf, err := parseReceipt(x.receipts[0])
+	sf, err := statusfile.Parse(x.receipts[0])
 	if err != nil {
 		return err
 	}
-	if sf.errorCode != code {
-		return expected("Error.code "+code, "%q", sf.errorCode)
+	if sf.ErrorCode != code {
+		return expected("Error.code "+code, "%q", sf.ErrorCode)
 	}
 	return nil
 }
@@ -249,7 +250,7 @@ func (x *receiptSteps) receiptOrder() error {
 		var seen []string
 		for _, e := range j.Events {
 			for _, f := range x.files {
-				if strings.HasSuffix(e.Path, "/"+receiptName(f.service, f.name, 1)) {
+				if strings.HasSuffix(e.Path, "/"+statusfile.Name(f.service, f.name, 1)) {
 					seen = append(seen, f.name)
 				}
 			}
@@ -269,15 +270,15 @@ func (x *receiptSteps) receiptOrder() error {
 		if err != nil {
 			return err
 		}
-		data, err := c.Download("/out/" + receiptName(f.service, f.name, 1))
+		data, err := c.Download("/out/" + statusfile.Name(f.service, f.name, 1))
 		if err != nil {
 			return err
 		}
-		sf, err := parseReceipt(string(data))
+		sf, err := statusfile.Parse(string(data))
 		if err != nil {
 			return err
 		}
-		ts := sf.text["status/file/timestamp"]
+		ts := sf.Text["status/file/timestamp"]
 		if ts < prev {
 			return expected("timestamps of receipts 1 in upload order", "%s after %s", ts, prev)
 		}
