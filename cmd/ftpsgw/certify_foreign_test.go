@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/simulator/simtest"
 	"github.com/ftpsgw/ftpsgw/simulator/simtest/tool"
 )
@@ -22,10 +23,16 @@ import (
 // stock FTPS server would be certified; extra is appended as YAML.
 func foreignProfile(t *testing.T, sim *simtest.Simulator, extra string) string {
 	t.Helper()
-	m := sim.Manifest
+	return writeProfile(t, "stock-like gateway", sim.Manifest, sim.FTPS, sim.PassivePorts, extra)
+}
+
+// writeProfile writes a target profile for a server at address with every identity of a PKI
+// that has a username; extra is appended as YAML.
+func writeProfile(t *testing.T, name string, m *certs.Manifest, address, passive, extra string) string {
+	t.Helper()
 	var b strings.Builder
-	b.WriteString("name: stock-like gateway\naddress: " + sim.FTPS + "\nca: " + m.Path(m.CA.Bundle) + "\nserver_name: localhost\n")
-	b.WriteString("passive_ports: " + sim.PassivePorts + "\ntimeouts: {operation: 10s, receipt: 2s}\nidentities:\n")
+	b.WriteString("name: " + name + "\naddress: " + address + "\nca: " + m.Path(m.CA.Bundle) + "\nserver_name: localhost\n")
+	b.WriteString("passive_ports: " + passive + "\ntimeouts: {operation: 10s, receipt: 2s}\nidentities:\n")
 	for _, id := range m.Identities {
 		if id.Username == "" {
 			continue
@@ -232,27 +239,35 @@ func TestConcurrentCertificationsShareOneSimulator(t *testing.T) {
 	if err := sim.Control.ReleaseLease(ctx, "someone-else"); err != nil {
 		t.Fatal(err)
 	}
+	certifySideBySide(t, map[string]string{"first": profile, "second": profile})
+}
+
+// certifySideBySide runs one certification per profile at once, each as its own process
+// waiting for the lease as long as it takes, and expects every one to certify the simulator.
+func certifySideBySide(t *testing.T, profiles map[string]string) {
+	t.Helper()
 	bin := binary(t)
 	type result struct {
-		code int
-		out  string
+		which string
+		code  int
+		out   string
 	}
-	results := make(chan result, 2)
-	for range 2 {
+	results := make(chan result, len(profiles))
+	for which, profile := range profiles {
 		go func() {
 			cmd := exec.Command(bin, "certify", "--target", profile, "--report", t.TempDir(), "--lease-wait", "3m")
 			out, _ := cmd.CombinedOutput()
-			results <- result{cmd.ProcessState.ExitCode(), string(out)}
+			results <- result{which, cmd.ProcessState.ExitCode(), string(out)}
 		}()
 	}
-	for range 2 {
+	for range profiles {
 		select {
 		case r := <-results:
 			if r.code != exitOK || !strings.Contains(r.out, allCertified(t)) {
-				t.Errorf("concurrent run: code %d\n%s", r.code, r.out)
+				t.Errorf("%s run beside the others: code %d\n%s", r.which, r.code, r.out)
 			}
-		case <-time.After(4 * time.Minute):
-			t.Fatal("the concurrent certifications did not end within 4 minutes")
+		case <-time.After(5 * time.Minute):
+			t.Fatal("the side-by-side certifications did not end within 5 minutes")
 		}
 	}
 }
@@ -486,28 +501,5 @@ func TestStateAdapterRunHoldsTheLease(t *testing.T) {
 	if err := sim.Control.ReleaseLease(ctx, "someone-else"); err != nil {
 		t.Fatal(err)
 	}
-	bin := binary(t)
-	type result struct {
-		which string
-		code  int
-		out   string
-	}
-	results := make(chan result, 2)
-	for which, profile := range map[string]string{"state adapter": viaAdapter, "control API": viaAPI} {
-		go func() {
-			cmd := exec.Command(bin, "certify", "--target", profile, "--report", t.TempDir(), "--lease-wait", "3m")
-			out, _ := cmd.CombinedOutput()
-			results <- result{which, cmd.ProcessState.ExitCode(), string(out)}
-		}()
-	}
-	for range 2 {
-		select {
-		case r := <-results:
-			if r.code != exitOK || !strings.Contains(r.out, allCertified(t)) {
-				t.Errorf("%s run beside the other: code %d\n%s", r.which, r.code, r.out)
-			}
-		case <-time.After(5 * time.Minute):
-			t.Fatal("the side-by-side certifications did not end within 5 minutes")
-		}
-	}
+	certifySideBySide(t, map[string]string{"state adapter": viaAdapter, "control API": viaAPI})
 }

@@ -84,23 +84,7 @@ func startStockServer(t *testing.T, opts stockOptions) *stockServer {
 // Profile writes a target profile for the server (no control API, no receipts).
 func (s *stockServer) Profile(t *testing.T, extra string) string {
 	t.Helper()
-	m := s.Manifest
-	var b strings.Builder
-	b.WriteString("name: stock FTPS server\naddress: " + s.Addr + "\nca: " + m.Path(m.CA.Bundle) + "\nserver_name: localhost\n")
-	b.WriteString("passive_ports: 30000-60999\ntimeouts: {operation: 10s, receipt: 2s}\ncapabilities: {receipts: false}\nidentities:\n")
-	for _, id := range m.Identities {
-		if id.Username == "" || !id.CanLogin {
-			continue
-		}
-		b.WriteString("  - {name: " + id.Name + ", cert: " + m.Path(id.Chain) + ", key: " + m.Path(id.Key) + ", username: " + id.Username +
-			", password: '" + id.Password + "', folders: [" + strings.Join(id.Roles, ", ") + "]}\n")
-	}
-	b.WriteString(extra)
-	p := filepath.Join(t.TempDir(), "stock.yaml")
-	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return writeProfile(t, "stock FTPS server", s.Manifest, s.Addr, "30000-60999", "capabilities: {receipts: false}\n"+extra)
 }
 
 func (s *stockServer) GetSettings() (*ftpserver.Settings, error) {
