@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 )
 
-// WriteFiles writes junit.xml and report.html into dir, each to a temporary file first and
+// WriteFiles writes junit.xml, report.html and results.json into dir, each to a temporary file first and
 // renamed into place, so a reader never sees half a report.
 func WriteFiles(dir string, run *Run) error {
 	write := func(name string, fn func(io.Writer) error) error {
@@ -30,5 +30,6 @@ func WriteFiles(dir string, run *Run) error {
 	return errors.Join(
 		write("junit.xml", func(w io.Writer) error { return WriteJUnit(w, run) }),
 		write("report.html", func(w io.Writer) error { return WriteHTML(w, run) }),
+		write("results.json", func(w io.Writer) error { return WriteResults(w, run) }),
 	)
 }

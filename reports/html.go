@@ -79,10 +79,24 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
     <dt>Address</dt><dd>{{.Target.Address}} ({{.Target.Mode}} FTPS{{if .Target.Control}}, control API{{else}}, no control API{{end}})</dd>
     <dt>Suite</dt><dd>ftpsgw {{.Suite}}</dd>
     <dt>Feature files SHA-256</dt><dd>{{.FeaturesHash}}</dd>
+    {{if .CatalogueHash}}<dt>Catalogue SHA-256</dt><dd>{{.CatalogueHash}}</dd>{{end}}
     <dt>Started</dt><dd>{{when .Started}}</dd>
     {{if .Tags}}<dt>Tags</dt><dd>{{.Tags}}</dd>{{end}}
     {{if .Scope}}<dt>Scope</dt><dd>{{range .Scope}}{{.}} {{end}}</dd>{{end}}
   </dl>
+  {{with .Gate}}
+  <h2 id="gate">Gate {{if .Failed}}<span class="st fail">FAIL</span>{{else}}<span class="st pass">PASS</span>{{end}}</h2>
+  <p>{{if .Baseline}}Against the baseline {{.Baseline}}: only a requirement worse than there fails the run.{{else}}Waivers applied to the verdict.{{end}} An expired or unused waiver fails the run.</p>
+  <table id="waivers">
+    <tr><th>Id</th><th>Outcome</th><th>Detail</th></tr>
+    {{range .Regressions}}<tr><td><a href="#{{.ID}}">{{.ID}}</a></td><td>regression</td><td>{{.From}} → {{.To}}</td></tr>{{end}}
+    {{range .Failing}}<tr><td><a href="#{{.}}">{{.}}</a></td><td>failing</td><td>no waiver excuses it</td></tr>{{end}}
+    {{range .Expired}}<tr><td><a href="#{{.ID}}">{{.ID}}</a></td><td>waiver expired</td><td>{{.Expires}} · {{.Owner}} · {{.Reason}}</td></tr>{{end}}
+    {{range .Unused}}<tr><td><a href="#{{.ID}}">{{.ID}}</a></td><td>waiver unused</td><td>{{.Owner}} · {{.Reason}}</td></tr>{{end}}
+    {{range .Waived}}<tr><td><a href="#{{.ID}}">{{.ID}}</a></td><td>waived</td><td>until {{.Expires}} · {{.Owner}} · {{.Reason}}</td></tr>{{end}}
+    {{range .Improvements}}<tr><td><a href="#{{.ID}}">{{.ID}}</a></td><td>improved</td><td>{{.From}} → {{.To}}</td></tr>{{end}}
+  </table>
+  {{end}}
 
   <h2>Requirements</h2>
   <table id="matrix">

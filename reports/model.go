@@ -44,6 +44,8 @@ type Run struct {
 	Kind         string // "gateway" or "client"
 	Suite        string // ftpsgw version
 	FeaturesHash string // SHA-256 over the feature files and the catalogue
+	// CatalogueHash is the SHA-256 of requirements.yaml alone.
+	CatalogueHash string
 	Started      time.Time
 	Duration     time.Duration
 	Target       Target
@@ -59,6 +61,9 @@ type Run struct {
 	// TargetLost says how the target stopped answering during the run (after its preflight);
 	// the run's verdict is then ERROR and what was not reached is NOT RUN.
 	TargetLost   string
+	// Gate is the outcome of --baseline and --waivers, when given: it then decides the exit
+	// code instead of the verdict (GateResult).
+	Gate         *Gate
 	Requirements []Requirement
 	Scenarios    []Scenario
 }

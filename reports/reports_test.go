@@ -220,3 +220,33 @@ func TestInterruptedRunCertifiesNothing(t *testing.T) {
 		t.Errorf("JUnit of an interrupted run: errors=%d %v\n%s", doc.Errors, err, junit.String())
 	}
 }
+
+// TestResultsJSONFollowsItsSchema: results.json of a run reads back through ReadResults (its
+// schema, verdict, digests and requirement ids checked), and a file that is not one is refused.
+func TestResultsJSONFollowsItsSchema(t *testing.T) {
+	r := allStatusesRun()
+	r.CatalogueHash = strings.Repeat("cd", 32)
+	dir := t.TempDir()
+	if err := WriteFiles(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ReadResults(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Run.Verdict != r.Verdict() || res.Run.ExitCode != r.ExitCode() || len(res.Requirements) != len(r.Requirements) ||
+		res.Requirements[0].Scenarios[0].EvidenceSHA256 == "" || res.Run.Target.Name != r.Target.Name {
+		t.Errorf("results: %+v", res.Run)
+	}
+	for name, body := range map[string]string{
+		"another schema": `{"schema": "other/1", "run": {}, "requirements": []}`,
+		"unknown field":  `{"schema": "ftpsgw-results/1", "surprise": 1}`,
+		"not JSON":       `<xml/>`,
+	} {
+		p := filepath.Join(t.TempDir(), "results.json")
+		os.WriteFile(p, []byte(body), 0o644)
+		if _, err := ReadResults(p); err == nil {
+			t.Errorf("%s: read as results", name)
+		}
+	}
+}

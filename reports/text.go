@@ -67,6 +67,11 @@ func WriteSummary(w io.Writer, r *Run) {
 		fmt.Fprintf(w, "Certified for %d of %d requirements%s\n", passed, of, r.ScopeNote())
 	}
 	fmt.Fprintf(w, "Verdict: %s (%s) in %s\n", r.Verdict(), mode, r.Duration.Round(time.Millisecond))
+	if r.Gate != nil {
+		var b strings.Builder
+		writeGate(&b, r.Gate)
+		io.WriteString(w, b.String())
+	}
 }
 
 // ScopeNote says what the run covered when it was not the whole catalogue.

@@ -28,7 +28,8 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ftpsgw certify", flag.ContinueOnError)
 	targetPath := fs.String("target", "", "target profile (YAML); without it the embedded simulator is certified")
 	tags := fs.String("tags", "", `tag expression, e.g. "@GW-TLS-01", "@GW-TLS-01 or @GW-AUTH-02", "not @needs-control" (godog's "~@needs-control" too)`)
-	reportDir := fs.String("report", "ftpsgw-report", "folder for junit.xml, cucumber.json and report.html")
+	gate := bindGateFlags(fs)
+	reportDir := fs.String("report", "ftpsgw-report", "folder for junit.xml, cucumber.json, report.html and results.json")
 	strict := fs.Bool("strict", false, "treat assumed requirements as MUST")
 	failOn := fs.String("fail-on", "must", "must: a failed SHOULD is a warning; warn: it fails the run too")
 	deadline := fs.Duration("deadline", time.Hour, "bound the whole run; past it the run ends INTERRUPTED (exit 4)")
@@ -67,6 +68,11 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	// The reports of an earlier run go first, whatever happens next: a run that is stopped
 	// while it starts must not leave another run's PASS behind.
+	gating, err := gate.load()
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpsgw certify: %v\n", err)
+		return exitUsage
+	}
 	if err := prepareReportDir(*reportDir); err != nil {
 		return fail(stderr, "%v", err)
 	}
@@ -109,6 +115,7 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return runError(stderr, err)
 	}
+	gating.apply(run)
 	return finishRun(run, *reportDir, stdout, stderr)
 }
 
@@ -151,7 +158,7 @@ func prepareReportDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for _, name := range []string{"junit.xml", "report.html", "cucumber.json"} {
+	for _, name := range []string{"junit.xml", "report.html", "cucumber.json", "results.json"} {
 		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
@@ -166,17 +173,7 @@ func finishRun(run *reports.Run, dir string, stdout, stderr io.Writer) int {
 	}
 	reports.WriteSummary(stdout, run)
 	fmt.Fprintf(stdout, "Reports: %s\n", dir)
-	switch run.Verdict() {
-	case reports.Pass:
-		return exitOK
-	case reports.NotCertified:
-		return exitNotCertified
-	case reports.Interrupted:
-		return exitInterrupted
-	case reports.Error:
-		return exitTargetLost
-	}
-	return exitFailure
+	return run.ExitCode() // the verdict's, or the gate's with --baseline/--waivers
 }
 
 // embedded is an in-process simulator (simtest) and the profile the suite certifies it by.

@@ -23,7 +23,8 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ftpsgw certify-client", flag.ContinueOnError)
 	execCmd := fs.String("exec", "", "the client adapter command (run with sh -c; see the README's adapter contract)")
 	tags := fs.String("tags", "", "godog tag expression, e.g. @CL-NAME-01")
-	reportDir := fs.String("report", "ftpsgw-client-report", "folder for junit.xml, cucumber.json and report.html")
+	gate := bindGateFlags(fs)
+	reportDir := fs.String("report", "ftpsgw-client-report", "folder for junit.xml, cucumber.json, report.html and results.json")
 	strict := fs.Bool("strict", false, "treat assumed requirements (session resumption, …) as MUST")
 	timeout := fs.Duration("timeout", 60*time.Second, "how long one client action may take (its process group is killed then)")
 	deadline := fs.Duration("deadline", 30*time.Minute, "bound the whole run; past it the run ends INTERRUPTED (exit 4)")
@@ -54,6 +55,11 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	gating, err := gate.load()
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpsgw certify-client: %v\n", err)
+		return exitUsage
+	}
 	if err := prepareReportDir(*reportDir); err != nil {
 		return fail(stderr, "%v", err)
 	}
@@ -80,6 +86,7 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 		return runError(stderr, err)
 	}
 	run.Target.Name = *execCmd
+	gating.apply(run)
 	return finishRun(run, *reportDir, stdout, stderr)
 }
 

@@ -36,6 +36,7 @@ func commands() []command {
 		{"security", "run the central security system as a process of their own (serve --security-url)", func(a []string, o, e io.Writer) int { return runService("security", a, o, e) }},
 		{"certify", "certify a gateway (default: the embedded simulator) and write reports", runCertify},
 		{"certify-client", "certify client software (run through an adapter) against the simulator", runCertifyClient},
+		{"diff", "what changed between two runs (results.json or report folders); exit 1 when worse", runDiff},
 		{"load", "drive load against a gateway (default: the simulator) and report throughput and latency", runLoad},
 		{"client", "the reference client adapter (upload FILE FOLDER | receipts DIR)", refclient.Run},
 		{"version", "print the version", func(_ []string, stdout, _ io.Writer) int { fmt.Fprintln(stdout, version); return exitOK }},

@@ -85,6 +85,8 @@ type Suite struct {
 	Scenarios    []Scenario
 	// Hash is the SHA-256 over every file of the suite (names and contents, sorted).
 	Hash string
+	// CatalogueHash is the SHA-256 of requirements.yaml.
+	CatalogueHash string
 }
 
 // Requirement returns a catalogue entry by id.
@@ -114,7 +116,12 @@ func Load(fsys fs.FS) (*Suite, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Suite{Requirements: reqs, Scenarios: scenarios, Hash: hash}, nil
+	raw, err := fs.ReadFile(fsys, "requirements.yaml")
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(raw)
+	return &Suite{Requirements: reqs, Scenarios: scenarios, Hash: hash, CatalogueHash: hex.EncodeToString(sum[:])}, nil
 }
 
 // LoadRequirements reads and checks requirements.yaml from a features file system.

@@ -177,7 +177,7 @@ func (p *runPlan) report(opts RunOptions, started time.Time, ran []reports.Scena
 		kind = "gateway"
 	}
 	run := &reports.Run{
-		Kind: kind, Suite: opts.Version, FeaturesHash: p.suite.Hash, Started: started, Duration: time.Since(started),
+		Kind: kind, Suite: opts.Version, FeaturesHash: p.suite.Hash, CatalogueHash: p.suite.CatalogueHash, Started: started, Duration: time.Since(started),
 		Target: reports.Target{Name: opts.Profile.Name, Address: opts.Profile.Address, Mode: opts.Profile.Mode,
 			Control: opts.Profile.Control != nil, Description: opts.Description},
 		Strict: opts.Strict || opts.Profile.Strict, Tags: opts.Tags, Scope: opts.Profile.Scope, FailOnWarn: opts.FailOnWarn,
