@@ -46,11 +46,11 @@ type Run struct {
 	FeaturesHash string // SHA-256 over the feature files and the catalogue
 	// CatalogueHash is the SHA-256 of requirements.yaml alone.
 	CatalogueHash string
-	Started      time.Time
-	Duration     time.Duration
-	Target       Target
-	Strict       bool
-	Tags         string
+	Started       time.Time
+	Duration      time.Duration
+	Target        Target
+	Strict        bool
+	Tags          string
 	// Scope lists the requirements this run certifies (the profile's scope); empty: all.
 	Scope []catalogue.ID
 	// FailOnWarn makes a failed SHOULD (WARN) fail the run too.
@@ -60,7 +60,7 @@ type Run struct {
 	Interrupted bool
 	// TargetLost says how the target stopped answering during the run (after its preflight);
 	// the run's verdict is then ERROR and what was not reached is NOT RUN.
-	TargetLost   string
+	TargetLost string
 	// Gate is the outcome of --baseline and --waivers, when given: it then decides the exit
 	// code instead of the verdict (GateResult).
 	Gate         *Gate
