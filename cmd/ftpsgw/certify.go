@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,6 +30,7 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 	targetPath := fs.String("target", "", "target profile (YAML); without it the embedded simulator is certified")
 	tags := fs.String("tags", "", `tag expression, e.g. "@GW-TLS-01", "@GW-TLS-01 or @GW-AUTH-02", "not @needs-control" (godog's "~@needs-control" too)`)
 	gate := bindGateFlags(fs)
+	bundle := bindBundleFlags(fs)
 	reportDir := fs.String("report", "ftpsgw-report", "folder for junit.xml, cucumber.json, report.html and results.json")
 	strict := fs.Bool("strict", false, "treat assumed requirements as MUST")
 	failOn := fs.String("fail-on", "must", "must: a failed SHOULD is a warning; warn: it fails the run too")
@@ -68,6 +70,11 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	// The reports of an earlier run go first, whatever happens next: a run that is stopped
 	// while it starts must not leave another run's PASS behind.
+	signKey, err := bundle.signingKey()
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpsgw: %v\n", err)
+		return exitUsage
+	}
 	gating, err := gate.load()
 	if err != nil {
 		fmt.Fprintf(stderr, "ftpsgw certify: %v\n", err)
@@ -116,7 +123,7 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 		return runError(stderr, err)
 	}
 	gating.apply(run)
-	return finishRun(run, *reportDir, stdout, stderr)
+	return finishRun(run, finish{dir: *reportDir, bundle: *bundle.path, key: signKey, profile: profile}, stdout, stderr)
 }
 
 // usageProblem says what is wrong with a command's arguments: a stray argument (a profile
@@ -167,12 +174,29 @@ func prepareReportDir(dir string) error {
 }
 
 // finishRun writes the reports, prints the summary last, and turns the verdict into the exit code.
-func finishRun(run *reports.Run, dir string, stdout, stderr io.Writer) int {
-	if err := reports.WriteFiles(dir, run); err != nil {
+// finish is where a run's reports go: the folder, and the bundle (optional, signed with key).
+type finish struct {
+	dir, bundle string
+	key         ed25519.PrivateKey
+	profile     *target.Profile
+}
+
+func finishRun(run *reports.Run, out finish, stdout, stderr io.Writer) int {
+	if err := reports.WriteFiles(out.dir, run); err != nil {
 		return fail(stderr, "writing reports: %v", err)
 	}
 	reports.WriteSummary(stdout, run)
-	fmt.Fprintf(stdout, "Reports: %s\n", dir)
+	fmt.Fprintf(stdout, "Reports: %s\n", out.dir)
+	if out.bundle != "" {
+		if err := writeBundle(out.bundle, out.key, out.dir, out.profile); err != nil {
+			return fail(stderr, "writing the bundle: %v", err)
+		}
+		signed := "unsigned"
+		if out.key != nil {
+			signed = "signed"
+		}
+		fmt.Fprintf(stdout, "Bundle: %s (%s)\n", out.bundle, signed)
+	}
 	return run.ExitCode() // the verdict's, or the gate's with --baseline/--waivers
 }
 

@@ -24,6 +24,7 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 	execCmd := fs.String("exec", "", "the client adapter command (run with sh -c; see the README's adapter contract)")
 	tags := fs.String("tags", "", "godog tag expression, e.g. @CL-NAME-01")
 	gate := bindGateFlags(fs)
+	bundle := bindBundleFlags(fs)
 	reportDir := fs.String("report", "ftpsgw-client-report", "folder for junit.xml, cucumber.json, report.html and results.json")
 	strict := fs.Bool("strict", false, "treat assumed requirements (session resumption, …) as MUST")
 	timeout := fs.Duration("timeout", 60*time.Second, "how long one client action may take (its process group is killed then)")
@@ -55,6 +56,11 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	signKey, err := bundle.signingKey()
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpsgw: %v\n", err)
+		return exitUsage
+	}
 	gating, err := gate.load()
 	if err != nil {
 		fmt.Fprintf(stderr, "ftpsgw certify-client: %v\n", err)
@@ -87,7 +93,7 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 	}
 	run.Target.Name = *execCmd
 	gating.apply(run)
-	return finishRun(run, *reportDir, stdout, stderr)
+	return finishRun(run, finish{dir: *reportDir, bundle: *bundle.path, key: signKey, profile: emb.profile}, stdout, stderr)
 }
 
 // startEmbeddedClientMode is the simulator as client certification wants it: observing, not

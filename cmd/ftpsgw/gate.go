@@ -64,25 +64,26 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "Usage: ftpsgw diff [--format text|markdown] A B\n\nWhat changed per requirement and scenario from run A to run B (results.json files or\nreport folders). Exit 0: nothing worse; 1: a requirement is worse in B; 2: usage.\n\nFlags:")
 		fs.PrintDefaults()
 	}
-	if code, stop := parseFlags(fs, args, stderr); stop {
+	pos, code, stop := parseInterspersed(fs, args, stderr)
+	if stop {
 		return code
 	}
-	if fs.NArg() != 2 || (*format != "text" && *format != "markdown") {
+	if len(pos) != 2 || (*format != "text" && *format != "markdown") {
 		fmt.Fprintln(stderr, "ftpsgw diff: give two results (results.json files or report folders) and --format text or markdown")
 		fs.Usage()
 		return exitUsage
 	}
-	a, err := reports.ReadResults(fs.Arg(0))
+	a, err := reports.ReadResults(pos[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "ftpsgw diff: %v\n", err)
 		return exitUsage
 	}
-	b, err := reports.ReadResults(fs.Arg(1))
+	b, err := reports.ReadResults(pos[1])
 	if err != nil {
 		fmt.Fprintf(stderr, "ftpsgw diff: %v\n", err)
 		return exitUsage
 	}
-	d := reports.DiffResults(fs.Arg(0), a, fs.Arg(1), b)
+	d := reports.DiffResults(pos[0], a, pos[1], b)
 	if *format == "markdown" {
 		d.WriteMarkdown(stdout)
 	} else {

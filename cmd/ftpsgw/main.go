@@ -36,6 +36,8 @@ func commands() []command {
 		{"security", "run the central security system as a process of their own (serve --security-url)", func(a []string, o, e io.Writer) int { return runService("security", a, o, e) }},
 		{"certify", "certify a gateway (default: the embedded simulator) and write reports", runCertify},
 		{"certify-client", "certify client software (run through an adapter) against the simulator", runCertifyClient},
+		{"keys", "make a key pair for signing bundles (keys init --out DIR)", runKeys},
+		{"verify", "check a bundle's digests and signature and print the verdict it certifies", runVerify},
 		{"diff", "what changed between two runs (results.json or report folders); exit 1 when worse", runDiff},
 		{"load", "drive load against a gateway (default: the simulator) and report throughput and latency", runLoad},
 		{"client", "the reference client adapter (upload FILE FOLDER | receipts DIR)", refclient.Run},
@@ -87,6 +89,23 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (int, bool) {
 		return exitUsage, true
 	}
 	return 0, false
+}
+
+// parseInterspersed is parseFlags for commands whose arguments and flags may come in any
+// order (`ftpsgw verify BUNDLE --key PUB`): the positional arguments are left in fs.Args
+// order via the returned list.
+func parseInterspersed(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, int, bool) {
+	var positional []string
+	for {
+		if code, stop := parseFlags(fs, args, stderr); stop {
+			return nil, code, true
+		}
+		if fs.NArg() == 0 {
+			return positional, 0, false
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
 
 func fail(stderr io.Writer, format string, a ...any) int {

@@ -325,6 +325,9 @@ func ProfileFromManifest(m *certs.Manifest, name, address, controlURL, passivePo
 // Duration is a time.Duration written as "20s" in YAML.
 type Duration time.Duration
 
+// MarshalYAML writes "20s".
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
 // UnmarshalYAML reads "20s", "1m30s".
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := time.ParseDuration(n.Value)
@@ -344,4 +347,37 @@ func ParseRange(s string) (int, int, error) {
 		return 0, 0, fmt.Errorf("%q is not a port range LO-HI", s)
 	}
 	return a, b, nil
+}
+
+// Redacted is the profile as YAML with its secrets replaced: passwords, PKCS#12 passwords, the
+// control API token and the state adapter's environment values (a profile's ${VARS} are
+// already expanded in it). Paths and names stay: they say what was certified.
+func (p *Profile) Redacted() ([]byte, error) {
+	c := *p
+	const gone = "<redacted>"
+	c.Identities = append([]ProfileIdentity(nil), p.Identities...)
+	for i := range c.Identities {
+		if c.Identities[i].Password != "" {
+			c.Identities[i].Password = gone
+		}
+		if c.Identities[i].P12Password != "" {
+			c.Identities[i].P12Password = gone
+		}
+	}
+	if p.Control != nil {
+		ctl := *p.Control
+		if ctl.Token != "" {
+			ctl.Token = gone
+		}
+		c.Control = &ctl
+	}
+	if p.State != nil {
+		st := *p.State
+		st.Env = map[string]string{}
+		for k := range p.State.Env {
+			st.Env[k] = gone
+		}
+		c.State = &st
+	}
+	return yaml.Marshal(&c)
 }
