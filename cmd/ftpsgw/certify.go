@@ -68,20 +68,9 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// The reports of an earlier run go first, whatever happens next: a run that is stopped
-	// while it starts must not leave another run's PASS behind.
-	signKey, err := bundle.signingKey()
-	if err != nil {
-		fmt.Fprintf(stderr, "ftpsgw: %v\n", err)
-		return exitUsage
-	}
-	gating, err := gate.load()
-	if err != nil {
-		fmt.Fprintf(stderr, "ftpsgw certify: %v\n", err)
-		return exitUsage
-	}
-	if err := prepareReportDir(*reportDir); err != nil {
-		return fail(stderr, "%v", err)
+	out, code, ok := prepareOutputs("certify", *reportDir, bundle, gate, stderr)
+	if !ok {
+		return code
 	}
 
 	var profile *target.Profile
@@ -122,8 +111,8 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return runError(stderr, err)
 	}
-	gating.apply(run)
-	return finishRun(run, finish{dir: *reportDir, bundle: *bundle.path, key: signKey, profile: profile}, stdout, stderr)
+	out.profile = profile
+	return finishRun(run, out, stdout, stderr)
 }
 
 // usageProblem says what is wrong with a command's arguments: a stray argument (a profile
@@ -174,14 +163,37 @@ func prepareReportDir(dir string) error {
 }
 
 // finishRun writes the reports, prints the summary last, and turns the verdict into the exit code.
-// finish is where a run's reports go: the folder, and the bundle (optional, signed with key).
+// finish is where a run's reports go: the folder, the gate, and the bundle (optional, signed
+// with key).
 type finish struct {
 	dir, bundle string
 	key         ed25519.PrivateKey
+	gating      gateInputs
 	profile     *target.Profile
 }
 
+// prepareOutputs reads what the outputs need (the signing key, the baseline and waivers:
+// a mistake there is a usage error before anything runs) and empties the report folder: the
+// reports of an earlier run go first, whatever happens next, so a run stopped while it starts
+// leaves no other run's PASS behind.
+func prepareOutputs(command, dir string, bundle bundleFlags, gate gateFlags, stderr io.Writer) (finish, int, bool) {
+	out := finish{dir: dir, bundle: *bundle.path}
+	var err error
+	if out.key, err = bundle.signingKey(); err == nil {
+		out.gating, err = gate.load()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpsgw %s: %v\n", command, err)
+		return out, exitUsage, false
+	}
+	if err := prepareReportDir(dir); err != nil {
+		return out, fail(stderr, "%v", err), false
+	}
+	return out, 0, true
+}
+
 func finishRun(run *reports.Run, out finish, stdout, stderr io.Writer) int {
+	out.gating.apply(run)
 	if err := reports.WriteFiles(out.dir, run); err != nil {
 		return fail(stderr, "writing reports: %v", err)
 	}

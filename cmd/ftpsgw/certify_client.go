@@ -56,18 +56,9 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	signKey, err := bundle.signingKey()
-	if err != nil {
-		fmt.Fprintf(stderr, "ftpsgw: %v\n", err)
-		return exitUsage
-	}
-	gating, err := gate.load()
-	if err != nil {
-		fmt.Fprintf(stderr, "ftpsgw certify-client: %v\n", err)
-		return exitUsage
-	}
-	if err := prepareReportDir(*reportDir); err != nil {
-		return fail(stderr, "%v", err)
+	out, code, ok := prepareOutputs("certify-client", *reportDir, bundle, gate, stderr)
+	if !ok {
+		return code
 	}
 	fmt.Fprintf(stderr, "issuing a test PKI (%s) and starting the embedded simulator…\n", alg.Describe())
 	emb, err := startEmbeddedClientMode(ctx, alg)
@@ -92,8 +83,8 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 		return runError(stderr, err)
 	}
 	run.Target.Name = *execCmd
-	gating.apply(run)
-	return finishRun(run, finish{dir: *reportDir, bundle: *bundle.path, key: signKey, profile: emb.profile}, stdout, stderr)
+	out.profile = emb.profile
+	return finishRun(run, out, stdout, stderr)
 }
 
 // startEmbeddedClientMode is the simulator as client certification wants it: observing, not
