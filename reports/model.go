@@ -61,6 +61,8 @@ type Run struct {
 	// TargetLost says how the target stopped answering during the run (after its preflight);
 	// the run's verdict is then ERROR and what was not reached is NOT RUN.
 	TargetLost string
+	// Profile is the target profile with its secrets removed (YAML), when the run had one.
+	Profile string
 	// Gate is the outcome of --baseline and --waivers, when given: it then decides the exit
 	// code instead of the verdict (GateResult).
 	Gate         *Gate

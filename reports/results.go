@@ -40,6 +40,7 @@ type ResultsRun struct {
 	Started         time.Time `json:"started"`
 	Ended           time.Time `json:"ended"`
 	Target          Target    `json:"target"`
+	Profile         string    `json:"profile,omitempty"` // the target profile, secrets removed (YAML)
 	Strict          bool      `json:"strict"`
 	FailOnWarn      bool      `json:"fail_on_warn"`
 	Tags            string    `json:"tags,omitempty"`
@@ -102,7 +103,7 @@ func ResultsOf(r *Run) Results {
 		Kind: r.Kind, Verdict: r.Verdict(), ExitCode: r.ExitCode(), BinaryVersion: r.Suite,
 		FeaturesSHA256: r.FeaturesHash, CatalogueSHA256: r.CatalogueHash, Started: r.Started.UTC(),
 		Ended: r.Started.Add(r.Duration).UTC(), Target: r.Target, Strict: r.Strict, FailOnWarn: r.FailOnWarn,
-		Tags: r.Tags, Interrupted: r.Interrupted, TargetLost: r.TargetLost,
+		Tags: r.Tags, Interrupted: r.Interrupted, TargetLost: r.TargetLost, Profile: r.Profile,
 	}}
 	for _, id := range r.Scope {
 		out.Run.Scope = append(out.Run.Scope, string(id))

@@ -92,7 +92,18 @@ func TestSignedBundles(t *testing.T) {
 	if code, out, _ := runCLI("verify", unsigned); code != exitOK || !strings.Contains(out, "UNSIGNED") {
 		t.Errorf("unsigned verify: exit %d\n%s", code, out)
 	}
-	if raw, _ := os.ReadFile(unsigned); bytes.Contains(raw, []byte("password: '")) && !bytes.Contains(raw, []byte("<redacted>")) {
-		t.Error("the bundle's profile keeps its passwords")
+	raw, _ := os.ReadFile(unsigned)
+	if !bytes.Contains(raw, []byte("password: <redacted>")) {
+		t.Error("the bundle's profile does not show its passwords redacted")
+	}
+	// The key from the environment (its PEM), as CI hands it over.
+	pem, _ := os.ReadFile(priv)
+	t.Setenv(signKeyEnv, string(pem))
+	fromEnv := filepath.Join(t.TempDir(), "env.tar")
+	if code, stdout, _ := runCLI("certify", "--tags", "@GW-TLS-01", "--report", t.TempDir(), "--bundle", fromEnv); code != exitOK || !strings.Contains(stdout, "(signed)") {
+		t.Fatalf("bundle signed from %s: %d\n%s", signKeyEnv, code, stdout)
+	}
+	if code, out, _ := runCLI("verify", fromEnv, "--key", pub); code != exitOK {
+		t.Errorf("verify of the bundle signed from the environment: %d\n%s", code, out)
 	}
 }

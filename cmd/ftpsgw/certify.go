@@ -194,6 +194,11 @@ func prepareOutputs(command, dir string, bundle bundleFlags, gate gateFlags, std
 
 func finishRun(run *reports.Run, out finish, stdout, stderr io.Writer) int {
 	out.gating.apply(run)
+	if out.profile != nil {
+		if red, err := out.profile.Redacted(); err == nil {
+			run.Profile = string(red)
+		}
+	}
 	if err := reports.WriteFiles(out.dir, run); err != nil {
 		return fail(stderr, "writing reports: %v", err)
 	}

@@ -88,3 +88,43 @@ func TestBaselinesWaiversAndDiff(t *testing.T) {
 		t.Errorf("a bad waivers file: exit %d, %s", code, stderr)
 	}
 }
+
+// TestClientCertificationGates: certify-client takes --baseline and --waivers too: a client
+// that supports nothing is NOT CERTIFIED (exit 3); against its own results as the baseline
+// nothing regressed (exit 0); results.json carries the profile without its passwords.
+func TestClientCertificationGates(t *testing.T) {
+	none := filepath.Join(t.TempDir(), "none.sh")
+	os.WriteFile(none, []byte("#!/bin/sh\nexit 127\n"), 0o755)
+	first := t.TempDir()
+	if code, stdout, stderr := runCLI("certify-client", "--exec", none, "--key", "ecdsa", "--report", first); code != exitNotCertified {
+		t.Fatalf("a client that supports nothing: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	res, err := reports.ReadResults(first)
+	if err != nil || res.Run.Kind != "client" || !strings.Contains(res.Run.Profile, "<redacted>") || strings.Contains(res.Run.Profile, "password: '") {
+		t.Fatalf("client results.json: %v %+v", err, res)
+	}
+	code, stdout, _ := runCLI("certify-client", "--exec", none, "--key", "ecdsa", "--report", t.TempDir(), "--baseline", first)
+	if code != exitOK || !strings.Contains(stdout, "Gate: PASS") {
+		t.Errorf("against its own baseline: exit %d\n%s", code, stdout)
+	}
+}
+
+// TestGateOnAForeignGateway: a gateway that is not the simulator (the stock FTPS server of
+// these tests, which fails many requirements) gated against its own earlier run passes the
+// gate, and the diff of the two runs finds nothing worse.
+func TestGateOnAForeignGateway(t *testing.T) {
+	s := startStockServer(t, stockOptions{})
+	profile := s.Profile(t, "")
+	first := t.TempDir()
+	if code, stdout, _ := runCLI("certify", "--target", profile, "--report", first); code != exitFailure {
+		t.Fatalf("the stock server: exit %d\n%s", code, stdout)
+	}
+	second := t.TempDir()
+	code, stdout, _ := runCLI("certify", "--target", profile, "--report", second, "--baseline", first)
+	if code != exitOK || !strings.Contains(stdout, "Gate: PASS") {
+		t.Errorf("against its own baseline: exit %d\n%s", code, stdout)
+	}
+	if code, out, _ := runCLI("diff", first, second); code != exitOK {
+		t.Errorf("diff of two runs of the same gateway: exit %d\n%s", code, out)
+	}
+}
