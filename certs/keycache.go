@@ -47,9 +47,40 @@ func DefaultKeyCache() *KeyCache {
 	return &KeyCache{Dir: dir}
 }
 
+// keyCacheMarker makes a folder the key cache's own: it writes and deletes key files only in
+// a folder it made (or found empty) and marked, never in someone else's.
+const keyCacheMarker = ".ftpsgw-key-cache"
+
+// owned reports whether the cache folder is the cache's own, claiming it when it is missing
+// or empty.
+func (c *KeyCache) owned() bool {
+	if fi, err := os.Lstat(filepath.Join(c.Dir, keyCacheMarker)); err == nil {
+		return fi.Mode().IsRegular()
+	}
+	entries, err := os.ReadDir(c.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if os.MkdirAll(c.Dir, 0o700) != nil {
+			return false
+		}
+	} else if err != nil || len(entries) > 0 {
+		return false // a folder with files of its own: not ours
+	}
+	f, err := os.OpenFile(filepath.Join(c.Dir, keyCacheMarker), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return errors.Is(err, fs.ErrExist) // another process claimed it at the same moment
+	}
+	_, werr := f.WriteString("ftpsgw test-key cache: ftpsgw writes and deletes key files here (ftpsgw pki clear-cache).\n")
+	return f.Close() == nil && werr == nil
+}
+
 // Key returns the cached key of a type in a slot, making and keeping it on a miss. A cache
-// file that cannot be read as a key of that type is replaced.
+// file that cannot be read as a key of that type is replaced. A folder that is not the
+// cache's own (it holds files and no marker) is neither read nor written: keys are then
+// generated as without a cache.
 func (c *KeyCache) Key(alg KeyAlgorithm, slot int) (crypto.Signer, error) {
+	if !c.owned() {
+		return generateKey(alg)
+	}
 	path := filepath.Join(c.Dir, string(alg), strconv.Itoa(slot)+".pem")
 	if k, err := readCachedKey(path, alg); err == nil {
 		return k, nil
@@ -71,6 +102,12 @@ func (c *KeyCache) Key(alg KeyAlgorithm, slot int) (crypto.Signer, error) {
 // Clear removes the cached keys (ftpsgw pki clear-cache): only the key files and folders the
 // cache made, never the folder it was pointed at.
 func (c *KeyCache) Clear() (int, error) {
+	if _, err := os.Lstat(c.Dir); errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if fi, err := os.Lstat(filepath.Join(c.Dir, keyCacheMarker)); err != nil || !fi.Mode().IsRegular() {
+		return 0, fmt.Errorf("%s is not an ftpsgw key cache (no %s marker): nothing deleted", c.Dir, keyCacheMarker)
+	}
 	n := 0
 	for _, alg := range []KeyAlgorithm{KeyECDSA, KeyRSA, KeyRSAPSS} {
 		dir := filepath.Join(c.Dir, string(alg))

@@ -45,6 +45,9 @@ func TestCachedKeysKeepPKIsApart(t *testing.T) {
 func TestKeyCacheRepairsAndClears(t *testing.T) {
 	dir := t.TempDir()
 	cache := &KeyCache{Dir: dir}
+	if !cache.owned() { // the cache's own folder (marked), then one of its files spoiled
+		t.Fatal("an empty folder was not claimed")
+	}
 	os.MkdirAll(filepath.Join(dir, string(KeyECDSA)), 0o700)
 	os.WriteFile(filepath.Join(dir, string(KeyECDSA), "0.pem"), []byte("garbage"), 0o600)
 	mine := filepath.Join(dir, "notes.txt")
@@ -71,5 +74,31 @@ func TestKeyCacheRepairsAndClears(t *testing.T) {
 	t.Setenv(KeyCacheEnv, "off")
 	if DefaultKeyCache() != nil {
 		t.Errorf("%s=off still gives a cache", KeyCacheEnv)
+	}
+}
+
+// TestKeyCacheLeavesAForeignFolderAlone: FTPSGW_KEY_CACHE pointed at a folder with files of
+// its own (and no marker): keys are generated without reading or writing there, and Clear
+// refuses with every file left as it was.
+func TestKeyCacheLeavesAForeignFolderAlone(t *testing.T) {
+	dir := t.TempDir()
+	mine := filepath.Join(dir, string(KeyECDSA), "0.pem")
+	os.MkdirAll(filepath.Dir(mine), 0o700)
+	os.WriteFile(mine, []byte("my own file"), 0o600)
+	cache := &KeyCache{Dir: dir}
+	if _, err := NewPKI(Options{Keys: cache}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(mine); string(b) != "my own file" {
+		t.Errorf("the cache overwrote a file in a folder that is not its own: %q", b)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, string(KeyECDSA), "*.pem")); len(left) != 1 {
+		t.Errorf("the cache wrote into a folder that is not its own: %v", left)
+	}
+	if n, err := cache.Clear(); err == nil || n != 0 {
+		t.Errorf("Clear of a folder that is not a cache: %d, %v", n, err)
+	}
+	if _, err := os.Stat(mine); err != nil {
+		t.Errorf("Clear deleted a file it did not make: %v", err)
 	}
 }
