@@ -101,7 +101,7 @@ else
 fi
 
 # --- vsftpd ---------------------------------------------------------------------------------
-if [ "$(id -u)" = 0 ]; then
+if [ "$(id -u)" = 0 ] && [ "${VSFTPD:-1}" != 0 ]; then
 	. "$repo/scripts/vsftpd-setup.sh" FTPSGW.Heartbeat
 	manyfiles "$home/out" 50000
 	chown -R ftpsgwtest "$home"

@@ -181,7 +181,24 @@ func (a *controlAPI) controlHandler(version string) http.Handler {
 		_, _ = w.Write(StatusXSD)
 	})
 	a.g.api.diagnostics(mux)
-	return a.g.api.guard(a.g.api.leaseGuard(mux))
+	api := a.g.api.guard(a.g.api.leaseGuard(mux))
+	// The dashboard (dashboard.go): its reads need no token; every change it makes is one of
+	// the calls above, and each change wakes its live streams.
+	d := newDashboard(a.g, version)
+	a.g.dashboard = d
+	ui := http.NewServeMux()
+	d.routes(ui)
+	uiHandler := a.uiGuard(ui)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ui" || strings.HasPrefix(r.URL.Path, "/ui/") {
+			uiHandler.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			d.stateChanged()
+		}
+	})
 }
 
 // diagnostics serves Prometheus metrics and, when asked for, Go's profiler, behind the same

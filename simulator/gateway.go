@@ -33,6 +33,7 @@ type Gateway struct {
 	pipeline  *receiptPipeline
 	replica   *securityReplica
 	api       *controlAPI
+	dashboard *dashboard // made with the control listener's handler
 }
 
 // injectFault consumes one armed fault of a kind and, if one was armed, closes the session's

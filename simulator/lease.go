@@ -24,6 +24,16 @@ type leaseHolder struct {
 	expires time.Time
 }
 
+// current is the lease in force, nil when none is.
+func (l *leaseHolder) current(now time.Time) *control.Lease {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.holder == "" || !now.Before(l.expires) {
+		return nil
+	}
+	return &control.Lease{Holder: l.holder, Since: l.since, Expires: l.expires}
+}
+
 // acquire takes or renews the lease; busy names the current holder when another has it.
 func (l *leaseHolder) acquire(holder string, ttl time.Duration, now time.Time) (control.Lease, error) {
 	l.mu.Lock()

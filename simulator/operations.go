@@ -303,11 +303,19 @@ func (a *controlAPI) apiSubmissions(ctx context.Context, username string) ([]con
 	}
 	out := []control.Submission{}
 	for _, d := range ds {
-		out = append(out, control.Submission{ID: d.ID, Username: d.Username, Service: d.Service, Name: d.Name, Size: d.Size,
-			SHA256: d.SHA256, ASCII: d.ASCII, Validation: d.Validation, Reused: d.Reused, ReceivedAt: d.ReceivedAt,
-			State: string(d.State), Attempts: d.Attempts})
+		out = append(out, submissionToAPI(d))
 	}
 	return out, nil
+}
+
+func submissionToAPI(d store.Delivery) control.Submission {
+	sub := control.Submission{ID: d.ID, Username: d.Username, Service: d.Service, Name: d.Name, Size: d.Size,
+		SHA256: d.SHA256, ASCII: d.ASCII, Validation: d.Validation, Reused: d.Reused, ReceivedAt: d.ReceivedAt,
+		State: string(d.State), Attempts: d.Attempts}
+	if d.State != store.StateDone {
+		sub.NextAt = d.NextAt
+	}
+	return sub
 }
 
 // Reset returns the simulator to its initial registrations, with empty journal, name

@@ -292,6 +292,7 @@ func (srv *Server) serveControl(addr string, opts Options) error {
 	}
 	srv.ready.ControlAPI = "http://" + ln.Addr().String()
 	srv.http = &http.Server{Handler: srv.gw.api.controlHandler(opts.Version), ReadHeaderTimeout: 10 * time.Second}
+	srv.http.RegisterOnShutdown(srv.gw.dashboard.close) // the dashboard's live streams end
 	srv.wg.Add(1)
 	go func() {
 		defer srv.wg.Done()

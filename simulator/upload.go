@@ -167,7 +167,7 @@ func (u *upload) TransferError(err error) {
 
 // NoCloseNotify is the journal's note on an upload accepted although its TLS data connection
 // ended without close_notify (close_notify: optional, or client certification's observer).
-const NoCloseNotify = "the data connection ended without a TLS close_notify"
+const NoCloseNotify = control.ReasonNoCloseNotify
 
 // errTruncated refuses an upload whose TLS data connection ended without close_notify.
 var errTruncated = errors.New("upload incomplete: the data connection ended without a TLS close_notify, so the file may be cut short; nothing was stored and the name is still free; send it again, closing TLS (close_notify) before the connection (close_notify: required)")

@@ -19,8 +19,8 @@ func (x *clientSteps) registerTrust(sc *godog.ScenarioContext) {
 }
 
 // noCloseNotify is the simulator's journal note on an upload that ended without close_notify
-// (simulator.NoCloseNotify; the steps know the simulator only through its API and journal).
-const noCloseNotify = "the data connection ended without a TLS close_notify"
+// (the steps know the simulator only through its API and journal).
+const noCloseNotify = control.ReasonNoCloseNotify
 
 // sawCloseNotify passes when every upload the journal holds ended its TLS data connection
 // with close_notify: a bare TCP FIN is indistinguishable from a truncation.

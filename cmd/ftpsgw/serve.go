@@ -174,6 +174,7 @@ func printWelcome(w io.Writer, srv *simulator.Server) {
 	fmt.Fprintf(w, "\n  passive ports %s, data in %s\n", r.PassivePorts, srv.DataDir())
 	if r.ControlAPI != "" {
 		fmt.Fprintf(w, "  control API %s/control/v1 (metrics at %s/metrics), clock %s\n", r.ControlAPI, r.ControlAPI, srv.Gateway().ClockMode())
+		fmt.Fprintf(w, "  dashboard %s/ui/ (open it in a browser: sessions, uploads and receipts live)\n", r.ControlAPI)
 	}
 	if r.DevPKI {
 		fmt.Fprintf(w, "  created a development PKI in %s\n", m.Dir())

@@ -98,6 +98,11 @@ const (
 	EventReceipt    EventType = "receipt"    // a receipt or reply file put in /out
 )
 
+// ReasonNoCloseNotify is the journal's note (in an upload event's reason) on an upload
+// accepted although its TLS data connection ended without close_notify (close_notify:
+// optional, or client certification's observer).
+const ReasonNoCloseNotify = "the data connection ended without a TLS close_notify"
+
 // EventTypes lists every event type (GET /journal?type= accepts these only).
 var EventTypes = []EventType{EventConnect, EventTLS, EventDataTLS, EventCommand, EventReply, EventLogin,
 	EventUpload, EventDownload, EventDisconnect, EventReceipt}
@@ -172,6 +177,9 @@ type Submission struct {
 	ReceivedAt time.Time `json:"received_at"`
 	State      string    `json:"state"` // queued, delivered, accepted, done
 	Attempts   int       `json:"attempts"`
+	// NextAt is when the gateway next moves it on (a delivery attempt or its next receipt),
+	// on the gateway's clock; absent once done.
+	NextAt time.Time `json:"next_at,omitzero"`
 }
 
 // Faults is GET/PUT /faults: armed faults, for certifying how clients cope. Each count is how

@@ -37,6 +37,34 @@ type Journal struct {
 	dropped  int64
 	capacity int
 	clock    interface{ Now() time.Time }
+	changed  chan struct{} // closed at the next Append or Reset (nil: nobody waits)
+	resets   int64
+}
+
+// Changed returns a channel closed at the next Append or Reset: a reader waits on it, then
+// scans from the last sequence number it saw (no event is pushed to anyone).
+func (j *Journal) Changed() <-chan struct{} {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.changed == nil {
+		j.changed = make(chan struct{})
+	}
+	return j.changed
+}
+
+// Resets counts the journal's resets: a reader that folded its events starts again when it
+// changes.
+func (j *Journal) Resets() int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.resets
+}
+
+func (j *Journal) notify() {
+	if j.changed != nil {
+		close(j.changed)
+		j.changed = nil
+	}
 }
 
 // blockSize is where a block is sealed and a new one begun. Small enough that dropping a
@@ -97,6 +125,7 @@ func (j *Journal) Append(e Event) Event {
 	for j.n > j.capacity {
 		j.dropOldest()
 	}
+	j.notify()
 	return e
 }
 
@@ -325,6 +354,8 @@ func (j *Journal) Reset() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.blocks, j.skip, j.n = nil, 0, 0
+	j.resets++
+	j.notify()
 }
 
 // Stats returns the last sequence number and how many events were dropped.

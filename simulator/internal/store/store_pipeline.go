@@ -77,6 +77,29 @@ func (s *Store) Deliveries(ctx context.Context, username string) ([]Delivery, er
 	return s.queryDeliveries(ctx, `? = '' OR s.username = ? ORDER BY s.id`, username, username)
 }
 
+// RecentDeliveries returns the newest limit deliveries, newest first, and how many there are.
+func (s *Store) RecentDeliveries(ctx context.Context, limit int) ([]Delivery, int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM deliveries`).Scan(&n); err != nil {
+		return nil, 0, err
+	}
+	ds, err := s.queryDeliveries(ctx, `1 ORDER BY s.id DESC LIMIT ?`, limit)
+	return ds, n, err
+}
+
+// OutboxOf returns the receipt and reply files of the given submissions (removed ones too).
+func (s *Store) OutboxOf(ctx context.Context, submissions []int64) ([]OutboxFile, error) {
+	if len(submissions) == 0 {
+		return nil, nil
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?,", len(submissions)), ",")
+	args := make([]any, len(submissions))
+	for i, id := range submissions {
+		args[i] = id
+	}
+	return s.queryOutbox(ctx, `submission_id IN (`+marks+`)`, args...)
+}
+
 func (s *Store) queryDeliveries(ctx context.Context, where string, args ...any) ([]Delivery, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d JOIN submissions s ON s.id = d.submission_id WHERE `+where, args...)
 	if err != nil {
@@ -290,6 +313,15 @@ func (s *Store) liveOutbox(ctx context.Context, owners ...string) ([]OutboxFile,
 		out = append(out, f)
 	}
 	return out, rows.Err()
+}
+
+// OutboxFile returns one receipt or reply file by its id (a removed one too).
+func (s *Store) OutboxFile(ctx context.Context, id int64) (OutboxFile, bool, error) {
+	fs, err := s.queryOutbox(ctx, `id = ?`, id)
+	if err != nil || len(fs) == 0 {
+		return OutboxFile{}, false, err
+	}
+	return fs[0], true, nil
 }
 
 // OutboxByName returns the newest file of that name in an /out.
