@@ -83,6 +83,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
     <dt>Started</dt><dd>{{when .Started}}</dd>
     {{if .Tags}}<dt>Tags</dt><dd>{{.Tags}}</dd>{{end}}
     {{if .Scope}}<dt>Scope</dt><dd>{{range .Scope}}{{.}} {{end}}</dd>{{end}}
+    {{if .Dashboard}}<dt>Dashboard</dt><dd><a href="{{.Dashboard}}">{{.Dashboard}}</a> (the simulator's live view; each scenario links to what it saw, while that simulator runs)</dd>{{end}}
   </dl>
   {{with .Gate}}
   <h2 id="gate">Gate {{if .Failed}}<span class="st fail">FAIL</span>{{else}}<span class="st pass">PASS</span>{{end}}</h2>
@@ -122,6 +123,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
         {{if $s.Unsupported}}<p>Unsupported: {{$s.Unsupported}}</p>{{end}}
         {{if eq $s.Status "BLOCKED"}}<p>Blocked by {{if $s.BlockedBy}}<a href="#{{$s.BlockedBy}}">{{$s.BlockedBy}}</a>{{else}}a failed precondition{{end}}: not a verdict on this requirement.</p>{{end}}
         {{if $s.NotRun}}<p>Not run: {{$s.NotRun}}</p>{{end}}
+        {{if and $run.Dashboard $s.Journal}}<p><a class="dashboard" href="{{$run.Dashboard}}#from={{$s.Journal.From}}&amp;to={{$s.Journal.To}}">What the gateway saw during this scenario</a> (its dashboard, journal events {{$s.Journal.From}}–{{$s.Journal.To}})</p>{{end}}
         <pre>{{range $s.Steps}}[{{.Status}}] {{.Text}}{{if .Error}}
     {{.Error}}{{end}}
 {{end}}</pre>

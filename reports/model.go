@@ -58,6 +58,9 @@ type Run struct {
 	// Interrupted: the run was stopped (SIGINT/SIGTERM or its deadline) before it ended;
 	// what had not finished is NOT RUN.
 	Interrupted bool
+	// Dashboard is the address of the simulator's live dashboard (/ui/) when the target has
+	// one that outlives the run; the HTML report links each scenario into it.
+	Dashboard string
 	// TargetLost says how the target stopped answering during the run (after its preflight);
 	// the run's verdict is then ERROR and what was not reached is NOT RUN.
 	TargetLost string
@@ -104,6 +107,15 @@ type Scenario struct {
 	BlockedBy catalogue.ID
 	NotRun    string // why it did not run (not selected, interrupted)
 	Evidence  []string
+	// Journal is the part of the target's journal the scenario wrote (after From, up to To),
+	// when the target has a control API with a journal.
+	Journal *JournalWindow `json:",omitempty"`
+}
+
+// JournalWindow is a range of journal sequence numbers: the events after From up to To.
+type JournalWindow struct {
+	From int64 `json:"from"`
+	To   int64 `json:"to"`
 }
 
 // Step is one executed step.

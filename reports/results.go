@@ -47,6 +47,7 @@ type ResultsRun struct {
 	Scope           []string  `json:"scope,omitempty"`
 	Interrupted     bool      `json:"interrupted,omitempty"`
 	TargetLost      string    `json:"target_lost,omitempty"`
+	Dashboard       string    `json:"dashboard,omitempty"` // the simulator's dashboard, when it outlives the run
 }
 
 // ResultRequirement is one requirement's verdict with its scenarios.
@@ -73,6 +74,8 @@ type ResultScenario struct {
 	NotRun         string       `json:"not_run,omitempty"`
 	Unsupported    string       `json:"unsupported,omitempty"`
 	EvidenceSHA256 string       `json:"evidence_sha256,omitempty"`
+	// Journal is the part of the target's journal the scenario wrote.
+	Journal *JournalWindow `json:"journal,omitempty"`
 }
 
 // ExitCode is the documented exit code of a run: the gate's when --baseline or --waivers
@@ -103,7 +106,7 @@ func ResultsOf(r *Run) Results {
 		Kind: r.Kind, Verdict: r.Verdict(), ExitCode: r.ExitCode(), BinaryVersion: r.Suite,
 		FeaturesSHA256: r.FeaturesHash, CatalogueSHA256: r.CatalogueHash, Started: r.Started.UTC(),
 		Ended: r.Started.Add(r.Duration).UTC(), Target: r.Target, Strict: r.Strict, FailOnWarn: r.FailOnWarn,
-		Tags: r.Tags, Interrupted: r.Interrupted, TargetLost: r.TargetLost, Profile: r.Profile,
+		Tags: r.Tags, Interrupted: r.Interrupted, TargetLost: r.TargetLost, Profile: r.Profile, Dashboard: r.Dashboard,
 	}}
 	for _, id := range r.Scope {
 		out.Run.Scope = append(out.Run.Scope, string(id))
@@ -114,7 +117,7 @@ func ResultsOf(r *Run) Results {
 		for _, i := range req.Scenarios {
 			s := r.Scenarios[i]
 			rs := ResultScenario{Feature: s.Feature, Name: s.Name, Status: s.Status, Failure: s.Failure, BlockedBy: s.BlockedBy,
-				NotRun: s.NotRun, Unsupported: s.Unsupported}
+				NotRun: s.NotRun, Unsupported: s.Unsupported, Journal: s.Journal}
 			if len(s.Evidence) > 0 {
 				sum := sha256.Sum256([]byte(strings.Join(s.Evidence, "\x00")))
 				rs.EvidenceSHA256 = hex.EncodeToString(sum[:])

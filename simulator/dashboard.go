@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -83,11 +84,22 @@ func (d *dashboard) stateWait() <-chan struct{} {
 	return d.stateCh
 }
 
-// catchUp folds the journal's new events; the caller holds d.mu.
+// keep folds what the journal holds before it is reset: the dashboard keeps the sessions
+// of before a reset (a certification resets the simulator before each scenario, and its
+// report links to each scenario's sessions). Sequence numbers go on across resets.
+func (d *dashboard) keep() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.catchUp()
+}
+
+// catchUp folds the journal's new events; the caller holds d.mu. A reset since the last
+// call counts as a new generation (the page fetches the uploads again: the store was
+// emptied), but the sessions folded so far stay.
 func (d *dashboard) catchUp() {
 	j := d.g.journal
 	if r := j.Resets(); r != d.resets {
-		d.folder, d.resets, d.lastFiles = timeline.NewFolder(uiSessionsKept), r, 0
+		d.resets = r
 		d.generation++
 	}
 	j.Scan(journal.Query{Since: d.folder.Last()}, func(e control.Event) {
@@ -116,10 +128,21 @@ func (d *dashboard) routes(mux *http.ServeMux) {
 		if err != nil || limit < 1 || limit > 500 {
 			return nil, badRequest("limit must be 1 to 500")
 		}
+		from, err := queryInt(r, "from", -1)
+		if err != nil {
+			return nil, err
+		}
+		to, err := queryInt(r, "to", math.MaxInt64)
+		if err != nil {
+			return nil, err
+		}
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		d.catchUp()
 		rows, more := d.folder.Window(before, int(limit))
+		if from >= 0 {
+			rows, more = d.folder.Between(from, to, int(limit))
+		}
 		return uiSessions{Sessions: summaries(rows), More: more, LastSeq: d.folder.Last(), Kept: d.folder.Len(), Generation: d.generation}, nil
 	})
 	handle("GET /ui/api/sessions/{id}", func(r *http.Request) (any, error) {

@@ -2,7 +2,6 @@ package simulator_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"image/png"
@@ -21,58 +20,6 @@ import (
 	"github.com/ftpsgw/ftpsgw/simulator/control"
 	"github.com/ftpsgw/ftpsgw/simulator/simtest/tool"
 )
-
-// browser starts headless Chromium (driven over the DevTools protocol by chromedp) and
-// returns a context for it, bounded by limit.
-func browser(t *testing.T, limit time.Duration) context.Context {
-	t.Helper()
-	path := ""
-	for _, b := range []string{"chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(b); err == nil {
-			path = p
-		}
-	}
-	if path == "" {
-		path = tool.Need(t, "chromium", "chromium")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1400, 1000), chromedp.UserDataDir(t.TempDir()))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
-	// The first call starts the browser and must not carry a deadline (it would end the
-	// browser); it is bounded by a timer that cancels it instead.
-	stop := time.AfterFunc(60*time.Second, cancelBrowser)
-	err := chromedp.Do(bctx)
-	stop.Stop()
-	if err != nil {
-		t.Fatalf("starting Chromium (%s): %v", path, err)
-	}
-	tctx, cancelTimeout := context.WithTimeout(bctx, limit)
-	t.Cleanup(cancelTimeout)
-	return tctx
-}
-
-// waitJS polls a JavaScript condition in the page until it is true or the deadline passes,
-// and returns how long it took.
-func waitJS(t *testing.T, bctx context.Context, what, cond string, within time.Duration) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for {
-		ok, err := chromedp.Run(bctx, chromedp.Evaluate[bool](cond))
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		if ok {
-			return time.Since(start)
-		}
-		if time.Since(start) > within {
-			body, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`"updates " + document.body.getAttribute("data-updates") + ", last seq " + document.body.getAttribute("data-last-seq") + "\n" + document.body.innerText.slice(0, 3000)`))
-			t.Fatalf("the page did not show %s within %s; it shows:\n%s", what, within, body)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 func jsString(s string) string { b, _ := json.Marshal(s); return string(b) }
 
@@ -106,7 +53,7 @@ func journalHas(t *testing.T, h *harness, what string, match func(simulator.Even
 func TestDashboardShowsAClientLive(t *testing.T) {
 	curl := tool.Need(t, "curl", "curl")
 	h := start(t, func(c *simulator.Config) { virtual(c); c.Control.Token = "dash-token" })
-	b := browser(t, 3*time.Minute)
+	b := tool.Browser(t, 3*time.Minute)
 	base := h.srv.Ready().ControlAPI
 	if err := chromedp.Do(b, chromedp.Navigate(base+"/ui/"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`))); err != nil {
 		t.Fatal(err)
@@ -114,7 +61,7 @@ func TestDashboardShowsAClientLive(t *testing.T) {
 	if _, err := chromedp.Run(b, chromedp.Evaluate[int](`window.__sameLoad = 1`)); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, b, "the live stream connected", pageHas("#live", "live"), 10*time.Second)
+	tool.WaitJS(t, b, "the live stream connected", pageHas("#live", "live"), 10*time.Second)
 
 	id := h.identity("moces")
 	file := filepath.Join(t.TempDir(), "ping_ui_1.txt")
@@ -128,7 +75,7 @@ func TestDashboardShowsAClientLive(t *testing.T) {
 		t.Fatalf("curl upload: %v\n%s", err, out)
 	}
 	seen := journalHas(t, h, "the upload", func(e simulator.Event) bool { return e.Type == simulator.EventUpload && e.OK })
-	lag := waitJS(t, b, "the upload in its session row and in the uploads", pageHas("tr.session", id.Username)+" && "+
+	lag := tool.WaitJS(t, b, "the upload in its session row and in the uploads", pageHas("tr.session", id.Username)+" && "+
 		pageHas("tr.session", "1 up")+" && "+pageHas(`tr[data-upload="ping_ui_1.txt"]`, "ping_ui_1.txt"), 10*time.Second)
 	t.Logf("the page showed the session and the upload %s after the journal recorded it (seen by polling from the test)", lag+time.Since(seen)-lag)
 
@@ -138,13 +85,13 @@ func TestDashboardShowsAClientLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	journalHas(t, h, "receipt 2", func(e simulator.Event) bool { return e.Type == simulator.EventReceipt && e.Code == 2 })
-	lag = waitJS(t, b, "receipts _1 and _2", pageHas(`tr[data-upload="ping_ui_1.txt"] .receipt`, "_1")+" && "+
+	lag = tool.WaitJS(t, b, "receipts _1 and _2", pageHas(`tr[data-upload="ping_ui_1.txt"] .receipt`, "_1")+" && "+
 		pageHas(`tr[data-upload="ping_ui_1.txt"] .receipt`, "_2"), 10*time.Second)
 	t.Logf("receipts shown %s after the journal's receipt 2", lag)
 	if err := chromedp.Do(b, chromedp.Click(chromedp.CSS(`tr[data-upload="ping_ui_1.txt"] .receipt.code1`))); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, b, "the receipt's XML", pageHas("#receipt-xml", "<?xml")+` && document.querySelector("#receipt-xml").children.length === 0`, 5*time.Second)
+	tool.WaitJS(t, b, "the receipt's XML", pageHas("#receipt-xml", "<?xml")+` && document.querySelector("#receipt-xml").children.length === 0`, 5*time.Second)
 
 	// A switch without the token: refused, the backend stays up.
 	clickSwitch := func(label string) {
@@ -155,7 +102,7 @@ func TestDashboardShowsAClientLive(t *testing.T) {
 		}
 	}
 	clickSwitch("Take the backend down")
-	waitJS(t, b, "the refusal of the switch without a token", pageHas("#call-log li", "401"), 10*time.Second)
+	tool.WaitJS(t, b, "the refusal of the switch without a token", pageHas("#call-log li", "401"), 10*time.Second)
 	if be, err := api.Backend(ctx(t)); err != nil || be.Up == nil || !*be.Up {
 		t.Fatalf("the backend went down without the token: %+v %v", be, err)
 	}
@@ -178,15 +125,15 @@ func TestDashboardShowsAClientLive(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	waitJS(t, b, "the backend shown down", pageHas("#backend-chip", "backend down"), 10*time.Second)
+	tool.WaitJS(t, b, "the backend shown down", pageHas("#backend-chip", "backend down"), 10*time.Second)
 
 	// TLS 1.3 offered: the plain-words rule line, with its requirement linked.
 	if out, err := runCurl("--tlsv1.3", "-T", file, "ftp://"+h.srv.Ready().Control+"/FTPSGW.Heartbeat/ping_ui_2.txt"); err == nil {
 		t.Fatalf("a TLS 1.3 upload went through:\n%s", out)
 	}
-	waitJS(t, b, "the TLS 1.3 rule line", pageHas("ul.findings li.broke", "TLS 1.3 offered: refused")+" && "+
+	tool.WaitJS(t, b, "the TLS 1.3 rule line", pageHas("ul.findings li.broke", "TLS 1.3 offered: refused")+" && "+
 		pageHas(`ul.findings li.broke a[href="#req-GW-TLS-01"]`, "GW-TLS-01"), 10*time.Second)
-	waitJS(t, b, "the requirement's Danish and English text", pageHas("#req-GW-TLS-01", "FPTS-protokol understøtter kun TLS 1.2")+" && "+
+	tool.WaitJS(t, b, "the requirement's Danish and English text", pageHas("#req-GW-TLS-01", "FPTS-protokol understøtter kun TLS 1.2")+" && "+
 		pageHas("#req-GW-TLS-01", "TLS 1.2 only"), 5*time.Second)
 
 	// Markup in a username, a file name and the replies that echo them is text on the page.
@@ -197,7 +144,7 @@ func TestDashboardShowsAClientLive(t *testing.T) {
 	}
 	r2, _ := h.raw("moces")
 	r2.Login(`<script>window.__xss=2</script>`, "x")
-	waitJS(t, b, "the markup as text", pageHas("ul.findings li", evil)+" && "+pageHas("tr.session", "<script>window.__xss=2</script>"), 10*time.Second)
+	tool.WaitJS(t, b, "the markup as text", pageHas("ul.findings li", evil)+" && "+pageHas("tr.session", "<script>window.__xss=2</script>"), 10*time.Second)
 	if injected, err := chromedp.Run(b, chromedp.Evaluate[bool](`window.__xss !== undefined || document.querySelector("main img, main script") !== null`)); err != nil || injected {
 		t.Fatalf("markup from the gateway became part of the page (err %v)", err)
 	}
@@ -300,7 +247,7 @@ func TestDashboardStaysUsableWithAFullJournal(t *testing.T) {
 		j.Append(control.Event{Session: id, Type: control.EventCommand, Line: "PROT C"})
 		j.Append(control.Event{Session: id, Type: control.EventDisconnect, OK: true})
 	}
-	b := browser(t, 2*time.Minute)
+	b := tool.Browser(t, 2*time.Minute)
 	if err := chromedp.Do(b, chromedp.Navigate(h.srv.Ready().ControlAPI+"/ui/"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`))); err != nil {
 		t.Fatal(err)
 	}
@@ -314,19 +261,19 @@ func TestDashboardStaysUsableWithAFullJournal(t *testing.T) {
 	if n := rows(); n != 100 {
 		t.Fatalf("%d rows at first, want the newest 100", n)
 	}
-	waitJS(t, b, "the newest session first", `document.querySelector("tr.session").dataset.session === "bulk-1499"`, 5*time.Second)
+	tool.WaitJS(t, b, "the newest session first", `document.querySelector("tr.session").dataset.session === "bulk-1499"`, 5*time.Second)
 	for range 3 {
 		if err := chromedp.Do(b, chromedp.Click(chromedp.CSS("#older"))); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	waitJS(t, b, "400 rows after paging back three times", `document.querySelectorAll("tr.session").length === 400`, 10*time.Second)
-	waitJS(t, b, "the oldest paged-in row", `document.querySelector("tr.session:last-of-type").dataset.session === "bulk-1100"`, 5*time.Second)
+	tool.WaitJS(t, b, "400 rows after paging back three times", `document.querySelectorAll("tr.session").length === 400`, 10*time.Second)
+	tool.WaitJS(t, b, "the oldest paged-in row", `document.querySelector("tr.session:last-of-type").dataset.session === "bulk-1100"`, 5*time.Second)
 	// still live: a new session arrives at the top
 	j.Append(control.Event{Session: "late-one", Type: control.EventConnect, OK: true})
 	j.Append(control.Event{Session: "late-one", Type: control.EventCommand, Line: "PORT 127,0,0,1,4,1"})
-	waitJS(t, b, "the new session's active-mode rule line", pageHas(`tr[data-session="late-one"] ul.findings li`, "active mode (PORT)"), 10*time.Second)
+	tool.WaitJS(t, b, "the new session's active-mode rule line", pageHas(`tr[data-session="late-one"] ul.findings li`, "active mode (PORT)"), 10*time.Second)
 }
 
 // TestDashboardStreamsAreBounded: at most 16 live streams at once, the next is told why;

@@ -351,6 +351,9 @@ func (g *Gateway) Reset(ctx context.Context) error {
 			return err
 		}
 	}
+	if g.dashboard != nil {
+		g.dashboard.keep() // the sessions so far stay on the dashboard (a report links to them)
+	}
 	g.journal.Reset()
 	g.logins.limiter.reset()
 	initial := g.cfg.Backend

@@ -107,6 +107,7 @@ func runCertify(args []string, stdout, stderr io.Writer) int {
 		Profile: profile, Features: features.FS, Steps: certify.Bind(steps.Gateway), Tags: *tags, Strict: *strict, Progress: stderr,
 		FailOnWarn: *failOn == "warn", Deadline: *deadline, LeaseWait: *leaseWait,
 		CucumberJSON: filepath.Join(*reportDir, "cucumber.json"), Version: version, Description: description,
+		Ephemeral: *targetPath == "", // the embedded simulator's dashboard ends with the run
 	})
 	if err != nil {
 		return runError(stderr, err)

@@ -78,6 +78,7 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 		CucumberJSON: filepath.Join(*reportDir, "cucumber.json"), Version: version,
 		Description: "client " + *execCmd + " against the embedded simulator (observes TLS version, certificate, data protection and resumption); client certificate " + alg.Describe(),
 		Deadline:    *deadline,
+		Ephemeral:   true,
 	})
 	if err != nil {
 		return runError(stderr, err)

@@ -57,6 +57,14 @@ async function loadRequirements() {
 const shown = new Map(); // session id -> {row, detail, data}
 let oldestShown = 0; // first_seq of the oldest row shown
 let expanded = new Set();
+// #from=A&to=B (a certification report's link): only the sessions of journal events A..B
+let range = null;
+function readRange() {
+  const m = /^#from=(\d+)&to=(\d+)$/.exec(location.hash);
+  range = m ? { from: Number(m[1]), to: Number(m[2]) } : null;
+  $("filter").hidden = !range;
+  if (range) $("filter-text").textContent = `Showing the sessions of journal events ${range.from + 1}–${range.to} (one scenario of a certification run).`;
+}
 
 function findingsList(s) {
   const ul = el("ul", { class: "findings" });
@@ -124,6 +132,7 @@ async function toggle(id) {
 }
 
 function place(s, fresh) {
+  if (range && (s.last_seq <= range.from || s.first_seq > range.to)) return;
   const old = shown.get(s.id);
   const row = sessionRow(s);
   if (fresh) row.classList.add("fresh");
@@ -168,7 +177,8 @@ function showCounts(kept) {
 }
 
 async function loadSessions() {
-  const page = await getJSON("/ui/api/sessions?limit=100");
+  readRange();
+  const page = await getJSON("/ui/api/sessions" + (range ? `?limit=500&from=${range.from}&to=${range.to}` : "?limit=100"));
   $("session-rows").replaceChildren();
   shown.clear(); expanded.clear(); oldestShown = 0;
   for (const s of page.sessions) place(s, false);
@@ -176,6 +186,12 @@ async function loadSessions() {
   showCounts(page.kept);
   return page;
 }
+
+$("filter-clear").addEventListener("click", (e) => {
+  e.preventDefault();
+  history.replaceState(null, "", location.pathname);
+  loadSessions().catch(() => {});
+});
 
 $("older").addEventListener("click", async () => {
   const page = await getJSON("/ui/api/sessions?limit=100&before=" + oldestShown);

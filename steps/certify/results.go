@@ -48,7 +48,10 @@ type collector struct {
 	order []*scenarioRecord
 	// probe checks, after a scenario failed, that the target still answers (nil: no check);
 	// when it does not, lost is told why once and the rest of the run is not reached.
-	probe    func() error
+	probe func() error
+	// mark returns the target's last journal sequence number (nil: the target has no
+	// journal); taken before and after each scenario.
+	mark     func() (int64, bool)
 	lost     func(reason string)
 	lostOnce sync.Once
 }
@@ -89,9 +92,16 @@ func (c *collector) initializer(init Initializer) func(*godog.ScenarioContext) {
 }
 
 func (c *collector) begin(rec *scenarioRecord, scn *godog.Scenario, cut bool) {
+	var window *reports.JournalWindow
+	if c.mark != nil && !cut {
+		if seq, ok := c.mark(); ok {
+			window = &reports.JournalWindow{From: seq, To: seq}
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	rec.start, rec.cut = time.Now(), cut
+	rec.Journal = window
 	rec.File = scn.Uri[strings.LastIndex(scn.Uri, "/")+1:]
 	rec.Feature = catalogue.FeatureName(scn.Uri)
 	rec.Name = scn.Name
@@ -133,9 +143,21 @@ func (c *collector) checkTarget(rec *scenarioRecord) {
 }
 
 func (c *collector) end(rec *scenarioRecord) {
+	var seq int64
+	ok := false
+	if c.mark != nil {
+		seq, ok = c.mark()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	rec.Duration = time.Since(rec.start)
+	if rec.Journal != nil {
+		if ok {
+			rec.Journal.To = seq
+		} else {
+			rec.Journal = nil
+		}
+	}
 }
 
 // scenarios returns the results in execution order with their final status.

@@ -13,7 +13,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"math/big"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
@@ -23,6 +25,7 @@ import (
 
 	"github.com/ftpsgw/ftpsgw/features/catalogue"
 	"github.com/ftpsgw/ftpsgw/reports"
+	"github.com/ftpsgw/ftpsgw/simulator/control"
 	"github.com/ftpsgw/ftpsgw/steps/target"
 )
 
@@ -49,6 +52,9 @@ type RunOptions struct {
 	Version      string // ftpsgw version, for the reports
 	Description  string // what the target is, for the reports
 	Kind         string // "gateway" (default) or "client"
+	// Ephemeral: the target ends with the run (the embedded simulator), so the report does
+	// not link its dashboard.
+	Ephemeral bool
 }
 
 // Run certifies the profile's target with the suite and returns the run with a verdict per
@@ -109,6 +115,20 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 		defer cancel()
 		return Alive(pctx, opts.Profile)
 	}
+	var dashboard string
+	if t.API != nil {
+		// The journal's position around each scenario, so the report can show what the
+		// gateway saw during it (a target without a journal answers an error: no window).
+		results.mark = func() (int64, bool) {
+			mctx, cancel := context.WithTimeout(ctx, preflightWait)
+			defer cancel()
+			j, err := t.API.Journal(mctx, control.JournalQuery{Since: math.MaxInt64})
+			return j.LastSeq, err == nil
+		}
+		if !opts.Ephemeral {
+			dashboard = findDashboard(ctx, opts.Profile.Control.URL)
+		}
+	}
 	results.lost = func(reason string) {
 		lost = reason
 		fmt.Fprintf(opts.Progress, "\nthe target stopped answering: %s; ending the run\n", reason)
@@ -128,6 +148,7 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 	}
 	if lost != "" {
 		run := p.report(opts, started, ran, false)
+		run.Dashboard = dashboard
 		run.TargetLost = lost
 		for i := range run.Scenarios {
 			if s := &run.Scenarios[i]; s.Status == reports.NotRun && strings.HasPrefix(s.NotRun, "the run was interrupted") {
@@ -138,7 +159,9 @@ func Run(ctx context.Context, opts RunOptions) (*reports.Run, error) {
 			Scenarios: run.Scenarios, Strict: run.Strict, Scope: run.Scope})
 		return run, nil
 	}
-	return p.report(opts, started, ran, ctx.Err() != nil), nil
+	run := p.report(opts, started, ran, ctx.Err() != nil)
+	run.Dashboard = dashboard
+	return run, nil
 }
 
 // runPlan is what a run certifies: the suite and the scenarios the tags selected.
@@ -322,4 +345,25 @@ func (f *progressFilter) flush() {
 		f.out.Write(f.partial)
 	}
 	f.partial = nil
+}
+
+// findDashboard returns the address of the target's dashboard (an ftpsgw simulator's /ui/)
+// when its control listener serves one, "" otherwise.
+func findDashboard(ctx context.Context, controlURL string) string {
+	base := strings.TrimRight(controlURL, "/")
+	ctx, cancel := context.WithTimeout(ctx, preflightWait)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/ui/api/state", nil)
+	if err != nil {
+		return ""
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return ""
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		return ""
+	}
+	return base + "/ui/"
 }

@@ -348,6 +348,23 @@ func (f *Folder) Add(e control.Event) *Session {
 // Get returns a session by id.
 func (f *Folder) Get(id string) *Session { return f.byID[id] }
 
+// Between returns up to limit sessions with events after from and up to to (a certification
+// scenario's part of the journal), newest first, and whether more remain.
+func (f *Folder) Between(from, to int64, limit int) ([]*Session, bool) {
+	var out []*Session
+	for i := len(f.order) - 1; i >= 0; i-- {
+		s := f.order[i]
+		if s.LastSeq <= from || s.FirstSeq > to {
+			continue
+		}
+		if len(out) == limit {
+			return out, true
+		}
+		out = append(out, s)
+	}
+	return out, false
+}
+
 // Window returns up to limit sessions that began before the event before (0: the newest),
 // newest first, and whether older ones remain.
 func (f *Folder) Window(before int64, limit int) ([]*Session, bool) {
