@@ -155,6 +155,9 @@ func TestDashboardShowsAClientLive(t *testing.T) {
 	}
 
 	// The screenshot (docs/dashboard.png when FTPSGW_SCREENSHOT names where to write it).
+	if os.Getenv("FTPSGW_SCREENSHOT") != "" {
+		time.Sleep(2 * time.Second) // the rows' highlight of what just changed fades first
+	}
 	if _, err := chromedp.Run(b, chromedp.Evaluate[bool](`document.getElementById("receipt-view").hidden = true; window.scrollTo(0, 0); true`)); err != nil {
 		t.Fatal(err)
 	}
