@@ -145,6 +145,11 @@ func TestDashboardShowsAClientLive(t *testing.T) {
 	r2, _ := h.raw("moces")
 	r2.Login(`<script>window.__xss=2</script>`, "x")
 	tool.WaitJS(t, b, "the markup as text", pageHas("ul.findings li", evil)+" && "+pageHas("tr.session", "<script>window.__xss=2</script>"), 10*time.Second)
+	// the session's commands and replies, opened: the STOR line and the reply that echoes it
+	if ok, err := chromedp.Run(b, chromedp.Evaluate[bool](`(() => { const r = [...document.querySelectorAll("tr.session")].find(r => r.textContent.includes("onerror")); if (!r) return false; r.click(); return true })()`)); err != nil || !ok {
+		t.Fatalf("no session row with the STOR of markup (%v)", err)
+	}
+	tool.WaitJS(t, b, "the STOR line as text in the session's detail", pageHas("tr.detail .lines div", "> STOR FTPSGW.Heartbeat/"+evil), 10*time.Second)
 	if injected, err := chromedp.Run(b, chromedp.Evaluate[bool](`window.__xss !== undefined || document.querySelector("main img, main script") !== null`)); err != nil || injected {
 		t.Fatalf("markup from the gateway became part of the page (err %v)", err)
 	}
