@@ -22,8 +22,8 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
 	# The defect and client-adapter matrices (whole certifications) are too slow under -race; run them plainly.
-	# (the client certifications mostly wait for their adapters, so four run side by side)
-	$(GO) test -count=1 -timeout 10m -parallel 4 -run 'TestEveryDefectFailsExactlyItsRequirement|TestReferenceAdaptersPass|TestMisconfiguredAdapters|TestClearDataConnectionsAreOneMistake' ./cmd/ftpsgw
+	# (the client certifications and observations mostly wait for their clients, so six run side by side)
+	$(GO) test -count=1 -timeout 10m -parallel 6 -run 'TestEveryDefectFailsExactlyItsRequirement|TestReferenceAdaptersPass|TestMisconfiguredAdapters|TestClearDataConnectionsAreOneMistake|TestObservedProductsGetTheirVerdicts|TestObservedAndAdapterDrivenAgree' ./cmd/ftpsgw
 	# A QA team's own godog suite (its own go.mod) mixing its step with ftpsgw's over one World.
 	cd examples/godog && $(GO) vet ./... && $(GO) test -count=1 ./...
 	# A short real fuzzing run of every target, bounded by count (no wall-clock race).

@@ -50,7 +50,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
   .st { font-weight: 700; font-size: 12px; padding: 2px 8px; border-radius: 10px; white-space: nowrap; }
   .st.pass { background: #d8f3e3; color: #17693a; } .st.fail { background: #fadbd8; color: #a3261b; }
   .st.warn { background: #fdf0d0; color: #8a5a00; } .st.unsupported { background: #e4e8ee; color: #3b4a5a; }
-  .st.not-run, .st.out-of-scope { background: #f0f0f0; color: #777; }
+  .st.not-run, .st.out-of-scope, .st.not-exercised { background: #f0f0f0; color: #777; }
   .st.blocked { background: #f6e0f0; color: #7a2160; } .st.partial { background: #fdf0d0; color: #8a5a00; }
   dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; background: #fff; padding: 14px 18px; }
   dl.meta dt { color: #5a6570; } dl.meta dd { margin: 0; font-family: ui-monospace, monospace; font-size: 13px; word-break: break-all; }
@@ -122,7 +122,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
         {{if $s.Failure}}<p class="failure">{{$s.Failure}}</p>{{end}}
         {{if $s.Unsupported}}<p>Unsupported: {{$s.Unsupported}}</p>{{end}}
         {{if eq $s.Status "BLOCKED"}}<p>Blocked by {{if $s.BlockedBy}}<a href="#{{$s.BlockedBy}}">{{$s.BlockedBy}}</a>{{else}}a failed precondition{{end}}: not a verdict on this requirement.</p>{{end}}
-        {{if $s.NotRun}}<p>Not run: {{$s.NotRun}}</p>{{end}}
+        {{if $s.NotRun}}<p>{{if eq $s.Status "NOT EXERCISED"}}Not exercised{{else}}Not run{{end}}: {{$s.NotRun}}</p>{{end}}
         {{if and $run.Dashboard $s.Journal}}<p><a class="dashboard" href="{{$run.Dashboard}}#from={{$s.Journal.From}}&amp;to={{$s.Journal.To}}">What the gateway saw during this scenario</a> (its dashboard, journal events {{$s.Journal.From}}–{{$s.Journal.To}})</p>{{end}}
         <pre>{{range $s.Steps}}[{{.Status}}] {{.Text}}{{if .Error}}
     {{.Error}}{{end}}

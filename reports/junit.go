@@ -113,6 +113,10 @@ func WriteJUnit(w io.Writer, r *Run) error {
 			case s.Status == NotRun:
 				jc.Skipped = &junitSkipped{Message: "NOT RUN: " + s.NotRun}
 				js.Skipped++
+			case s.Status == NotExercised:
+				jc.Skipped = &junitSkipped{Message: "NOT EXERCISED: " + s.NotRun}
+				jc.SystemOut = body
+				js.Skipped++
 			default:
 				jc.SystemOut = body
 			}

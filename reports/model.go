@@ -33,6 +33,9 @@ const (
 	Partial      Status = "PARTIAL"
 	Unsupported  Status = "UNSUPPORTED"
 	NotRun       Status = "NOT RUN"
+	// NotExercised: a client certified by observation (certify-client --observe) did nothing
+	// this requirement judges; the reason says what it would have to do. Never a pass.
+	NotExercised Status = "NOT EXERCISED"
 	OutOfScope   Status = "OUT OF SCOPE"
 	NotCertified Status = "NOT CERTIFIED"
 	Interrupted  Status = "INTERRUPTED"

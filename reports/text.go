@@ -38,12 +38,17 @@ func WriteSummary(w io.Writer, r *Run) {
 				fmt.Fprintf(w, "      UNSUPPORTED  %s: %s\n", s.Name, s.Unsupported)
 			case NotRun:
 				fmt.Fprintf(w, "      NOT RUN  %s: %s\n", s.Name, s.NotRun)
+			case NotExercised:
+				fmt.Fprintf(w, "      NOT EXERCISED  %s: %s\n", s.Name, s.NotRun)
 			}
 		}
 	}
 	c := r.Count()
 	fmt.Fprintf(w, "\nRequirements: %d pass, %d fail, %d warn, %d blocked, %d partial, %d unsupported, %d not run, %d out of scope (of %d)\n",
 		c[Pass], c[Fail], c[Warn], c[Blocked], c[Partial], c[Unsupported], c[NotRun], c[OutOfScope], len(r.Requirements))
+	if n := c[NotExercised]; n > 0 {
+		fmt.Fprintf(w, "Not exercised by the client's traffic: %d (never a pass: the reasons say what the client would have to do)\n", n)
+	}
 	sc := map[Status]int{}
 	for _, s := range r.Scenarios {
 		sc[s.Status]++

@@ -170,6 +170,13 @@ func (a *controlAPI) controlHandler(version string) http.Handler {
 		}
 		return journalStream{a.g.journal, q}, nil
 	})
+	handle("POST "+p+"/finish", func(r *http.Request) (any, error) {
+		if a.g.finish == nil {
+			return nil, &apiError{http.StatusNotFound, "nothing to finish: this simulator is not observing a client (certify-client --observe)"}
+		}
+		a.g.finish()
+		return nil, nil
+	})
 	handle("GET "+p+"/receipts", func(r *http.Request) (any, error) {
 		return a.g.api.apiReceipts(r.Context(), r.URL.Query().Get("username"))
 	})

@@ -216,12 +216,14 @@ type uiState struct {
 	Faults        control.Faults         `json:"faults"`
 	Lease         *control.Lease         `json:"lease,omitempty"`
 	TokenRequired bool                   `json:"token_required"`
+	Finishable    bool                   `json:"finishable"` // a client observation runs: POST /finish ends it
 	Version       int64                  `json:"version"`
 }
 
 func (d *dashboard) state(ctx context.Context) (uiState, error) {
 	a := d.g.api
-	st := uiState{Security: a.apiSecurity(), Faults: d.g.faults.get(), TokenRequired: d.g.cfg.Control.Token != "", Version: d.stateVer.Load()}
+	st := uiState{Security: a.apiSecurity(), Faults: d.g.faults.get(), TokenRequired: d.g.cfg.Control.Token != "", Version: d.stateVer.Load(),
+		Finishable: d.g.finish != nil}
 	var err error
 	if st.Health, err = a.health(ctx, d.version); err != nil {
 		return st, err

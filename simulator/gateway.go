@@ -34,6 +34,7 @@ type Gateway struct {
 	replica   *securityReplica
 	api       *controlAPI
 	dashboard *dashboard // made with the control listener's handler
+	finish    func()     // Options.Finish
 }
 
 // injectFault consumes one armed fault of a kind and, if one was armed, closes the session's

@@ -68,6 +68,10 @@ type Options struct {
 	JournalCapacity int
 	// Version is reported by the control API's /health.
 	Version string
+	// Finish, when set, is called by POST /control/v1/finish (and the dashboard's button):
+	// the end of a client observation (certify-client --observe). Without it the route
+	// answers 404.
+	Finish func()
 }
 
 // Start opens the data folder, prepares the PKI and registrations, and starts serving.
@@ -179,7 +183,7 @@ func newGateway(cfg Config, opts Options, store *store.Store, tr *trust, m *cert
 	_, _ = rand.Read(boot[:])
 	c := &core{cfg: cfg, rules: RulesFor(cfg), clock: opts.Clock, store: store, log: opts.Logger,
 		journal: journal.New(opts.JournalCapacity, opts.Clock)}
-	g := &Gateway{core: c, dataDir: data, m: m, boot: hex.EncodeToString(boot[:]), sessions: newSessionTable(),
+	g := &Gateway{core: c, dataDir: data, m: m, boot: hex.EncodeToString(boot[:]), sessions: newSessionTable(), finish: opts.Finish,
 		faults: &faultInjector{}}
 	g.replica = &securityReplica{core: c, roles: &roleView{roles: map[string][]string{}}, security: embeddedSecurity{store},
 		repl: &replication{interval: cfg.Security.ReplicationInterval.Std(), retryMin: cfg.Backend.RetryMin.Std(),

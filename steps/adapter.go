@@ -15,6 +15,7 @@ import (
 	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/features/catalogue"
 	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/steps/clientjudge"
 	"github.com/ftpsgw/ftpsgw/steps/target"
 )
 
@@ -213,25 +214,7 @@ const reqImpostor catalogue.ID = "CL-TLS-04"
 // impostor was presented, or an AUTH TLS answered 234 in a session that never finished its
 // handshake (a client that drops the connection without an alert). It says which.
 func refusedGenuineCertificate(evs []control.Event) (bool, string) {
-	authed := map[string]bool{}
-	handshook := map[string]bool{}
-	for _, e := range evs {
-		switch {
-		case e.Type == control.EventTLS && !e.OK && strings.Contains(e.Reason, "did not accept the gateway's certificate") &&
-			!strings.Contains(e.Reason, "impostor"):
-			return true, e.Reason
-		case e.Type == control.EventTLS:
-			handshook[e.Session] = true
-		case e.Type == control.EventCommand && strings.HasPrefix(strings.ToUpper(e.Line), "AUTH "):
-			authed[e.Session] = true
-		}
-	}
-	for session := range authed {
-		if !handshook[session] {
-			return true, "session " + session + " sent AUTH TLS and ended the connection in the TLS handshake"
-		}
-	}
-	return false, ""
+	return clientjudge.RefusedGenuineCertificate(evs)
 }
 
 // describeDiff says how a copy differs from the original: length, and the first differing byte.

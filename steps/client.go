@@ -6,13 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/cucumber/godog"
 
 	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/features/catalogue"
 	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/steps/clientjudge"
 	"github.com/ftpsgw/ftpsgw/steps/statusfile"
 )
 
@@ -152,23 +152,12 @@ func (x *clientSteps) sawOnlyTLS12WithCertificate() error {
 	if err != nil {
 		return err
 	}
-	if refused, why := refusedGenuineCertificate(evs); refused {
+	if refused, why := clientjudge.RefusedGenuineCertificate(evs); refused {
 		// The client spoke TLS but would not trust the gateway: whether it checks the
 		// gateway's certificate rightly is CL-TLS-04's to judge.
 		return blockedBy(reqImpostor, expected("a TLS 1.2 handshake with the client's certificate", "the client refused the genuine gateway's certificate: %s", why))
 	}
-	evs = slices.DeleteFunc(evs, func(e control.Event) bool { return e.Type != control.EventTLS })
-	if len(evs) == 0 {
-		return expected("a TLS handshake", "none (did the client send AUTH TLS?)")
-	}
-	fp := x.clientFingerprint()
-	for _, e := range evs {
-		if e.TLSVersion != "TLS1.2" || e.Fingerprint != fp {
-			return expected("TLS1.2 with the client's certificate "+fp[:16]+"…",
-				"%s with certificate %q (%s)", e.TLSVersion, shortFP(e.Fingerprint), e.Reason)
-		}
-	}
-	return nil
+	return clientjudge.TLS12WithCertificate(evs, x.clientFingerprint())
 }
 
 func (x *clientSteps) sawProtPBeforeTransfers() error {
@@ -176,24 +165,7 @@ func (x *clientSteps) sawProtPBeforeTransfers() error {
 	if err != nil {
 		return err
 	}
-	prot := map[string]string{}
-	transfers := 0
-	for _, e := range evs {
-		verb, arg, _ := strings.Cut(strings.ToUpper(e.Line), " ")
-		switch verb {
-		case "PROT":
-			prot[e.Session] = strings.TrimSpace(arg)
-		case "STOR", "RETR", "LIST", "NLST", "MLSD", "APPE":
-			transfers++
-			if prot[e.Session] != "P" {
-				return x.judged(expected("PROT P before "+verb, "PROT %q in session %s", prot[e.Session], e.Session))
-			}
-		}
-	}
-	if transfers == 0 {
-		return x.judged(expected("at least one transfer", "none"))
-	}
-	return nil
+	return x.judged(clientjudge.ProtPBeforeTransfers(evs))
 }
 
 func (x *clientSteps) sawNoActiveMode() error {
@@ -201,70 +173,41 @@ func (x *clientSteps) sawNoActiveMode() error {
 	if err != nil {
 		return err
 	}
-	for _, e := range evs {
-		verb, _, _ := strings.Cut(strings.ToUpper(e.Line), " ")
-		if verb == "PORT" || verb == "EPRT" {
-			return expected("passive mode only", "%q", e.Line)
-		}
-	}
-	return nil
-}
-
-// eachDataTLSEvent applies check to every data-connection handshake the journal holds.
-func (x *clientSteps) eachDataTLSEvent(check func(control.Event) error) error {
-	evs, err := x.events(control.EventDataTLS)
-	if err != nil {
+	if err := clientjudge.NoActiveMode(evs); err != nil && !clientjudge.IsNotExercised(err) {
 		return err
-	}
-	if len(evs) == 0 {
-		return x.judged(expected("TLS-protected data connections", "no data connection with TLS"))
-	}
-	for _, e := range evs {
-		if err := check(e); err != nil {
-			return err
-		}
 	}
 	return nil
 }
 
 func (x *clientSteps) sawDataTLS() error {
-	return x.eachDataTLSEvent(func(e control.Event) error {
-		if e.TLSVersion == "" {
-			return x.judged(expected("TLS on the data connection", "%+v", e))
-		}
-		return nil
-	})
+	evs, err := x.events(control.EventDataTLS)
+	if err != nil {
+		return err
+	}
+	return x.judged(clientjudge.DataTLS(evs))
 }
 
 func (x *clientSteps) sawDataResumed() error {
-	if evs, err := x.events(control.EventDataTLS); err == nil && len(evs) == 0 {
-		// No data connection used TLS at all (PROT C): one mistake, CL-TLS-02's to judge.
-		return blockedBy(reqDataProtected, expected("TLS data connections that resume the control connection's session", "no data connection with TLS"))
+	evs, err := x.events(control.EventDataTLS)
+	if err != nil {
+		return err
 	}
-	return x.eachDataTLSEvent(func(e control.Event) error {
-		if !e.Resumed {
-			return expected("the data connection to resume the control connection's TLS session", "a full handshake (%s)", e.TLSVersion)
-		}
-		return nil
-	})
+	err = clientjudge.DataResumed(evs)
+	if clientjudge.IsNotExercised(err) {
+		// No data connection used TLS at all (PROT C): one mistake, CL-TLS-02's to judge.
+		return blockedBy(reqDataProtected, err)
+	}
+	return x.judged(err)
 }
 
 func (x *clientSteps) sawOwnUsername() error {
-	evs, err := x.events(control.EventLogin)
+	evs, err := x.events(control.EventTLS, control.EventLogin)
 	if err != nil {
 		return err
 	}
 	_, cert, _ := x.suite.profile.Identity(x.suite.adapter.Identity)
 	id, _ := certs.FromCertificate(cert.Leaf)
-	if len(evs) == 0 {
-		return x.judged(expected("a login", "none"))
-	}
-	for _, e := range evs {
-		if !e.OK || e.Username != id.Username() {
-			return x.judged(expected("logins as "+id.Username()+" that succeed", "%q ok=%v %s", e.Username, e.OK, e.Reason))
-		}
-	}
-	return nil
+	return x.judged(clientjudge.OwnUsername(evs, map[string]string{certs.Fingerprint(cert.Leaf): id.Username()}))
 }
 
 func (x *clientSteps) sawUploadedOnce() error {

@@ -1,11 +1,11 @@
 package steps
 
 import (
-	"strings"
 
 	"github.com/cucumber/godog"
 
 	"github.com/ftpsgw/ftpsgw/simulator/control"
+	"github.com/ftpsgw/ftpsgw/steps/clientjudge"
 )
 
 // Impostor gateways (CL-TLS-04): the simulator presents a certificate a correct client
@@ -18,10 +18,6 @@ func (x *clientSteps) registerTrust(sc *godog.ScenarioContext) {
 	sc.Step(`^every upload the gateway saw ended with a TLS close_notify$`, x.sawCloseNotify)
 }
 
-// noCloseNotify is the simulator's journal note on an upload that ended without close_notify
-// (the steps know the simulator only through its API and journal).
-const noCloseNotify = control.ReasonNoCloseNotify
-
 // sawCloseNotify passes when every upload the journal holds ended its TLS data connection
 // with close_notify: a bare TCP FIN is indistinguishable from a truncation.
 func (x *clientSteps) sawCloseNotify() error {
@@ -29,21 +25,11 @@ func (x *clientSteps) sawCloseNotify() error {
 	if err != nil {
 		return err
 	}
-	n := 0
-	for _, e := range evs {
-		if !e.OK {
-			continue
-		}
-		n++
-		if strings.Contains(e.Reason, noCloseNotify) {
-			return expected("the upload's data connection closed with TLS close_notify (the end of the file, not a possible truncation)",
-				"%s: %s", e.Path, e.Reason)
-		}
+	err = clientjudge.CloseNotify(evs)
+	if clientjudge.IsNotExercised(err) {
+		return x.judged(err)
 	}
-	if n == 0 {
-		return x.judged(expected("an upload", "none"))
-	}
-	return nil
+	return err
 }
 
 func (x *clientSteps) presentForeignCA() error { return x.presentImpostor(control.ImpostorForeignCA) }
@@ -70,31 +56,10 @@ func (x *clientSteps) sawNothingSentToImpostor() error {
 	if err != nil {
 		return err
 	}
-	var sent []string
-	started := false
-	for _, e := range evs {
-		if e.Seq <= x.impostorFrom {
-			continue // the positive control, before the impostor was presented
-		}
-		verb, _, _ := strings.Cut(strings.ToUpper(strings.TrimSpace(e.Line)), " ")
-		switch {
-		case e.Type == control.EventUpload:
-			sent = append(sent, "uploaded "+e.Path)
-		case verb == "AUTH":
-			started = true
-		case verb == "USER" || verb == "PASS" || verb == "ACCT":
-			sent = append(sent, strings.TrimSpace(e.Line))
-		case verb == "STOR" || verb == "APPE" || verb == "STOU":
-			sent = append(sent, strings.TrimSpace(e.Line))
-		}
-	}
-	if len(sent) > 0 {
-		return expected("the client to end the connection at the impostor's certificate",
-			"it went on through the impostor: %s", strings.Join(sent, "; "))
-	}
-	if !started {
+	err = clientjudge.NothingSentAfter(evs, x.impostorFrom)
+	if clientjudge.IsNotExercised(err) {
 		return expected("the client to connect and start TLS (AUTH TLS), to be shown the impostor certificate",
 			"no AUTH command: the client never reached the gateway, so its check of the certificate was not seen")
 	}
-	return nil
+	return err
 }

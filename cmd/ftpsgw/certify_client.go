@@ -29,18 +29,32 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 	strict := fs.Bool("strict", false, "treat assumed requirements (session resumption, …) as MUST")
 	timeout := fs.Duration("timeout", 60*time.Second, "how long one client action may take (its process group is killed then)")
 	deadline := fs.Duration("deadline", 30*time.Minute, "bound the whole run; past it the run ends INTERRUPTED (exit 4)")
+	observeMode := fs.Bool("observe", false, "certify a product without an adapter: write a connection kit, let the product work, play cases, judge its traffic")
+	kit := fs.String("kit", "ftpsgw-kit", "--observe: folder for the connection kit (connection.json, ca.pem, a .p12 per identity)")
+	duration := fs.Duration("duration", 30*time.Minute, "--observe: how long to watch the product at most (Ctrl-C or POST /control/v1/finish end it sooner)")
+	settle := fs.Duration("settle", 2*time.Minute, "--observe: how long a case waits for the product's reaction before the next")
+	clockMode := fs.String("clock", "real", "--observe: the simulator's clock, real or virtual (virtual: time moves only by the control API or the dashboard)")
 	key := fs.String("key", string(defaultClientKey), "key type of the test PKI the client is given: rsa-pss (RSA 3072, as OCES3), rsa (RSA 2048, as OCES II) or ecdsa (P-256)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: ftpsgw certify-client --exec 'CMD' [--report DIR] [--tags EXPR] [--strict]\n\nRuns your client against the embedded simulator (virtual clock, fresh PKI) and certifies\nit against features/client/*.feature. Exit 0 only when every MUST requirement passes.\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: ftpsgw certify-client --exec 'CMD' [--report DIR] [--tags EXPR] [--strict]\n       ftpsgw certify-client --observe [--kit DIR] [--duration D] [--report DIR]\n\nRuns your client against the embedded simulator (virtual clock, fresh PKI) and certifies\nit against features/client/*.feature. Exit 0 only when every MUST requirement passes.\nWith --observe there is no adapter: the product does its own work with the connection kit,\nthe gateway plays the cases, and a requirement its traffic did not exercise is NOT EXERCISED.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if code, stop := parseFlags(fs, args, stderr); stop {
 		return code
 	}
-	if msg := usageProblem(fs, map[string]time.Duration{"timeout": *timeout, "deadline": *deadline}); msg != "" || *execCmd == "" {
-		if msg == "" {
-			msg = "--exec is required: the command that runs your client (see the README's adapter contract)"
-		}
+	msg := usageProblem(fs, map[string]time.Duration{"timeout": *timeout, "deadline": *deadline, "duration": *duration, "settle": *settle})
+	switch {
+	case msg != "":
+	case *observeMode && *execCmd != "":
+		msg = "--observe and --exec are two ways to certify a client: give one"
+	case *observeMode && *tags != "":
+		msg = "--tags selects scenarios of the adapter-driven certification; --observe judges every client requirement from the product's traffic"
+	case *observeMode && *clockMode != "real" && *clockMode != "virtual":
+		msg = fmt.Sprintf("--clock %q: real or virtual", *clockMode)
+	case !*observeMode && *execCmd == "":
+		msg = "--exec is required: the command that runs your client (see the README's adapter contract); or --observe to certify a product you cannot script"
+	}
+	if msg != "" {
 		fmt.Fprintf(stderr, "ftpsgw certify-client: %s\n\n", msg)
 		fs.Usage()
 		return exitUsage
@@ -49,6 +63,15 @@ func runCertifyClient(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "ftpsgw certify-client: --key: %v\n", err)
 		return exitUsage
+	}
+	if *observeMode {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		out, code, ok := prepareOutputs("certify-client", *reportDir, bundle, gate, stderr)
+		if !ok {
+			return code
+		}
+		return runObserve(ctx, observeFlags{kit: *kit, duration: *duration, settle: *settle, clock: *clockMode, strict: *strict}, alg, out, stdout, stderr)
 	}
 	if err := target.CheckAdapter(*execCmd); err != nil {
 		fmt.Fprintf(stderr, "ftpsgw certify-client: %v\n", err)

@@ -255,6 +255,11 @@ func (c *Client) Journal(ctx context.Context, q JournalQuery) (Journal, error) {
 	return out, err
 }
 
+// Finish ends a client observation (certify-client --observe).
+func (c *Client) Finish(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/finish", nil, nil, nil)
+}
+
 // Receipts returns the status and reply files made for a username ("" for all).
 func (c *Client) Receipts(ctx context.Context, username string) ([]Receipt, error) {
 	v := url.Values{}

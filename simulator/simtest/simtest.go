@@ -82,6 +82,9 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// Key is the key algorithm of the fresh test PKI (default certs.KeyECDSA: fast to issue).
 	Key certs.KeyAlgorithm
+	// Finish is called by POST /control/v1/finish (in-process only): the end of a client
+	// observation.
+	Finish func()
 }
 
 // Simulator is a running simulator.
@@ -189,7 +192,7 @@ func (o Options) config(dir, pki string) simulator.Config {
 
 func (s *Simulator) startInProcess(ctx context.Context, opts Options) error {
 	cfg := opts.config(s.Dir, s.PKI)
-	srv, err := simulator.Start(ctx, cfg, simulator.Options{Logger: opts.Logger, Version: opts.Version})
+	srv, err := simulator.Start(ctx, cfg, simulator.Options{Logger: opts.Logger, Version: opts.Version, Finish: opts.Finish})
 	if err != nil {
 		return err
 	}

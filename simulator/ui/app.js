@@ -336,6 +336,11 @@ function renderState(st) {
       return b;
     }, el("div", {}, "certificate ", cert, " drop at login ", login, " at STOR ", stor)));
 
+  if (st.finishable && !$("finish-box")) {
+    $("card-backend").before(el("div", { class: "card wide", id: "finish-box" }, el("h3", {}, "Client observation"),
+      el("p", {}, "ftpsgw certify-client --observe is watching the client. When the product has done its work, end the observation: the verdicts are written then."),
+      sw("Finish the observation", "POST", "/finish", undefined)));
+  }
   const rg = $("card-registrations");
   const tb = el("tbody");
   for (const r of st.registrations) {
