@@ -26,13 +26,13 @@ type Status string
 // For a run: PASS (certified), FAIL, NOT CERTIFIED (nothing failed, but a MUST in scope is
 // not PASS), INTERRUPTED, ERROR (the target stopped answering during the run).
 const (
-	Pass         Status = "PASS"
-	Fail         Status = "FAIL"
-	Warn         Status = "WARN"
-	Blocked      Status = "BLOCKED"
-	Partial      Status = "PARTIAL"
-	Unsupported  Status = "UNSUPPORTED"
-	NotRun       Status = "NOT RUN"
+	Pass        Status = "PASS"
+	Fail        Status = "FAIL"
+	Warn        Status = "WARN"
+	Blocked     Status = "BLOCKED"
+	Partial     Status = "PARTIAL"
+	Unsupported Status = "UNSUPPORTED"
+	NotRun      Status = "NOT RUN"
 	// NotExercised: a client certified by observation (certify-client --observe) did nothing
 	// this requirement judges; the reason says what it would have to do. Never a pass.
 	NotExercised Status = "NOT EXERCISED"

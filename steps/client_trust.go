@@ -1,7 +1,6 @@
 package steps
 
 import (
-
 	"github.com/cucumber/godog"
 
 	"github.com/ftpsgw/ftpsgw/simulator/control"
