@@ -9,8 +9,11 @@
 #
 # All peers: loopback, ECDSA P-256 certificates from one `ftpsgw pki init --key ecdsa`, mutual
 # TLS 1.2 (client certificate required and verified), password login, the same Go client.
-# The simulator keeps its durability: SHA-256 of every upload, fsync before 226, SQLite
-# synchronous=FULL, journal and receipts on. SFTPGo and vsftpd do not fsync or hash.
+# The simulator keeps SHA-256 of every upload, its journal and receipts, with its default
+# durability (process: no fsync, SQLite WAL synchronous=NORMAL); a second simulator with
+# durability: power (fsync before 226, synchronous=FULL) runs the upload scenarios and is
+# compared with what the disk itself persists (dd, O_DIRECT, fsync). SFTPGo and vsftpd do not
+# fsync or hash. scripts/bench-both.sh (make bench) runs all of it on the disk and on tmpfs.
 #
 #   sudo FTPSGW_SFTPGO=/path/to/sftpgo-ftps.sh make bench
 #   ROUNDS=5 SCENARIOS="sessions8 upload1" FILLS="0 200000" scripts/bench.sh
@@ -23,7 +26,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${ROUNDS:-3}
 scenarios=${SCENARIOS:-"sessions8 sessions32 upload1 upload8 idle1000 list50k"}
-fills=${FILLS:-"0 10000 50000 200000"}
+fills=${FILLS-"0 10000 50000 200000"} # FILLS="" leaves the history runs out
 burst=${BURST:-20000}
 mixed=${MIXED_TIME:-120s} # the documented run is 10m: MIXED_TIME=10m
 work=${WORK:-$(mktemp -d /tmp/ftpsgw-bench-XXXXXX)}
@@ -67,10 +70,10 @@ peers=()
 limits='limits: {max_sessions: 0, max_sessions_per_address: 0, max_sessions_per_identity: 0}'
 
 # --- the simulator: long-lived, default passive range, limits for one address lifted --------
-start_sim() { # name seed port-base
+start_sim() { # name seed port-base [durability]
 	local dir=$work/sim-$1
 	mkdir -p "$dir"
-	printf '%s\nseed_history: {uploads: %s}\n' "$limits" "$2" > "$dir/serve.yaml"
+	printf '%s\nseed_history: {uploads: %s}\ndurability: %s\n' "$limits" "$2" "${4:-process}" > "$dir/serve.yaml"
 	"$bin" serve --pki "$work/pki" --data "$dir/data" --config "$dir/serve.yaml" --log-level warn \
 		--listen "127.0.0.1:$3" --control "127.0.0.1:$(($3 + 1))" > "$dir/serve.log" 2>&1 &
 	local pid=$!
@@ -82,6 +85,10 @@ start_sim() { # name seed port-base
 }
 start_sim simulator 25000 7021 # 25,000 finished uploads: 50,000 receipts in /out for list50k
 peers+=(simulator)
+if [ "${POWER:-1}" != 0 ]; then # durability: power, for the upload scenarios only
+	start_sim power 0 7031 power
+	peers+=(power)
+fi
 
 # --- SFTPGo ---------------------------------------------------------------------------------
 if [ -n "${FTPSGW_SFTPGO:-}" ]; then
@@ -179,6 +186,7 @@ run() { # peer scenario tag
 # bytes, O_DIRECT, fsync before it ends), in the same round as the peers: the ceiling of any
 # server that fsyncs before 226. SFTPGo and vsftpd do not fsync.
 disk() {
+	[ "$(stat -f -c %T "$work")" = tmpfs ] && return 0 # no O_DIRECT on tmpfs, and nothing to persist
 	local streams=1 mib=256
 	[ "$1" = upload8 ] && streams=8 mib=64
 	[ -f "$work/random" ] || head -c 256M /dev/urandom > "$work/random"
@@ -201,13 +209,17 @@ for r in $(seq "$rounds"); do
 	n=${#peers[@]}
 	for s in $scenarios; do
 		[ -n "${flags[$s]:-}" ] || { echo "unknown scenario $s" >&2; exit 2; }
-		for k in $(seq 0 $((n - 1))); do run "${peers[$(((k + r) % n))]}" "$s" "r$r"; done
+		for k in $(seq 0 $((n - 1))); do
+			p=${peers[$(((k + r) % n))]}
+			case $p:$s in power:upload*) ;; power:*) continue ;; esac
+			run "$p" "$s" "r$r"
+		done
 		case $s in upload1 | upload8) disk "$s" "r$r" ;; esac
 	done
 done
 rm -f "$work/random"
 for p in "${peers[@]}"; do # memory after a mixed run, once per peer, the journal filling
-	[ "${MIXED:-1}" = 0 ] && continue
+	[ "${MIXED:-1}" = 0 ] || [ "$p" = power ] && continue
 	run "$p" mixed once
 	awk '/^Rss:/ {print "{\"rss_bytes\": " $2 * 1024 "}"}' "/proc/$(cat "$work/$p.pid")/smaps_rollup" > "$work/results/rssafter-$p-once.json" 2>/dev/null || true
 	if [ "$p" = simulator ]; then # the journal's state after it: full or not (it should be full)
@@ -227,7 +239,7 @@ for f in $fills; do
 		"$bin" load --target "$work/fill$f.yaml" --server-pid "$(cat "$work/fill$f.pid")" ${flags[sessions8]} --receipt-lag \
 			--json "$work/results/fill-$f-r$r.json" 2>/dev/null | sed 's/^/   /' || true
 	done
-	if [ "$f" = "$(echo $fills | cut -d' ' -f1)" ] || [ "$f" = "$(echo $fills | awk '{print $NF}')" ]; then
+	if [ "$burst" != 0 ] && { [ "$f" = "$(echo $fills | cut -d' ' -f1)" ] || [ "$f" = "$(echo $fills | awk '{print $NF}')" ]; }; then
 		echo "== fill $f: burst of $burst uploads (16 at a time) with receipt lag"
 		"$bin" load --target "$work/fill$f.yaml" --server-pid "$(cat "$work/fill$f.pid")" --scenario sessions --concurrency 16 \
 			--count "$burst" --duration 600s --receipt-lag --json "$work/results/burst-$f.json" 2>/dev/null | sed 's/^/   /' || true
