@@ -8,6 +8,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 disk=${DISK_WORK:-$(mktemp -d /var/tmp/ftpsgw-bench-disk-XXXXXX)}
 [ -d /dev/shm ] && [ "$(stat -f -c %T /dev/shm)" = tmpfs ] || { echo "no tmpfs at /dev/shm" >&2; exit 2; }
 tmpfs=${TMPFS_WORK:-$(mktemp -d /dev/shm/ftpsgw-bench-tmpfs-XXXXXX)}
+mkdir -p "$disk" "$tmpfs"
 echo "== on the disk: $disk ($(stat -f -c %T "$disk"))"
 WORK=$disk "$repo/scripts/bench.sh" | sed 's/^/  disk  /'
 echo "== on tmpfs: $tmpfs"

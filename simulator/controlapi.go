@@ -170,6 +170,20 @@ func (a *controlAPI) controlHandler(version string) http.Handler {
 		}
 		return journalStream{a.g.journal, q}, nil
 	})
+	handle("PUT "+p+"/observation", func(r *http.Request) (any, error) {
+		var body control.Observation
+		if err := decode(r, &body); err != nil {
+			return nil, err
+		}
+		a.g.observed.Store(&body)
+		return nil, nil
+	})
+	handle("GET "+p+"/observation", func(r *http.Request) (any, error) {
+		if o := a.g.observed.Load(); o != nil {
+			return o, nil
+		}
+		return nil, &apiError{http.StatusNotFound, "no client observation has reported here (certify-client --observe)"}
+	})
 	handle("POST "+p+"/finish", func(r *http.Request) (any, error) {
 		if a.g.finish == nil {
 			return nil, &apiError{http.StatusNotFound, "nothing to finish: this simulator is not observing a client (certify-client --observe)"}

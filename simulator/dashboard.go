@@ -217,13 +217,14 @@ type uiState struct {
 	Lease         *control.Lease         `json:"lease,omitempty"`
 	TokenRequired bool                   `json:"token_required"`
 	Finishable    bool                   `json:"finishable"` // a client observation runs: POST /finish ends it
+	Observation   *control.Observation   `json:"observation,omitempty"`
 	Version       int64                  `json:"version"`
 }
 
 func (d *dashboard) state(ctx context.Context) (uiState, error) {
 	a := d.g.api
 	st := uiState{Security: a.apiSecurity(), Faults: d.g.faults.get(), TokenRequired: d.g.cfg.Control.Token != "", Version: d.stateVer.Load(),
-		Finishable: d.g.finish != nil}
+		Finishable: d.g.finish != nil, Observation: d.g.observed.Load()}
 	var err error
 	if st.Health, err = a.health(ctx, d.version); err != nil {
 		return st, err

@@ -3,6 +3,7 @@ package simulator
 import (
 	"context"
 	"crypto/tls"
+	"sync/atomic"
 
 	"github.com/ftpsgw/ftpsgw/certs"
 	"github.com/ftpsgw/ftpsgw/simulator/control"
@@ -33,8 +34,9 @@ type Gateway struct {
 	pipeline  *receiptPipeline
 	replica   *securityReplica
 	api       *controlAPI
-	dashboard *dashboard // made with the control listener's handler
-	finish    func()     // Options.Finish
+	dashboard *dashboard                          // made with the control listener's handler
+	finish    func()                              // Options.Finish
+	observed  atomic.Pointer[control.Observation] // PUT /observation: a client observation's progress
 }
 
 // injectFault consumes one armed fault of a kind and, if one was armed, closes the session's

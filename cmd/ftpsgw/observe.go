@@ -171,7 +171,15 @@ func runObserve(ctx context.Context, o observeFlags, alg certs.KeyAlgorithm, out
 	fmt.Fprintf(stdout, "  dashboard %s\n  Let the product do its normal work. The observation ends after %s, at Ctrl-C, or with: %s\n", conn.Dashboard, o.duration, conn.Finish)
 	octx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
-	obs, err := observe.Observe(octx, observe.Options{API: emb.sim.Control, Identities: ids, Finish: finished, Progress: stderr, Settle: o.settle})
+	publish := func(obs *observe.Observation) {
+		pctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := observe.Publish(pctx, emb.sim.Control, obs, suite, ids, o.strict); err != nil {
+			fmt.Fprintf(stderr, "observe: the dashboard's progress was not updated: %v\n", err)
+		}
+	}
+	obs, err := observe.Observe(octx, observe.Options{API: emb.sim.Control, Identities: ids, Finish: finished, Progress: stderr,
+		Settle: o.settle, Report: publish})
 	if err != nil {
 		return fail(stderr, "observing the product: %v", err)
 	}

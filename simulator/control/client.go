@@ -255,6 +255,18 @@ func (c *Client) Journal(ctx context.Context, q JournalQuery) (Journal, error) {
 	return out, err
 }
 
+// SetObservation publishes a client observation's progress (the dashboard shows it).
+func (c *Client) SetObservation(ctx context.Context, o Observation) error {
+	return c.do(ctx, http.MethodPut, "/observation", nil, o, nil)
+}
+
+// Observation returns the last progress a client observation published.
+func (c *Client) Observation(ctx context.Context) (Observation, error) {
+	var out Observation
+	err := c.do(ctx, http.MethodGet, "/observation", nil, nil, &out)
+	return out, err
+}
+
 // Finish ends a client observation (certify-client --observe).
 func (c *Client) Finish(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/finish", nil, nil, nil)

@@ -201,6 +201,28 @@ const (
 	ImpostorWrongHost = "wrong-host"
 )
 
+// Observation is PUT/GET /observation: the progress of a client observation
+// (certify-client --observe) as its judge sees it so far, for the dashboard.
+type Observation struct {
+	Updated      time.Time             `json:"updated"`
+	Cases        []ObservedCase        `json:"cases"`
+	Requirements []ObservedRequirement `json:"requirements"`
+}
+
+// ObservedCase is one case the gateway plays, in order, with where it stands.
+type ObservedCase struct {
+	Description string `json:"description"`
+	State       string `json:"state"`
+}
+
+// ObservedRequirement is one client requirement's verdict so far.
+type ObservedRequirement struct {
+	ID     string `json:"id"`
+	Title  string `json:"title"`
+	Status string `json:"status"` // PASS, FAIL, WARN, NOT EXERCISED
+	Reason string `json:"reason,omitempty"`
+}
+
 // Error is the body of every 4xx/5xx answer.
 type Error struct {
 	Error string `json:"error"`

@@ -339,7 +339,18 @@ function renderState(st) {
   if (st.finishable && !$("finish-box")) {
     $("card-backend").before(el("div", { class: "card wide", id: "finish-box" }, el("h3", {}, "Client observation"),
       el("p", {}, "ftpsgw certify-client --observe is watching the client. When the product has done its work, end the observation: the verdicts are written then."),
+      el("div", { id: "observation" }),
       sw("Finish the observation", "POST", "/finish", undefined)));
+  }
+  if (st.observation && $("observation")) {
+    const o = st.observation;
+    const reqs = el("tbody", {}, o.requirements.map((r) => el("tr", { "data-observed": r.id },
+      el("td", {}, reqLink(r.id)), el("td", {}, r.title),
+      el("td", {}, el("span", { class: "chip " + (r.status === "PASS" ? "good" : r.status === "FAIL" ? "bad" : r.status === "WARN" ? "warn" : "") }, r.status)),
+      el("td", { class: "note" }, r.reason || ""))));
+    const cases = el("ol", {}, o.cases.map((c) => el("li", {}, c.description + ": " + c.state)));
+    $("observation").replaceChildren(el("p", { class: "note" }, "Verdicts so far (" + fmtTime(o.updated) + "):"),
+      el("table", {}, reqs), el("p", {}, "Cases the gateway plays, one at a time:"), cases);
   }
   const rg = $("card-registrations");
   const tb = el("tbody");

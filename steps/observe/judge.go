@@ -1,6 +1,7 @@
 package observe
 
 import (
+	"context"
 	"fmt"
 	"path"
 	"slices"
@@ -392,4 +393,44 @@ func Describe(obs *Observation, limit time.Duration) string {
 		fmt.Fprintf(&b, " %d. %s: %s.", i+1, c.Description, state)
 	}
 	return b.String()
+}
+
+// Publish judges the observation so far (with the gateway's submissions and receipts as they
+// are now) and puts the verdicts and the cases on the gateway's dashboard (PUT /observation).
+func Publish(ctx context.Context, api *control.Client, obs *Observation, suite *catalogue.Suite, ids []Identity, strict bool) error {
+	snap := *obs
+	var err error
+	if snap.Submissions, err = api.Submissions(ctx, ""); err != nil {
+		return err
+	}
+	if snap.Receipts, err = api.Receipts(ctx, ""); err != nil {
+		return err
+	}
+	run := Judge(&snap, suite, ids, strict)
+	out := control.Observation{Updated: time.Now()}
+	for _, r := range run.Requirements {
+		out.Requirements = append(out.Requirements, control.ObservedRequirement{ID: string(r.ID), Title: r.Title, Status: string(r.Status), Reason: r.Reason})
+	}
+	for _, c := range snap.Cases {
+		out.Cases = append(out.Cases, control.ObservedCase{Description: c.Description, State: caseState(c)})
+	}
+	return api.SetObservation(ctx, out)
+}
+
+func caseState(c Case) string {
+	state := "waiting its turn"
+	switch {
+	case c.Done != 0 && c.Hit != 0 && c.Recovered != 0:
+		state = fmt.Sprintf("done: hit the product at journal event %d, its next accepted upload at %d", c.Hit, c.Recovered)
+	case c.Done != 0 && c.Hit != 0:
+		state = fmt.Sprintf("done: hit the product at journal event %d", c.Hit)
+	case c.Hit != 0:
+		state = fmt.Sprintf("hit the product at journal event %d; waiting for its reaction", c.Hit)
+	case c.Armed != 0:
+		state = "armed: waiting for the product's next connection or upload"
+	}
+	if c.Note != "" {
+		state += "; " + c.Note
+	}
+	return state
 }

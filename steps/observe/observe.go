@@ -42,6 +42,9 @@ type Options struct {
 	// Since is the journal position the observation begins after (0: the simulator's first
 	// event; a fresh simulator's whole journal is the product's).
 	Since int64
+	// Report, when set, is called about once a second with the observation so far (in the
+	// director's goroutine: it must not keep obs), e.g. to Publish it to the dashboard.
+	Report func(obs *Observation)
 }
 
 // CaseKind names a condition the gateway plays.
@@ -137,6 +140,7 @@ func Observe(ctx context.Context, opts Options) (*Observation, error) {
 	tick := time.NewTicker(opts.Poll)
 	defer tick.Stop()
 	var loopErr error
+	reported := time.Time{}
 	for loopErr == nil {
 		select {
 		case <-ctx.Done():
@@ -144,6 +148,11 @@ func Observe(ctx context.Context, opts Options) (*Observation, error) {
 		case <-tick.C:
 			if loopErr = d.read(bg); loopErr == nil {
 				loopErr = d.step(bg)
+			}
+			if opts.Report != nil && time.Since(reported) >= time.Second {
+				d.obs.Ended = time.Now()
+				opts.Report(d.obs)
+				reported = time.Now()
 			}
 			continue
 		}

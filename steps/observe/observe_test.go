@@ -39,9 +39,20 @@ func TestTheDirectorPlaysOneCaseAtATime(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	ids := []Identity{{Name: "moces", Username: id.Username, Fingerprint: id.Fingerprint}}
+	suite, err := catalogue.Load(features.ClientFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	published := 0
 	go func() {
 		obs, err := Observe(ctx, Options{API: sim.Control, Identities: ids, Finish: finish, Poll: 20 * time.Millisecond,
-			Settle: 2 * time.Second, Cases: []CaseKind{CaseLoginDropped, CaseForeignCA}})
+			Settle: 2 * time.Second, Cases: []CaseKind{CaseLoginDropped, CaseForeignCA},
+			Report: func(o *Observation) {
+				if err := Publish(ctx, sim.Control, o, suite, ids, false); err != nil {
+					t.Errorf("publishing the progress: %v", err)
+				}
+				published++
+			}})
 		done <- result{obs, err}
 	}()
 	upload := func(name string) error {
@@ -87,9 +98,14 @@ func TestTheDirectorPlaysOneCaseAtATime(t *testing.T) {
 	if len(failures) < 2 {
 		t.Errorf("the client saw %d failures (%v); the dropped login and the impostor each make one", len(failures), failures)
 	}
-	suite, err := catalogue.Load(features.ClientFS)
-	if err != nil {
-		t.Fatal(err)
+	// the dashboard's view of the progress (GET /observation), as last published
+	if published == 0 {
+		t.Fatal("no progress was published")
+	}
+	progress, err := sim.Control.Observation(ctx)
+	if err != nil || len(progress.Requirements) != len(suite.Requirements) || len(progress.Cases) != 2 ||
+		!strings.HasPrefix(progress.Cases[0].State, "done") {
+		t.Errorf("published progress %+v (%v)", progress, err)
 	}
 	run := Judge(r.obs, suite, ids, false)
 	got := map[string]reports.Status{}
