@@ -7,10 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/ftpsgw/ftpsgw/features"
 	"github.com/ftpsgw/ftpsgw/features/catalogue"
 	"github.com/ftpsgw/ftpsgw/reports"
 	"github.com/ftpsgw/ftpsgw/simulator/simtest"
+	"github.com/ftpsgw/ftpsgw/simulator/simtest/tool"
 	"github.com/ftpsgw/ftpsgw/steps/ftpsclient"
 )
 
@@ -19,7 +22,8 @@ import (
 // once; the judgement sees it come back (CL-NET-01) and refuse the impostor (CL-TLS-04), and
 // leaves what it did not do NOT EXERCISED.
 func TestTheDirectorPlaysOneCaseAtATime(t *testing.T) {
-	sim := simtest.New(t, simtest.Options{Observe: true, RealClock: true})
+	finish := make(chan struct{})
+	sim := simtest.New(t, simtest.Options{Observe: true, RealClock: true, Finish: func() { close(finish) }})
 	m := sim.Manifest
 	id, _ := m.Lookup("moces")
 	cert, err := m.ClientCertificate(id)
@@ -32,7 +36,6 @@ func TestTheDirectorPlaysOneCaseAtATime(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	finish := make(chan struct{})
 	type result struct {
 		obs *Observation
 		err error
@@ -77,7 +80,16 @@ func TestTheDirectorPlaysOneCaseAtATime(t *testing.T) {
 		}
 		time.Sleep(150 * time.Millisecond)
 	}
-	close(finish)
+	// The dashboard shows the verdicts so far, live; its button ends the observation.
+	b := tool.Browser(t, time.Minute)
+	if err := chromedp.Do(b, chromedp.Navigate(sim.ControlURL+"/ui/"), chromedp.WaitVisible(chromedp.CSS(`body[data-ready="1"]`))); err != nil {
+		t.Fatal(err)
+	}
+	tool.WaitJS(t, b, "the observation's verdicts so far", `[...document.querySelectorAll('#observation tr[data-observed="CL-NET-01"]')].some(r => r.textContent.includes("PASS"))`, 15*time.Second)
+	tool.WaitJS(t, b, "the cases in order", `[...document.querySelectorAll('#observation ol li')].length === 2`, 5*time.Second)
+	if ok, err := chromedp.Run(b, chromedp.Evaluate[bool](`(() => { const b = [...document.querySelectorAll("#state button")].find(b => b.textContent === "Finish the observation"); if (!b) return false; b.click(); return true })()`)); err != nil || !ok {
+		t.Fatalf("no finish button on the dashboard (%v)", err)
+	}
 	var r result
 	select {
 	case r = <-done:
