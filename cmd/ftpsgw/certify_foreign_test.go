@@ -51,6 +51,7 @@ func writeProfile(t *testing.T, name string, m *certs.Manifest, address, passive
 // A gateway whose receipts never come: the rules judged through receipts are BLOCKED by the
 // receipt requirement, not FAILED under their own headings; the receipt requirement fails.
 func TestReceiptsThatNeverComeBlockTheRulesThatNeedThem(t *testing.T) {
+	t.Parallel() // mostly waiting (timeouts, receipts, a second run): overlaps with the others
 	sim := simtest.New(t, simtest.Options{RealClock: true})
 	if err := sim.Control.SetBackendUp(context.Background(), false); err != nil {
 		t.Fatal(err)
@@ -89,6 +90,7 @@ func TestStockServerPassesItsDeclaredScope(t *testing.T) {
 // The preflight says in one sentence, within seconds, what is wrong with a target that is
 // not what its profile says.
 func TestPreflightNamesWhatIsWrong(t *testing.T) {
+	t.Parallel() // mostly waiting (timeouts, receipts, a second run): overlaps with the others
 	sim := simtest.New(t, simtest.Options{})
 	httpSrv := httptest.NewServer(http.NotFoundHandler())
 	defer httpSrv.Close()
@@ -193,6 +195,7 @@ func TestInterruptedRunReportsWhatRan(t *testing.T) {
 // into every state the suite needs: the simulator certified through it passes everything, as
 // any gateway with such an adapter can be certified.
 func TestStateAdapterCertifiesTheSimulator(t *testing.T) {
+	t.Parallel() // mostly waiting (timeouts, receipts, a second run): overlaps with the others
 	tool.Need(t, "curl", "curl")
 	adapter, err := filepath.Abs("../../examples/state/ftpsgw-control.sh")
 	if err != nil {
@@ -219,6 +222,7 @@ func TestStateAdapterCertifiesTheSimulator(t *testing.T) {
 // Two certifications against one simulator: the lease lets one run at a time change it, so
 // neither gives false verdicts; a run that cannot get the lease in time says who holds it.
 func TestConcurrentCertificationsShareOneSimulator(t *testing.T) {
+	t.Parallel() // mostly waiting (timeouts, receipts, a second run): overlaps with the others
 	if testing.Short() {
 		t.Skip("-short: runs two whole certifications side by side (make test runs it)")
 	}
@@ -275,6 +279,7 @@ func certifySideBySide(t *testing.T, profiles map[string]string) {
 // A profile with two identities (as features/target.example.yaml): the requirements whose
 // other scenarios need identities it lacks are PARTIAL, never PASS, and the run NOT CERTIFIED.
 func TestMissingIdentitiesLeaveRequirementsPartial(t *testing.T) {
+	t.Parallel() // mostly waiting (timeouts, receipts, a second run): overlaps with the others
 	sim := simtest.New(t, simtest.Options{})
 	m := sim.Manifest
 	var b strings.Builder
@@ -340,6 +345,7 @@ func TestPASVMustAnnounceTheGatewaysAddress(t *testing.T) {
 // never be PASS here): the name rules FAIL. The receipts that came prove the receipt path
 // works; the missing status_0 is the name rule's own evidence, not GW-STAT-02's.
 func TestNameRulesFailOnAForeignGatewayThatWritesReceiptsButNoStatus0(t *testing.T) {
+	t.Parallel() // mostly waiting (timeouts, receipts, a second run): overlaps with the others
 	for _, tc := range []struct{ defect, req string }{
 		{"accept-reused-names", "GW-NAME-01"},
 		{"accept-bad-names", "GW-NAME-03"},
@@ -479,6 +485,7 @@ func TestATargetThatDiesMidRunIsAnError(t *testing.T) {
 // it waits and then says "target busy" (exit 1, nothing judged); run side by side with a
 // control-API certification, both certify the simulator whole, one after the other.
 func TestStateAdapterRunHoldsTheLease(t *testing.T) {
+	t.Parallel() // mostly waiting (timeouts, receipts, a second run): overlaps with the others
 	if testing.Short() {
 		t.Skip("-short: runs two whole certifications side by side (make test runs it)")
 	}

@@ -21,6 +21,7 @@ import (
 )
 
 func TestCertifyEmbeddedSimulatorPassesAndWritesReports(t *testing.T) {
+	t.Parallel() // mostly waiting (timeouts, receipts, a second run): overlaps with the others
 	dir := t.TempDir()
 	start := time.Now()
 	code, stdout, stderr := runCLI("certify", "--report", dir)

@@ -94,7 +94,7 @@ func Judge(obs *Observation, suite *catalogue.Suite, ids []Identity, strict bool
 		clientjudge.DataTLS(genuine), clientjudge.CloseNotify(genuine)), "upload a file (PROT P, passive mode, TLS data connection ended with close_notify)")
 	judge["CL-TLS-03"] = ruleVerdict(clientjudge.DataResumed(genuine), "open a data connection (an upload or a listing)")
 	judge["CL-AUTH-01"] = ruleVerdict(clientjudge.OwnUsername(genuine, users), "log in")
-	judge["CL-UP-01"] = judgeUploads(genuine)
+	judge["CL-UP-01"] = judgeUploads(genuine, obs.Cases)
 	if uploads < 2 {
 		judge["CL-NAME-01"] = notExercised("two submissions or more (a new name each time)", fmt.Sprintf("%d accepted upload(s)", uploads))
 	} else {
@@ -238,15 +238,29 @@ func judgeImpostors(obs *Observation) verdict {
 	return kept(ev...)
 }
 
-func judgeUploads(evs []control.Event) verdict {
+func judgeUploads(evs []control.Event, cases []Case) verdict {
 	n := 0
 	var ev []string
+	// an upload whose data connection met an impostor certificate (a data connection that
+	// does not resume its session gets a full handshake, and the impostor's certificate, while
+	// the case is armed) was refused by the product, rightly
+	duringImpostor := func(e control.Event) bool {
+		certAlert := strings.Contains(e.Reason, "remote error: tls:") && (strings.Contains(e.Reason, "certificate") || strings.Contains(e.Reason, "unknown"))
+		for _, c := range cases {
+			if (c.Kind == CaseForeignCA || c.Kind == CaseWrongHost) && c.Armed != 0 && e.Seq > c.Armed &&
+				(c.Done == 0 || e.Seq <= c.Done || certAlert) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, e := range evs {
 		if e.Type != control.EventUpload {
 			continue
 		}
-		if !e.OK && strings.Contains(e.Reason, "fault injected") {
-			continue // a case the gateway played, not the product's doing
+		if !e.OK && (strings.Contains(e.Reason, "fault injected") || duringImpostor(e)) {
+			ev = append(ev, fmt.Sprintf("%s refused while the gateway played a case (%s): not the product's doing", e.Path, e.Reason))
+			continue
 		}
 		if !e.OK {
 			return broken(clientjudge.Expected("uploads into the folders the certificate may use, with names the gateway accepts", "%s refused: %s", e.Path, e.Reason))
