@@ -4,8 +4,8 @@
 # instances, the simulator on its default passive range 36000-39999), under the same
 # `ftpsgw load` scenarios, alternating peers with the order rotated every round, ROUNDS rounds,
 # then the median of each figure and its ratio to SFTPGo and to vsftpd. Then the simulator
-# alone with 0, 10,000, 50,000 and 200,000 finished uploads kept (seed_history), and a burst
-# of BURST uploads with the receipt lag.
+# with 0, 10,000, 50,000 and 200,000 finished uploads kept (seed_history; all started, the rounds
+# alternating between them), and a burst of BURST uploads with the receipt lag.
 #
 # All peers: loopback, ECDSA P-256 certificates from one `ftpsgw pki init --key ecdsa`, mutual
 # TLS 1.2 (client certificate required and verified), password login, the same Go client.
@@ -227,25 +227,32 @@ for p in "${peers[@]}"; do # memory after a mixed run, once per peer, the journa
 	fi
 done
 
-# --- the simulator with history kept (alone: the peers are stopped first) -------------------
+# --- the simulator with history kept (the peers are stopped first) --------------------------
+# Every history size is started at once (idle but for the one measured) and the rounds
+# alternate between them, so a figure and its baseline share the machine's moments: run one
+# after the other, the noise of these machines (±10% between 10 s runs) would read as a trend.
 cleanup
 pids=()
 port=7101
 for f in $fills; do
 	start_sim "fill$f" "$f" "$port"
 	port=$((port + 10))
-	for r in $(seq "$rounds"); do
+done
+for r in $(seq "$rounds"); do
+	for f in $fills; do
 		echo "== fill $f round $r: sessions8 with receipt lag"
 		"$bin" load --target "$work/fill$f.yaml" --server-pid "$(cat "$work/fill$f.pid")" ${flags[sessions8]} --receipt-lag \
 			--json "$work/results/fill-$f-r$r.json" 2>/dev/null | sed 's/^/   /' || true
 	done
+done
+for f in $fills; do
 	if [ "$burst" != 0 ] && { [ "$f" = "$(echo $fills | cut -d' ' -f1)" ] || [ "$f" = "$(echo $fills | awk '{print $NF}')" ]; }; then
 		echo "== fill $f: burst of $burst uploads (16 at a time) with receipt lag"
 		"$bin" load --target "$work/fill$f.yaml" --server-pid "$(cat "$work/fill$f.pid")" --scenario sessions --concurrency 16 \
 			--count "$burst" --duration 600s --receipt-lag --json "$work/results/burst-$f.json" 2>/dev/null | sed 's/^/   /' || true
 	fi
-	kill "$(cat "$work/fill$f.pid")" 2>/dev/null || true
 done
+cleanup
 
 python3 "$repo/scripts/bench-summary.py" "$work" | tee "$work/summary.md"
 echo "results in $work (results/*.json, summary.md, machine.txt)"
