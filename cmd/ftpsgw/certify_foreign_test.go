@@ -195,7 +195,7 @@ func TestInterruptedRunReportsWhatRan(t *testing.T) {
 // into every state the suite needs: the simulator certified through it passes everything, as
 // any gateway with such an adapter can be certified.
 func TestStateAdapterCertifiesTheSimulator(t *testing.T) {
-	t.Parallel() // mostly waiting (timeouts, receipts, a second run): overlaps with the others
+	// not parallel: its real-clock simulator must deliver receipt 2 within the profile's 2 s
 	tool.Need(t, "curl", "curl")
 	adapter, err := filepath.Abs("../../examples/state/ftpsgw-control.sh")
 	if err != nil {
@@ -345,7 +345,7 @@ func TestPASVMustAnnounceTheGatewaysAddress(t *testing.T) {
 // never be PASS here): the name rules FAIL. The receipts that came prove the receipt path
 // works; the missing status_0 is the name rule's own evidence, not GW-STAT-02's.
 func TestNameRulesFailOnAForeignGatewayThatWritesReceiptsButNoStatus0(t *testing.T) {
-	t.Parallel() // mostly waiting (timeouts, receipts, a second run): overlaps with the others
+	// not parallel: its real-clock simulator must deliver receipt 2 within the profile's 2 s
 	for _, tc := range []struct{ defect, req string }{
 		{"accept-reused-names", "GW-NAME-01"},
 		{"accept-bad-names", "GW-NAME-03"},
