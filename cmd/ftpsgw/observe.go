@@ -28,7 +28,6 @@ type observeFlags struct {
 	settle   time.Duration
 	clock    string
 	strict   bool
-	reports  string
 }
 
 // kitMarker marks a connection-kit folder as ftpsgw's: only such a folder (or an empty or new
