@@ -299,15 +299,25 @@ func (s journalStream) writeJSON(w io.Writer) error {
 	return err
 }
 
+// refusedRemote answers 403 to a client that is not on loopback, unless control.allow_remote
+// (what names the listener's part in the message: the control API, the dashboard).
+func (a *controlAPI) refusedRemote(w http.ResponseWriter, r *http.Request, what string) bool {
+	if a.g.cfg.Control.AllowRemote {
+		return false
+	}
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return false
+	}
+	writeJSON(w, http.StatusForbidden, control.Error{Error: what + " answers loopback clients only (control.allow_remote)"})
+	return true
+}
+
 // guard enforces loopback-only access and the bearer token, and bounds request bodies.
 func (a *controlAPI) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !a.g.cfg.Control.AllowRemote {
-			host, _, _ := net.SplitHostPort(r.RemoteAddr)
-			if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-				writeJSON(w, http.StatusForbidden, control.Error{Error: "the control API answers loopback clients only (control.allow_remote)"})
-				return
-			}
+		if a.refusedRemote(w, r, "the control API") {
+			return
 		}
 		if tok := a.g.cfg.Control.Token; tok != "" {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -434,12 +433,8 @@ func (d *dashboard) events(w http.ResponseWriter, r *http.Request) {
 // rule; anything else under /ui/ is refused (the switches are control API calls).
 func (a *controlAPI) uiGuard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !a.g.cfg.Control.AllowRemote {
-			host, _, _ := net.SplitHostPort(r.RemoteAddr)
-			if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-				writeJSON(w, http.StatusForbidden, control.Error{Error: "the dashboard answers loopback clients only (control.allow_remote)"})
-				return
-			}
+		if a.refusedRemote(w, r, "the dashboard") {
+			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			writeJSON(w, http.StatusMethodNotAllowed, control.Error{Error: "the dashboard only reads; its switches are control API calls under " + control.APIPrefix})
