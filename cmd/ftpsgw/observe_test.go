@@ -172,6 +172,7 @@ func TestObservedAndAdapterDrivenAgree(t *testing.T) {
 				exercised++
 				if st != string(req.Status) {
 					t.Errorf("%s: %s through the adapter, %s observed", req.ID, req.Status, st)
+					defer logObservation(t, o)
 				}
 			}
 			if exercised < 8 {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A stand-in for a vendor's product, for certify-client --observe: it knows nothing of ftpsgw
 # but the connection kit. Every INTERVAL seconds it uploads a new heartbeat file with curl
-# (retrying the same name after a failure: nothing was stored), lists /out and fetches the
+# (after a failure, under a new name: a careful product never risks a name the gateway may
+# have taken even though the client saw an error), lists /out and fetches the
 # receipts of its files it has not fetched yet. After ROUNDS rounds it asks the gateway to
 # finish the observation.
 #
@@ -41,7 +42,8 @@ for round in $(seq "$rounds"); do
 		echo "round $round: uploaded $name"
 		n=$((n + 1))
 	else
-		echo "round $round: the upload of $name failed; trying again next round"
+		echo "round $round: the upload of $name failed; trying again next round under a new name"
+		n=$((n + 1))
 	fi
 	if list=$(ftp --list-only "ftp://$host:$port/out/"); then
 		for f in $list; do

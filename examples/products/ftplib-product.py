@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A stand-in for a vendor's product, for certify-client --observe, on Python's ftplib: it
 knows nothing of ftpsgw but the connection kit. Every INTERVAL seconds it uploads a new
-heartbeat file (the same name again after a failure: nothing was stored), lists /out and
+heartbeat file (after a failure under a new name: never a name the gateway may have taken),
+lists /out and
 fetches the receipts it has not fetched yet; after ROUNDS rounds it finishes the observation.
 It checks the gateway's certificate against the kit's CA, speaks TLS 1.2, resumes the control
 connection's TLS session on data connections and ends each upload with close_notify.
@@ -73,7 +74,8 @@ for rnd in range(1, int(env.get("ROUNDS", "30")) + 1):
         print(f"round {rnd}: uploaded {name}", flush=True)
         n += 1
     except (ftplib.Error, OSError, EOFError) as e:
-        print(f"round {rnd}: the upload of {name} failed ({e}); trying again next round", flush=True)
+        print(f"round {rnd}: the upload of {name} failed ({e}); trying again next round under a new name", flush=True)
+        n += 1
     try:
         f = connect()
         for path in f.nlst("/out"):

@@ -62,10 +62,11 @@ func first(errs ...error) error {
 // requirement ("observed: <title>"), PASS, FAIL, WARN (a SHOULD) or NOT EXERCISED.
 func Judge(obs *Observation, suite *catalogue.Suite, ids []Identity, strict bool) *reports.Run {
 	impostor := impostorSessions(obs)
-	// the traffic the other rules judge: everything but the impostor connections
+	// the traffic the other rules judge: everything but the impostor connections (and those
+	// whose certificate is not known: in their handshake when a case began or ended)
 	var genuine []control.Event
 	for _, e := range obs.Events {
-		if !impostor[e.Session] {
+		if !impostor[e.Session] && !ambiguous(obs, e.Session) {
 			genuine = append(genuine, e)
 		}
 	}
@@ -160,6 +161,15 @@ func ruleVerdict(err error, todo string) verdict {
 	return kept()
 }
 
+func ambiguous(obs *Observation, session string) bool {
+	for _, c := range obs.Cases {
+		if c.Ambiguous[session] {
+			return true
+		}
+	}
+	return false
+}
+
 // impostorSessions are the connections that were shown an impostor certificate.
 func impostorSessions(obs *Observation) map[string]bool {
 	out := map[string]bool{}
@@ -208,6 +218,9 @@ func shownImpostor(evs []control.Event, c Case, last int64) map[string]bool {
 		if !tlsOK[s] {
 			out[s] = true
 		}
+	}
+	for s := range c.Ambiguous {
+		delete(out, s)
 	}
 	return out
 }

@@ -73,6 +73,25 @@ type Case struct {
 	Done        int64 // when the gateway went back to normal
 	Recovered   int64 // the product's first accepted upload after the hit (0: none)
 	Note        string
+	// Ambiguous are the connections in their TLS handshake when an impostor case was armed
+	// or put away: which certificate they were shown is not known, so no rule judges them.
+	Ambiguous map[string]bool
+}
+
+// inHandshake adds the sessions that sent AUTH TLS and have no TLS event yet.
+func (d *director) inHandshake(into map[string]bool) {
+	authed := map[string]bool{}
+	for _, e := range d.obs.Events {
+		switch {
+		case e.Type == control.EventCommand && isAuth(e.Line):
+			authed[e.Session] = true
+		case e.Type == control.EventTLS, e.Type == control.EventDisconnect:
+			delete(authed, e.Session)
+		}
+	}
+	for s := range authed {
+		into[s] = true
+	}
 }
 
 func (c Case) describe() string {
@@ -234,6 +253,13 @@ func (d *director) step(ctx context.Context) error {
 			return err
 		}
 		c.Armed = d.last
+		if c.Kind == CaseForeignCA || c.Kind == CaseWrongHost {
+			if err := d.read(ctx); err != nil {
+				return err
+			}
+			c.Ambiguous = map[string]bool{}
+			d.inHandshake(c.Ambiguous)
+		}
 		fmt.Fprintf(d.opts.Progress, "observe: case %d of %d armed: %s\n", d.cur+1, len(d.obs.Cases), c.Description)
 	case c.Hit == 0:
 		for _, e := range d.after(c.Armed) {
@@ -249,6 +275,7 @@ func (d *director) step(ctx context.Context) error {
 						return err
 					}
 					c.Done = d.last
+					d.inHandshake(c.Ambiguous)
 				}
 				break
 			}
