@@ -2,7 +2,7 @@
 # make bench: scripts/bench.sh twice, one run with every data folder on the disk (the folder
 # of this checkout's file system, /var/tmp) and one on tmpfs (/dev/shm), then one summary:
 # the targets side by side, then each run's tables. Same knobs as scripts/bench.sh (ROUNDS,
-# SCENARIOS, FILLS, BURST, MIXED, POWER, VSFTPD, FTPSGW_SFTPGO).
+# SCENARIOS, FILLS, BURST, MIXED, POWER, VSFTPD, WARM, FTPSGW_SFTPGO).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 disk=${DISK_WORK:-$(mktemp -d /var/tmp/ftpsgw-bench-disk-XXXXXX)}
