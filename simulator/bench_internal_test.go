@@ -121,7 +121,7 @@ func BenchmarkDiskCreateFile(b *testing.B) {
 	}
 }
 
-// BenchmarkDiskWriteFsync256MiB writes and fsyncs 256 MiB in 256 KiB writes, as an upload does.
+// BenchmarkDiskWriteFsync256MiB writes and fsyncs 256 MiB in chunk-sized writes, as an upload does.
 func BenchmarkDiskWriteFsync256MiB(b *testing.B) {
 	dir := b.TempDir()
 	buf := make([]byte, chunkSize)

@@ -31,9 +31,16 @@ import (
 // asks the kernel to start writing back (sync_file_range), so the fsync has little left to
 // do. Either way the fsync before 226, and with it the promise that a 226 survives a power
 // cut, is unchanged.
+//
+// Chunks are 1 MiB: on the disk each O_DIRECT write is one request to the device, and its
+// cost per request (pinning the pages, the virtual disk's notification and completion) is
+// paid by the uploading process. Side by side on ext4 (5 rounds, medians, memory warmed),
+// 1 MiB against 256 KiB chunks: one stream 595 against 501 MB/s with 2.02 against 2.23 s
+// of server CPU per GiB, eight streams 609 against 529 MB/s with 2.00 against 2.36 s; on
+// tmpfs no difference (765 against 770 MB/s, one stream).
 const (
-	chunkSize      = 256 << 10
-	chunkQueue     = 8       // chunks each stage may lag behind: at most 2 MiB per stream in flight
+	chunkSize      = 1 << 20
+	chunkQueue     = 4       // chunks each stage may lag behind: at most about 6 MiB per stream in flight
 	writebackEvery = 8 << 20 // buffered files: start writeback every 8 MiB written
 	directAlign    = 4096    // O_DIRECT alignment of buffers, offsets and lengths
 )

@@ -13,14 +13,14 @@ import (
 
 // Every upload is stored byte for byte with the SHA-256 of exactly those bytes, whichever
 // path it takes through the gateway: kept in the database (at most 64 KiB), spilled to a
-// spool file part-way through, or read from the data connection straight into the spool's
-// 256 KiB chunks (ReadFrom); sizes on each side of every boundary, over real FTPS.
+// spool file part-way through, in the spool's 1 MiB chunks (the last one padded for O_DIRECT
+// and cut back); sizes on each side of every boundary, over real FTPS.
 func TestUploadsAreStoredByteForByte(t *testing.T) {
 	h := start(t, nil)
 	c := h.login("moces")
 	defer c.Close()
 	user := h.identity("moces").Username
-	sizes := []int{0, 1, 64<<10 - 1, 64 << 10, 64<<10 + 1, 256<<10 - 1, 256 << 10, 256<<10 + 1, 3*(256<<10) + 12345, 4<<20 + 7}
+	sizes := []int{0, 1, 4095, 4096, 4097, 64<<10 - 1, 64 << 10, 64<<10 + 1, 1<<20 - 1, 1 << 20, 1<<20 + 1, 3*(1<<20) + 12345, 9<<20 + 7}
 	want := map[string][]byte{}
 	for i, n := range sizes {
 		data := make([]byte, n)
