@@ -30,13 +30,27 @@ fills=${FILLS-"0 10000 50000 200000"} # FILLS="" leaves the history runs out
 burst=${BURST:-20000}
 mixed=${MIXED_TIME:-120s} # the documented run is 10m: MIXED_TIME=10m
 work=${WORK:-$(mktemp -d /tmp/ftpsgw-bench-XXXXXX)}
+# The work folder is the bench's own: new or empty (the peers' data in it is deleted at the end).
+if [ -e "$work" ] && [ -n "$(ls -A "$work")" ]; then
+	echo "WORK=$work is not empty: give the bench a new or empty folder (it deletes the peers' data in it when it ends)" >&2
+	exit 2
+fi
 mkdir -p "$work/results"
 (cd "$repo" && make -s build)
 bin=$repo/bin/ftpsgw
 "$bin" pki init --key ecdsa --out "$work/pki" >/dev/null
 pids=()
+vsftpd_home="" # set once vsftpd's local user is made
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+# What the peers stored (gigabytes: the simulator keeps every submission) is deleted when the
+# bench ends, however it ends; the results, the summary and the logs stay. On tmpfs it is
+# memory: two runs left behind fill a 24 GiB machine.
+dropdata() {
+	rm -rf "$work"/sim-*/data "$work/sftpgo-home" "$work/sftpgo" "$work/random" "$work"/dd-*
+	[ -n "$vsftpd_home" ] && rm -rf "${vsftpd_home:?}/FTPSGW.Heartbeat" "${vsftpd_home:?}/out"
+	return 0
+}
+trap 'cleanup; dropdata' EXIT
 wait_port() { # host:port pid what
 	for _ in $(seq 600); do
 		(exec 3<>"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null && return 0
@@ -110,6 +124,7 @@ fi
 # --- vsftpd ---------------------------------------------------------------------------------
 if [ "$(id -u)" = 0 ] && [ "${VSFTPD:-1}" != 0 ]; then
 	. "$repo/scripts/vsftpd-setup.sh" FTPSGW.Heartbeat
+	vsftpd_home=$home
 	manyfiles "$home/out" 50000
 	chown -R ftpsgwtest "$home"
 	cat > "$work/vsftpd.conf" <<CONF
@@ -199,8 +214,9 @@ run() { # peer scenario tag
 		--json "$work/results/$s-$p-$tag.json" 2>/dev/null | sed 's/^/   /' || echo "   (errors: see the table)"
 }
 # disk scenario tag: what the disk itself persists in an upload scenario's shape (dd of random
-# bytes, O_DIRECT, fsync before it ends), in the same round as the peers: the ceiling of any
-# server that fsyncs before 226. SFTPGo and vsftpd do not fsync.
+# bytes, O_DIRECT in 1 MiB writes as the simulator's spool does, fsync before it ends), in the
+# same round as the peers: the ceiling of any server that fsyncs before 226. SFTPGo and vsftpd
+# do not fsync.
 disk() {
 	[ "$(stat -f -c %T "$work")" = tmpfs ] && return 0 # no O_DIRECT on tmpfs, and nothing to persist
 	local streams=1 mib=256
@@ -211,7 +227,7 @@ disk() {
 	local dds=()
 	t0=$(date +%s.%N)
 	for i in $(seq "$streams"); do
-		dd if="$work/random" of="$work/dd-$i" bs=256K count=$((mib * 4)) oflag=direct conv=fsync status=none &
+		dd if="$work/random" of="$work/dd-$i" bs=1M count="$mib" oflag=direct conv=fsync status=none &
 		dds+=($!)
 	done
 	wait "${dds[@]}" # only the dd: the peers are children of this shell too
@@ -271,4 +287,4 @@ done
 cleanup
 
 python3 "$repo/scripts/bench-summary.py" "$work" | tee "$work/summary.md"
-echo "results in $work (results/*.json, summary.md, machine.txt)"
+echo "results in $work (results/*.json, summary.md, machine.txt; the peers' data is deleted when the bench ends)"

@@ -138,6 +138,7 @@ type loadJSON struct {
 	Entries     int            `json:"entries,omitempty"`
 	ServerCPUs  float64        `json:"server_cpu_s,omitempty"`
 	ServerMem   int64          `json:"server_mem_peak_bytes,omitempty"` // PSS of the process tree
+	ServerEnded bool           `json:"server_ended,omitempty"`          // the server was not running for the whole run: not measured
 	// with --receipt-lag: status 1 receipts missing at the run's end, seconds to the last one
 	ReceiptsBehind *int     `json:"receipts_behind_at_end,omitempty"`
 	ReceiptsLastS  *float64 `json:"receipts_last_s,omitempty"`
@@ -149,7 +150,9 @@ func writeLoadJSON(path string, r *load.Result) error {
 	j := loadJSON{Scenario: r.Scenario, Target: r.Target, Concurrency: r.Concurrency, Size: r.Size, ElapsedS: r.Elapsed.Seconds(),
 		Ops: r.Ops, OpsPerS: r.Rate(), MBPerS: r.MBps(), P50ms: ms(r.Percentile(50)), P90ms: ms(r.Percentile(90)),
 		P99ms: ms(r.Percentile(99)), MaxMs: ms(r.Percentile(100)), Errors: r.Errors, ErrorCount: r.ErrorCount(), HeldPeak: r.HeldPeak, Entries: r.Entries}
-	if r.Server != nil {
+	if r.Server != nil && r.Server.Ended {
+		j.ServerEnded = true
+	} else if r.Server != nil {
 		j.ServerCPUs, j.ServerMem = r.Server.CPU.Seconds(), r.Server.RSSPeak
 	}
 	if l := r.Receipts; l != nil {

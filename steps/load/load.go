@@ -579,7 +579,9 @@ func (r *Result) Table(w io.Writer) {
 		fmt.Fprintf(w, "receipts     status 1 for %d uploads: %d missing at the end of the run, the last %s after it (%s)\n",
 			l.Uploads, l.BehindAtEnd, l.Last.Round(time.Millisecond), state)
 	}
-	if r.Server != nil {
+	if r.Server != nil && r.Server.Ended {
+		fmt.Fprintf(w, "server       process %d was not running for the whole run: its CPU and memory are not measured\n", r.Server.PID)
+	} else if r.Server != nil {
 		fmt.Fprintf(w, "server       CPU %.2f s (%.0f%% of one core), memory peak %.1f MiB PSS (pid %d, with its children)\n",
 			r.Server.CPU.Seconds(), 100*r.Server.CPU.Seconds()/r.Elapsed.Seconds(), float64(r.Server.RSSPeak)/(1<<20), r.Server.PID)
 	} else {

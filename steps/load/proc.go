@@ -21,6 +21,7 @@ type Usage struct {
 	PID     int
 	CPU     time.Duration // user + system, with reaped children, during the run
 	RSSPeak int64         // bytes: peak of the summed proportional set size (PSS; RSS where PSS is unavailable)
+	Ended   bool          // the process was gone before the run ended: CPU and memory are not known
 }
 
 // clockTicks is USER_HZ; 100 on every Linux that Go supports.
@@ -84,14 +85,18 @@ func tree(pid int) []int {
 
 // treeCPU is the CPU of pid and every descendant, live or reaped: a child's time moves into
 // its parent's cutime/cstime when reaped, so the sum over the live tree counts each once.
-func treeCPU(pid int) time.Duration {
-	var total time.Duration
+// alive is false when pid itself is gone (a descendant that ended was reaped into it).
+func treeCPU(pid int) (total time.Duration, alive bool) {
 	for _, p := range tree(pid) {
-		if c, err := cpu(p); err == nil {
+		c, err := cpu(p)
+		if err == nil {
 			total += c
 		}
+		if p == pid {
+			alive = err == nil
+		}
 	}
-	return total
+	return total, alive
 }
 
 // memory sums the proportional set size (PSS) of pid and its live descendants: pages shared
@@ -132,6 +137,7 @@ func field(b []byte, name string) (int64, bool) {
 type sampler struct {
 	p     Process
 	cpu0  time.Duration
+	gone  bool // the process was not there when the run started
 	mu    sync.Mutex
 	peak  int64
 	done  chan struct{}
@@ -140,7 +146,9 @@ type sampler struct {
 
 func (p *Process) sample() *sampler {
 	s := &sampler{p: *p, done: make(chan struct{}), ended: make(chan struct{})}
-	s.cpu0 = treeCPU(p.PID)
+	var alive bool
+	s.cpu0, alive = treeCPU(p.PID)
+	s.gone = !alive
 	go func() {
 		defer close(s.ended)
 		t := time.NewTicker(250 * time.Millisecond)
@@ -163,5 +171,9 @@ func (p *Process) sample() *sampler {
 func (s *sampler) stop() Usage {
 	close(s.done)
 	<-s.ended
-	return Usage{PID: s.p.PID, CPU: treeCPU(s.p.PID) - s.cpu0, RSSPeak: s.peak}
+	cpu1, alive := treeCPU(s.p.PID)
+	if s.gone || !alive { // a process of the same number started since would be read as this one
+		return Usage{PID: s.p.PID, Ended: true}
+	}
+	return Usage{PID: s.p.PID, CPU: cpu1 - s.cpu0, RSSPeak: s.peak}
 }
