@@ -143,7 +143,7 @@ for title, scen, fn, unit, lower, target in figures:
 disk = [(t, s, med([r["mb_per_s"] for r in runs(f"{s}-disk-*.json")])) for t, s in (("256 MiB, one stream", "upload1"), ("8 × 64 MiB at once", "upload8"))]
 disk = [d for d in disk if d[2]]
 if disk:
-    print("\nWhat the disk itself persists in the same shapes, in the same rounds (dd of random bytes, O_DIRECT, "
+    print("\nWhat the disk itself persists in the same shapes, in the same rounds (dd of random bytes, O_DIRECT in 1 MiB writes, "
           "fsync before it ends; the ceiling of a server that fsyncs before 226, as ftpsgw does and SFTPGo and vsftpd do not):\n")
     print("| shape | disk (MB/s) | ftpsgw, durability power / disk (target ≥ 0.9×) | ftpsgw (process) / disk | SFTPGo / disk |")
     print("|---|---|---|---|---|")
