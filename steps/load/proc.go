@@ -172,7 +172,7 @@ func (s *sampler) stop() Usage {
 	close(s.done)
 	<-s.ended
 	cpu1, alive := treeCPU(s.p.PID)
-	if s.gone || !alive { // a process of the same number started since would be read as this one
+	if s.gone || !alive { // the CPU of a process that is gone is not known (it is not in its parent's cutime until reaped)
 		return Usage{PID: s.p.PID, Ended: true}
 	}
 	return Usage{PID: s.p.PID, CPU: cpu1 - s.cpu0, RSSPeak: s.peak}

@@ -25,9 +25,9 @@ func TestSamplerReadsALiveProcess(t *testing.T) {
 // TestSamplerSaysWhenTheServerEnded: a server that ends during the run is not measured (it
 // was read as a negative CPU time: the CPU at the start minus nothing at the end).
 func TestSamplerSaysWhenTheServerEnded(t *testing.T) {
-	cmd := exec.Command("sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done")
+	cmd := exec.Command(os.Args[0], "-test.run=^$") // this test binary, running no test: it starts and ends
 	if err := cmd.Start(); err != nil {
-		t.Skipf("no sh: %v", err)
+		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond) // some CPU time spent before the run starts
 	s := (&Process{PID: cmd.Process.Pid}).sample()
